@@ -1,0 +1,32 @@
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["dist/", "node_modules/", "coverage/", "charts/", "**/*.mjs", "*.config.js"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-misused-promises": "error",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true, allowBoolean: true, allowNullish: true }],
+    },
+  },
+  {
+    // The pure core must not do I/O: keep adapters out of it.
+    files: ["ipam/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        patterns: [
+          { group: ["@kubernetes/client-node", "express", "pino", "prom-client", "node:fs", "fs", "node:net", "net", "node:http", "node:https", "node:child_process", "child_process"], message: "ipam/ is the pure core: no I/O imports." },
+          { group: ["../webhook/*", "../agent/*", "../cni/*", "../certs/*"], message: "ipam/ must not depend on adapters." },
+        ],
+      }],
+      "no-restricted-properties": ["error", { object: "process", property: "env", message: "ipam/ takes configuration as arguments." }],
+    },
+  },
+);
