@@ -13,8 +13,8 @@ export default {
   projects: [
     { ...common, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.test.ts"] },
     { ...common, displayName: "integration", testMatch: ["<rootDir>/test/integration/**/*.test.ts"], testTimeout: 120000,
-      globalSetup: "<rootDir>/test/harness/setup-integration.ts", globalTeardown: "<rootDir>/test/harness/teardown.ts" },
+      globalSetup: "<rootDir>/test/harness/setup-integration.mjs", globalTeardown: "<rootDir>/test/harness/teardown.mjs" },
     { ...common, displayName: "e2e", testMatch: ["<rootDir>/test/e2e/**/*.test.ts"], testTimeout: 300000,
-      globalSetup: "<rootDir>/test/harness/setup-e2e.ts", globalTeardown: "<rootDir>/test/harness/teardown.ts" },
+      globalSetup: "<rootDir>/test/harness/setup-e2e.mjs", globalTeardown: "<rootDir>/test/harness/teardown.mjs" },
   ],
 };

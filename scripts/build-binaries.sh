@@ -1,29 +1,37 @@
 #!/usr/bin/env bash
 # Builds the Kubernetes control-plane binaries, etcd, kwok and helm from the Go module
-# proxy into a cache outside the repository, keyed by version, and prints the bin folder.
+# proxy into a cache outside the repository, one folder per component and version.
 #
-# A binary already in $KUBEBUILDER_ASSETS or on PATH is not built again: scripts/find-binary
-# logic in test/harness prefers those. This script only fills the cache.
+# test/harness/binaries.ts prefers a binary in $KUBEBUILDER_ASSETS or on PATH; this script
+# only fills the cache. Versions come from scripts/versions.env.
 #
 #   scripts/build-binaries.sh            # build what is missing, print the bin dir
-#   scripts/build-binaries.sh --print    # print the bin dir only
+#   scripts/build-binaries.sh --print    # print "<name> <cached path>" per binary
 set -euo pipefail
 
-K8S_VERSION="${K8S_VERSION:-v1.35.4}"
-ETCD_VERSION="${ETCD_VERSION:-v3.6.5}"
-KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
-HELM_VERSION="${HELM_VERSION:-v3.19.0}"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=versions.env
+source "$here/versions.env"
 CACHE="${SPIDERPOOL_CACHE:-$HOME/.cache/spiderpool}"
-BIN="$CACHE/bin/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION-helm-$HELM_VERSION"
+# One folder per component and version, so a version bump rebuilds only that component.
+dir_of() {
+  case "$1" in
+    kube-apiserver|kube-controller-manager|kube-scheduler|kubectl) echo "$CACHE/kubernetes-$K8S_VERSION" ;;
+    etcd) echo "$CACHE/etcd-$ETCD_VERSION" ;;
+    kwok) echo "$CACHE/kwok-$KWOK_VERSION" ;;
+    helm) echo "$CACHE/helm-$HELM_VERSION" ;;
+  esac
+}
+ALL=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok helm)
 
-if [[ "${1:-}" == "--print" ]]; then echo "$BIN"; exit 0; fi
+if [[ "${1:-}" == "--print" ]]; then for b in "${ALL[@]}"; do echo "$b $(dir_of "$b")/$b"; done; exit 0; fi
 
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 export GOMODCACHE="${GOMODCACHE:-$CACHE/gomod}" GOCACHE="${GOCACHE:-$CACHE/gobuild}"
-mkdir -p "$BIN" "$CACHE/src"
+mkdir -p "$CACHE/src"
 log() { echo "[build-binaries] $*" >&2; }
 
-have() { [[ -x "$BIN/$1" ]]; }
+have() { [[ -x "$(dir_of "$1")/$1" ]]; }
 
 # --- Kubernetes: a throwaway module that requires k8s.io/kubernetes and replaces every
 # staging module (required upstream at v0.0.0) with its matching v0.<minor>.<patch> release.
@@ -57,8 +65,9 @@ build_kubernetes() {
   done
   for b in "${missing[@]}"; do
     log "building $b $K8S_VERSION (a cold build takes several minutes)"
-    go build -p "${BUILD_PARALLEL:-2}" -trimpath -tags=grpcnotrace -ldflags "$ld" -o "$BIN/$b.tmp" "k8s.io/kubernetes/cmd/$b"
-    mv "$BIN/$b.tmp" "$BIN/$b"
+    local out; out="$(dir_of "$b")"; mkdir -p "$out"
+    go build -p "${BUILD_PARALLEL:-2}" -trimpath -tags=grpcnotrace -ldflags "$ld" -o "$out/$b.tmp" "k8s.io/kubernetes/cmd/$b"
+    mv "$out/$b.tmp" "$out/$b"
   done
 }
 
@@ -71,26 +80,29 @@ build_etcd() {
   [[ -f go.mod ]] || { go mod init local/etcd-build >/dev/null 2>&1; go mod edit -go=1.25; }
   log "building etcd $ETCD_VERSION"
   go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
-  go build -trimpath -ldflags "-s -w" -o "$BIN/etcd.tmp" go.etcd.io/etcd/server/v3
-  mv "$BIN/etcd.tmp" "$BIN/etcd"
+  local out; out="$(dir_of etcd)"; mkdir -p "$out"
+  go build -trimpath -ldflags "-s -w" -o "$out/etcd.tmp" go.etcd.io/etcd/server/v3
+  mv "$out/etcd.tmp" "$out/etcd"
 }
 
 build_kwok() {
   have kwok && return 0
   log "building kwok $KWOK_VERSION"
-  GOBIN="$BIN" go install "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+  local out; out="$(dir_of kwok)"; mkdir -p "$out"
+  GOBIN="$out" go install -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
   # kwok >= 0.8 ships no built-in stages; keep the module's stage documents beside it.
   local src
   src=$(go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
-  rm -rf "$BIN/kwok-stages"; mkdir -p "$BIN/kwok-stages"
-  cp -r "$src/kustomize/stage/." "$BIN/kwok-stages/"
-  chmod -R u+w "$BIN/kwok-stages"
+  rm -rf "$out/stages"; mkdir -p "$out/stages"
+  cp -r "$src/kustomize/stage/." "$out/stages/"
+  chmod -R u+w "$out/stages"
 }
 
 build_helm() {
   have helm && return 0
   log "building helm $HELM_VERSION"
-  GOBIN="$BIN" go install -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  local out; out="$(dir_of helm)"; mkdir -p "$out"
+  GOBIN="$out" go install -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
 }
 
 what="${1:-all}"
@@ -99,4 +111,4 @@ case "$what" in
   etcd|kwok|kubernetes|helm) "build_$what" ;;
   *) echo "usage: $0 [--print|all|etcd|kwok|kubernetes|helm]" >&2; exit 2 ;;
 esac
-echo "$BIN"
+log "binaries are in $CACHE"

@@ -1,0 +1,48 @@
+import { immutable, int, ipVersionSchema, routesSchema, str, strList, type CrdDefinition, type SameKeys, type Schema } from "./crd-common.js";
+import type { SubnetSpec, SubnetStatus } from "./subnet.js";
+
+const specProperties = {
+  ipVersion: ipVersionSchema({ "x-kubernetes-validations": immutable("spec.ipVersion") }),
+  subnet: str("the subnet's CIDR, network form", { minLength: 1, "x-kubernetes-validations": immutable("spec.subnet") }),
+  ips: strList("addresses or inclusive ranges the subnet may hand to pools"),
+  excludeIPs: strList("addresses or ranges never handed to a pool"),
+  gateway: str("the subnet's gateway, inherited by its pools"),
+  routes: routesSchema,
+  vlan: int("VLAN id inherited by the pools", { minimum: 0, maximum: 4094 }),
+} satisfies Record<string, Schema>;
+
+const statusProperties = {
+  controlledIPPools: {
+    type: "object",
+    description: "pool name -> the subnet's addresses it holds and, for auto pools, its application",
+    additionalProperties: {
+      type: "object",
+      required: ["ips"],
+      properties: { ips: strList("addresses or ranges"), application: str("kind/namespace/name of an auto pool's application") },
+    },
+  },
+  allocatedIPCount: int("addresses handed to pools", { minimum: 0 }),
+  totalIPCount: int("|ips - excludeIPs|", { minimum: 0 }),
+} satisfies Record<string, Schema>;
+
+const _specKeys: SameKeys<typeof specProperties, Required<SubnetSpec>> = true;
+const _statusKeys: SameKeys<typeof statusProperties, Required<SubnetStatus>> = true;
+void _specKeys;
+void _statusKeys;
+
+export const subnetCrd: CrdDefinition = {
+  kind: "SpiderSubnet",
+  plural: "spidersubnets",
+  singular: "spidersubnet",
+  listKind: "SpiderSubnetList",
+  shortNames: ["ss"],
+  scope: "Cluster",
+  printerColumns: [
+    { name: "VERSION", type: "integer", jsonPath: ".spec.ipVersion" },
+    { name: "SUBNET", type: "string", jsonPath: ".spec.subnet" },
+    { name: "ALLOCATED-IP-COUNT", type: "integer", jsonPath: ".status.allocatedIPCount" },
+    { name: "TOTAL-IP-COUNT", type: "integer", jsonPath: ".status.totalIPCount" },
+  ],
+  spec: { type: "object", required: ["subnet"], properties: specProperties },
+  status: { type: "object", properties: statusProperties },
+};

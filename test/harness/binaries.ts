@@ -1,0 +1,76 @@
+import { accessSync, constants, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { delimiter, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The Go-built programs the local control plane and the tests run. */
+export type BinaryName =
+  | "etcd"
+  | "kube-apiserver"
+  | "kube-controller-manager"
+  | "kube-scheduler"
+  | "kubectl"
+  | "kwok"
+  | "helm";
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** scripts/versions.env, the one place the versions (and so the cache keys) are set. */
+export function binaryVersions(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(join(REPO_ROOT, "scripts/versions.env"), "utf8").split("\n")) {
+    const m = /^([A-Z0-9_]+)=(\S+)/.exec(line.trim());
+    if (m?.[1] && m[2]) out[m[1]] = m[2];
+  }
+  return out;
+}
+
+/** Where scripts/build-binaries.sh puts a binary (keep the two in step). */
+export function cachedPath(name: BinaryName, env: NodeJS.ProcessEnv = process.env): string {
+  const v = binaryVersions();
+  const cache = env.SPIDERPOOL_CACHE ?? join(homedir(), ".cache/spiderpool");
+  const folder = {
+    etcd: `etcd-${v.ETCD_VERSION}`,
+    "kube-apiserver": `kubernetes-${v.K8S_VERSION}`,
+    "kube-controller-manager": `kubernetes-${v.K8S_VERSION}`,
+    "kube-scheduler": `kubernetes-${v.K8S_VERSION}`,
+    kubectl: `kubernetes-${v.K8S_VERSION}`,
+    kwok: `kwok-${v.KWOK_VERSION}`,
+    helm: `helm-${v.HELM_VERSION}`,
+  }[name];
+  return join(cache, folder, name);
+}
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Finds a binary: $KUBEBUILDER_ASSETS first (the envtest convention), then PATH, then the
+ * cache that scripts/build-binaries.sh fills. Throws with the command that builds it.
+ */
+export function findBinary(name: BinaryName, env: NodeJS.ProcessEnv = process.env): string {
+  const tried: string[] = [];
+  const candidates: string[] = [];
+  if (env.KUBEBUILDER_ASSETS) candidates.push(join(env.KUBEBUILDER_ASSETS, name));
+  for (const dir of (env.PATH ?? "").split(delimiter).filter(Boolean)) candidates.push(join(dir, name));
+  candidates.push(cachedPath(name, env));
+  for (const c of candidates) {
+    if (executable(c)) return c;
+    tried.push(c);
+  }
+  throw new Error(
+    `${name} was not found in $KUBEBUILDER_ASSETS, on PATH or in the cache (${cachedPath(name, env)}). ` +
+      `Build it with: bash scripts/build-binaries.sh`,
+  );
+}
+
+/** The kwok Stage documents shipped in the kwok module (kwok >= 0.8 has none built in). */
+export function kwokStagesDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(dirname(cachedPath("kwok", env)), "stages");
+}

@@ -1,0 +1,1 @@
+export { setupE2e as default } from "./global-setup.mjs";

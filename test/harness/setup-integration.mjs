@@ -1,0 +1,1 @@
+export { setupIntegration as default } from "./global-setup.mjs";
