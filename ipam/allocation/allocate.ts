@@ -1,0 +1,138 @@
+import { formatCIDR } from "../address/cidr.js";
+import { type IPAddress, familyName, formatIP } from "../address/ip.js";
+import { IpamError } from "../errors.js";
+import type { AllocationDraft } from "./draft.js";
+import { saturatingCount } from "./pool-view.js";
+import { type AllocateRequest, type Allocation, DEFAULT_INTERFACE } from "./requests.js";
+
+function summary(ranges: readonly string[]): string {
+  if (ranges.length === 0) return "none";
+  return ranges.length > 3 ? `${ranges.slice(0, 3).join(", ")}, …` : ranges.join(", ");
+}
+
+export function poolExhausted(draft: AllocationDraft): IpamError {
+  const view = draft.view;
+  const allocated = draft.allocatedCount();
+  const blocked = view.totalIPCount - saturatingCount(view.allocatable.size());
+  const extra = blocked > 0 ? `, ${blocked} reserved or gateway` : "";
+  return new IpamError(
+    "POOL_EXHAUSTED",
+    `pool ${view.name} has 0 of ${view.totalIPCount} addresses free (${allocated} allocated${extra})`,
+    { pool: view.name, total: view.totalIPCount, allocated },
+  );
+}
+
+/** Why a pinned address cannot be taken, or undefined when it can. */
+function pinnedRefusal(draft: AllocationDraft, ip: IPAddress): IpamError | undefined {
+  const view = draft.view;
+  const details = { pool: view.name, ip: "" };
+  if (ip.family !== view.family) {
+    return new IpamError(
+      "FAMILY_MISMATCH",
+      `${familyName(ip.family)} address ${formatIP(ip.family, ip.value)} cannot come from ${familyName(view.family)} pool ${view.name}`,
+      { ...details, ip: formatIP(ip.family, ip.value) },
+    );
+  }
+  const v = ip.value;
+  const text = formatIP(view.family, v);
+  details.ip = text;
+  if (!view.ips.contains(v)) {
+    return new IpamError(
+      "IP_NOT_IN_POOL",
+      `${text} is not in pool ${view.name} (subnet ${formatCIDR(view.subnet)}, ips ${summary(view.ips.toStrings())})`,
+      details,
+    );
+  }
+  if (view.excluded.contains(v)) {
+    return new IpamError("IP_EXCLUDED", `${text} is in the excludeIPs of pool ${view.name}`, details);
+  }
+  if (v === view.gateway) {
+    return new IpamError("IP_RESERVED", `${text} is the gateway of pool ${view.name}`, { ...details, reason: "gateway" });
+  }
+  if (view.reserved.contains(v)) {
+    return new IpamError("IP_RESERVED", `${text} is reserved by a SpiderReservedIP`, { ...details, reason: "reservedip" });
+  }
+  const token = draft.tokenAt(v);
+  if (token !== undefined) {
+    const res = draft.reservationHolding(v);
+    const who =
+      res === undefined
+        ? `held under token ${token} (see the SpiderEndpoint that records it)`
+        : `reserved by ${res.owner ?? "a pod being admitted"} (reservation ${res.id})`;
+    return new IpamError("IP_IN_USE", `${text} in pool ${view.name} is in use: ${who}`, {
+      ...details,
+      token,
+      reservation: res?.id,
+      owner: res?.owner,
+    });
+  }
+  return undefined;
+}
+
+/** The lowest free address not cooling down; else the one whose cool-down ends first. */
+function lowestAvailable(draft: AllocationDraft): { address: bigint; fromCooling: boolean } {
+  const free = draft.free.first();
+  if (free !== undefined) return { address: free, fromCooling: false };
+  for (let c = draft.cooling.popEarliest(); c !== undefined; c = draft.cooling.popEarliest()) {
+    if (draft.view.allocatable.contains(c)) return { address: c, fromCooling: true };
+  }
+  throw poolExhausted(draft);
+}
+
+/**
+ * Applies one allocation to a draft. Idempotent per (reservation or owner, interface): a
+ * repeated admission gets back the address it already holds. Throws IpamError, having
+ * changed nothing, when the request cannot be served.
+ */
+export function allocateInDraft(draft: AllocationDraft, req: AllocateRequest): Allocation {
+  const nic = req.interface || DEFAULT_INTERFACE;
+  const ref = req.reservation;
+  if (ref !== undefined && (typeof ref.id !== "string" || ref.id === "" || !Number.isSafeInteger(ref.expiresAt))) {
+    throw new TypeError("a reservation needs a non-empty id and a whole-millisecond expiresAt");
+  }
+  let reservationId = ref?.id;
+  let owner = ref?.owner || undefined;
+  if (ref !== undefined) {
+    const byId = draft.reservation(ref.id);
+    if (byId?.owner !== undefined && owner !== undefined && byId.owner !== owner) {
+      throw new IpamError(
+        "RESERVATION_CONFLICT",
+        `reservation ${ref.id} in pool ${draft.view.name} belongs to ${byId.owner}, not ${owner}`,
+        { pool: draft.view.name, reservation: ref.id, owner: byId.owner },
+      );
+    }
+    const existing = byId ?? (owner === undefined ? undefined : draft.reservationOfOwner(owner));
+    if (existing !== undefined) {
+      reservationId = existing.id;
+      owner = existing.owner ?? owner;
+      const held = existing.held.find((h) => h.interface === nic);
+      if (held !== undefined) {
+        if (req.address !== undefined && req.address.value !== held.address) {
+          const holds = formatIP(draft.view.family, held.address);
+          const wanted = formatIP(req.address.family, req.address.value);
+          throw new IpamError(
+            "RESERVATION_CONFLICT",
+            `reservation ${existing.id} already holds ${holds} for ${nic} in pool ${draft.view.name}; ` +
+              `release it before pinning ${wanted}`,
+            { pool: draft.view.name, reservation: existing.id, interface: nic },
+          );
+        }
+        existing.expiresAt = Math.max(existing.expiresAt, ref.expiresAt);
+        return { ...held, interface: nic, reservation: existing.id, reused: true, fromCooling: false };
+      }
+    }
+  }
+  let picked: { address: bigint; fromCooling: boolean };
+  if (req.address !== undefined) {
+    const refusal = pinnedRefusal(draft, req.address);
+    if (refusal !== undefined) throw refusal;
+    picked = { address: req.address.value, fromCooling: draft.cooling.has(req.address.value) };
+  } else {
+    picked = lowestAvailable(draft);
+  }
+  const token = draft.take(picked.address);
+  if (ref !== undefined && reservationId !== undefined) {
+    draft.addToReservation(reservationId, owner, ref.expiresAt, { address: picked.address, token, interface: nic });
+  }
+  return { ...picked, token, interface: nic, reservation: reservationId, reused: false };
+}
