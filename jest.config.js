@@ -9,12 +9,18 @@ const common = {
   testEnvironment: "node",
 };
 
+// SPIDERPOOL_TIERS=unit,integration restricts the run to those projects (npm run test:unit
+// and friends set it), which leaves jest's positional arguments free for path filters.
+const tiers = process.env.SPIDERPOOL_TIERS?.split(",");
+
 export default {
   projects: [
     { ...common, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.test.ts"] },
-    { ...common, displayName: "integration", testMatch: ["<rootDir>/test/integration/**/*.test.ts"], testTimeout: 120000,
+    { ...common, displayName: "integration", testMatch: ["<rootDir>/test/integration/**/*.test.ts"],
+      setupFilesAfterEnv: ["<rootDir>/test/harness/slow-tests.ts"],
       globalSetup: "<rootDir>/test/harness/setup-integration.mjs", globalTeardown: "<rootDir>/test/harness/teardown.mjs" },
-    { ...common, displayName: "e2e", testMatch: ["<rootDir>/test/e2e/**/*.test.ts"], testTimeout: 300000,
+    { ...common, displayName: "e2e", testMatch: ["<rootDir>/test/e2e/**/*.test.ts"],
+      setupFilesAfterEnv: ["<rootDir>/test/harness/slow-tests.ts"],
       globalSetup: "<rootDir>/test/harness/setup-e2e.mjs", globalTeardown: "<rootDir>/test/harness/teardown.mjs" },
-  ],
+  ].filter((p) => !tiers || tiers.includes(p.displayName)),
 };

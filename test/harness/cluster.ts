@@ -37,6 +37,7 @@ export function clusterDir(name: string, env: NodeJS.ProcessEnv = process.env): 
 }
 
 export function readState(dir: string): ClusterState | undefined {
+  if (!dir) return undefined;
   const file = join(dir, "state.json");
   return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as ClusterState) : undefined;
 }
