@@ -20,6 +20,9 @@ export interface CertificateRequest {
 
 const DAY_MS = 24 * 3600 * 1000;
 
+// node-forge writes CRLF line ends; everything else (and bundle comparisons) wants LF.
+const pem = (cert: forge.pki.Certificate): string => forge.pki.certificateToPem(cert).replace(/\r\n/g, "\n");
+
 // RSA keys come from node:crypto (native, ~50 ms) because node-forge's pure-JS key
 // generation takes seconds; node-forge then builds and signs the X.509 structures.
 function newKey(): { forgeKey: forge.pki.rsa.PrivateKey; publicKey: forge.pki.rsa.PublicKey; keyPem: string } {
@@ -59,7 +62,7 @@ export function createCA(commonName: string, validDays = 3650, now = new Date())
     { name: "subjectKeyIdentifier" },
   ]);
   cert.sign(forgeKey, forge.md.sha256.create());
-  return { certPem: forge.pki.certificateToPem(cert), keyPem };
+  return { certPem: pem(cert), keyPem };
 }
 
 /** A leaf certificate signed by `ca`. */
@@ -92,7 +95,7 @@ export function issueCertificate(ca: KeyPair, req: CertificateRequest): KeyPair 
   if (altNames.length > 0) extensions.push({ name: "subjectAltName", altNames });
   cert.setExtensions(extensions);
   cert.sign(caKey, forge.md.sha256.create());
-  return { certPem: forge.pki.certificateToPem(cert), keyPem };
+  return { certPem: pem(cert), keyPem };
 }
 
 /** When a PEM certificate stops being valid. */
@@ -107,4 +110,10 @@ export function serviceAccountKeyPair(): { publicPem: string; privatePem: string
     publicPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
     privatePem: privateKey.export({ type: "pkcs1", format: "pem" }).toString(),
   };
+}
+
+/** The names a Service is reached by inside the cluster, for a serving certificate. */
+export function serviceDnsNames(service: string, namespace: string): string[] {
+  const s = `${service}.${namespace}`;
+  return [service, s, `${s}.svc`, `${s}.svc.cluster.local`];
 }

@@ -1,0 +1,90 @@
+import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import { IPPOOL_PLURAL, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
+import { API_VERSION, GROUP, VERSION } from "../../ipam/kinds/meta.js";
+import { pino } from "pino";
+import { parseControllerConfig, type ControllerConfig } from "../../webhook/config.js";
+import { startController, type Controller } from "../../webhook/controller.js";
+import { webhookConfigurations } from "../../webhook/registration.js";
+import { createNamespace, isStatus, waitFor } from "./kube.js";
+
+export const TEST_RUN_LABEL = "spiderpool.test/run";
+
+export interface TestController {
+  controller: Controller;
+  config: ControllerConfig;
+  namespace: string;
+  /** Label objects with this to put them under this controller's webhooks. */
+  labels: Record<string, string>;
+  names: { mutating: string; validating: string };
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs spiderpool-controller in this process against the test control plane, registered
+ * through clientConfig.url (https://127.0.0.1:<port>) with the caBundle the controller
+ * generates and publishes itself. The webhooks only see objects labelled with this run's
+ * id, so test files sharing the control plane do not see each other's webhooks.
+ */
+export async function startTestController(kc: KubeConfig, prefix: string, settings: Record<string, string> = {}): Promise<TestController> {
+  const namespace = await createNamespace(kc, `${prefix}-system`);
+  const id = namespace;
+  const names = { mutating: `${id}-mutating`, validating: `${id}-validating` };
+  const config = parseControllerConfig(
+    {
+      SPIDERPOOL_NAMESPACE: namespace,
+      SPIDERPOOL_WEBHOOK_HOST: "127.0.0.1",
+      SPIDERPOOL_WEBHOOK_PORT: "0",
+      SPIDERPOOL_TLS_EXTRA_IPS: "127.0.0.1",
+      SPIDERPOOL_MUTATING_WEBHOOK_CONFIGURATIONS: names.mutating,
+      SPIDERPOOL_VALIDATING_WEBHOOK_CONFIGURATIONS: names.validating,
+      SPIDERPOOL_LOG_LEVEL: process.env.SPIDERPOOL_TEST_LOG_LEVEL ?? "error",
+      ...settings,
+    },
+    [],
+  );
+  const log = pino({ level: config.logLevel, base: { test: prefix } });
+  const controller = await startController(config, { kubeConfig: kc, log, identity: id });
+  const labels = { [TEST_RUN_LABEL]: id };
+  const [mutating, validating] = webhookConfigurations({
+    mutatingName: names.mutating,
+    validatingName: names.validating,
+    endpoint: { url: `https://127.0.0.1:${controller.port}` },
+    failurePolicy: "Fail",
+    objectSelector: { matchLabels: labels },
+  });
+  const admission = kc.makeApiClient(AdmissionregistrationV1Api);
+  await admission.createMutatingWebhookConfiguration({ body: mutating });
+  await admission.createValidatingWebhookConfiguration({ body: validating });
+  // Publish the CA into the configurations just created, rather than waiting for the timer.
+  await controller.refreshCertificates();
+  await waitFor("controller caches synced", () => Promise.resolve(controller.isReady()));
+  await waitFor("the apiserver to call the webhook with the published CA", async () => {
+    // A server-side dry run reserves nothing; the defaulted ipVersion shows the webhook ran.
+    const probe = (await kc.makeApiClient(CustomObjectsApi).createClusterCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: IPPOOL_PLURAL,
+      dryRun: "All",
+      body: { apiVersion: API_VERSION, kind: "SpiderIPPool", metadata: { name: `${id}-probe`, labels }, spec: { subnet: "192.0.2.0/24" } },
+    })) as SpiderIPPool;
+    return probe.spec.ipVersion === 4;
+  });
+
+  return {
+    controller,
+    config,
+    namespace,
+    labels,
+    names,
+    async stop() {
+      await admission.deleteMutatingWebhookConfiguration({ name: names.mutating }).catch(ignore404);
+      await admission.deleteValidatingWebhookConfiguration({ name: names.validating }).catch(ignore404);
+      await controller.close();
+      await kc.makeApiClient(CoreV1Api).deleteNamespace({ name: namespace }).catch(ignore404);
+    },
+  };
+}
+
+function ignore404(err: unknown): void {
+  if (!isStatus(err, 404)) throw err;
+}

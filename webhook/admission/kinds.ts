@@ -1,0 +1,73 @@
+import { defaultIPPool, validateIPPool, type PoolContext } from "../../ipam/kinds/ippool-admission.js";
+import type { SpiderIPPool } from "../../ipam/kinds/ippool.js";
+import type { ObjectMeta } from "../../ipam/kinds/meta.js";
+import { defaultReservedIP, reservedIPWarnings, validateReservedIP } from "../../ipam/kinds/reservedip-admission.js";
+import type { SpiderReservedIP } from "../../ipam/kinds/reservedip.js";
+import type { Violation } from "../../ipam/kinds/spec-rules.js";
+import { defaultSubnet, validateSubnet } from "../../ipam/kinds/subnet-admission.js";
+import type { SpiderSubnet } from "../../ipam/kinds/subnet.js";
+import type { AdmissionHandler } from "../server.js";
+import { diff } from "./json-patch.js";
+import { allow, deny, type AdmissionRequest } from "./review.js";
+
+interface KindRules<T extends { metadata: ObjectMeta }> {
+  kind: string;
+  defaults(obj: T, ctx: PoolContext, creating: boolean): T;
+  validate(obj: T, old: T | undefined, ctx: PoolContext): Violation[];
+  warnings?(obj: T, ctx: PoolContext): string[];
+}
+
+/** One refusal sentence per violation, joined, prefixed with the object it is about. */
+export function refusalMessage(kind: string, name: string | undefined, violations: readonly Violation[]): string {
+  return `${kind} ${name ?? ""}: ${violations.map((v) => v.message).join("; ")}`;
+}
+
+function objectOf<T>(req: AdmissionRequest): T | undefined {
+  return req.object as T | undefined;
+}
+
+/** The mutating and validating handlers of one kind, over a context read from the caches. */
+export function kindHandlers<T extends { metadata: ObjectMeta }>(
+  rules: KindRules<T>,
+  context: () => PoolContext,
+): { mutate: AdmissionHandler; validate: AdmissionHandler } {
+  return {
+    mutate: (req) => {
+      const obj = objectOf<T>(req);
+      if (!obj || (req.operation !== "CREATE" && req.operation !== "UPDATE")) return allow(req);
+      const defaulted = rules.defaults(obj, context(), req.operation === "CREATE");
+      return allow(req, diff(obj, defaulted));
+    },
+    validate: (req) => {
+      const obj = objectOf<T>(req);
+      if (!obj || (req.operation !== "CREATE" && req.operation !== "UPDATE")) return allow(req);
+      // A change of status or metadata alone (finalizer removal on a terminating object)
+      // cannot break a spec rule; judging it would only block the cleanup.
+      const old = req.operation === "UPDATE" ? (req.oldObject as T) : undefined;
+      if (old && JSON.stringify((old as { spec?: unknown }).spec) === JSON.stringify((obj as { spec?: unknown }).spec)) return allow(req);
+      const ctx = context();
+      const violations = rules.validate(obj, old, ctx);
+      if (violations.length > 0) return deny(req, refusalMessage(rules.kind, obj.metadata.name ?? req.name, violations));
+      return allow(req, [], rules.warnings?.(obj, ctx) ?? []);
+    },
+  };
+}
+
+export const ippoolRules: KindRules<SpiderIPPool> = {
+  kind: "SpiderIPPool",
+  defaults: defaultIPPool,
+  validate: validateIPPool,
+};
+
+export const subnetRules: KindRules<SpiderSubnet> = {
+  kind: "SpiderSubnet",
+  defaults: (obj) => defaultSubnet(obj),
+  validate: validateSubnet,
+};
+
+export const reservedIPRules: KindRules<SpiderReservedIP> = {
+  kind: "SpiderReservedIP",
+  defaults: (obj) => defaultReservedIP(obj),
+  validate: (obj, old) => validateReservedIP(obj, old),
+  warnings: reservedIPWarnings,
+};

@@ -1,0 +1,96 @@
+/**
+ * The admission.k8s.io/v1 AdmissionReview envelope and the small pure functions that build
+ * answers. Every answer echoes the request uid; a patch always comes with patchType.
+ */
+export interface GroupVersionKind {
+  group: string;
+  version: string;
+  kind: string;
+}
+
+export interface UserInfo {
+  username?: string;
+  uid?: string;
+  groups?: string[];
+}
+
+export type Operation = "CREATE" | "UPDATE" | "DELETE" | "CONNECT";
+
+export interface AdmissionRequest<T = unknown> {
+  uid: string;
+  kind: GroupVersionKind;
+  resource: { group: string; version: string; resource: string };
+  subResource?: string;
+  name?: string;
+  namespace?: string;
+  operation: Operation;
+  userInfo: UserInfo;
+  object?: T;
+  oldObject?: T;
+  dryRun?: boolean;
+  options?: unknown;
+}
+
+export interface AdmissionStatus {
+  code: number;
+  message: string;
+  reason?: string;
+}
+
+export interface AdmissionResponse {
+  uid: string;
+  allowed: boolean;
+  status?: AdmissionStatus;
+  patch?: string;
+  patchType?: "JSONPatch";
+  warnings?: string[];
+}
+
+export interface AdmissionReview<T = unknown> {
+  apiVersion: "admission.k8s.io/v1";
+  kind: "AdmissionReview";
+  request?: AdmissionRequest<T>;
+  response?: AdmissionResponse;
+}
+
+export interface JsonPatchOp {
+  op: "add" | "remove" | "replace";
+  path: string;
+  value?: unknown;
+}
+
+/** Reads an AdmissionReview body; throws a plain Error naming what is wrong with the envelope. */
+export function parseReview(body: unknown): AdmissionRequest {
+  if (typeof body !== "object" || body === null) throw new Error("the body is not a JSON object");
+  const review = body as Partial<AdmissionReview>;
+  if (review.apiVersion !== "admission.k8s.io/v1" || review.kind !== "AdmissionReview") {
+    throw new Error(`expected an admission.k8s.io/v1 AdmissionReview, got ${String(review.apiVersion)} ${String(review.kind)}`);
+  }
+  const req = review.request;
+  if (!req || typeof req.uid !== "string" || typeof req.operation !== "string") {
+    throw new Error("the AdmissionReview has no request with a uid and an operation");
+  }
+  return req;
+}
+
+function envelope(response: AdmissionResponse): AdmissionReview {
+  return { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response };
+}
+
+export function allow(req: Pick<AdmissionRequest, "uid">, patch: JsonPatchOp[] = [], warnings: string[] = []): AdmissionReview {
+  const response: AdmissionResponse = { uid: req.uid, allowed: true };
+  if (patch.length > 0) {
+    response.patch = Buffer.from(JSON.stringify(patch)).toString("base64");
+    response.patchType = "JSONPatch";
+  }
+  if (warnings.length > 0) response.warnings = warnings;
+  return envelope(response);
+}
+
+/**
+ * A refusal. `message` is what kubectl prints after "admission webhook ... denied the
+ * request:", so it is one sentence naming the field, the value and the rule.
+ */
+export function deny(req: Pick<AdmissionRequest, "uid">, message: string, code = 422, reason = "Invalid"): AdmissionReview {
+  return envelope({ uid: req.uid, allowed: false, status: { code, message, reason } });
+}

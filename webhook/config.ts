@@ -1,0 +1,158 @@
+/**
+ * The controller's configuration, parsed once from flags and environment into a frozen,
+ * validated object that is passed down. Nothing below main.ts reads process.env.
+ * Flags win over environment variables; every problem is reported at once.
+ */
+export interface ControllerConfig {
+  /** The namespace the controller is installed in (its Secret, its leases). */
+  readonly namespace: string;
+  readonly host: string;
+  readonly port: number;
+  /** Out-of-cluster kubeconfig; in-cluster credentials when absent. */
+  readonly kubeconfig?: string;
+  readonly logLevel: "debug" | "info" | "warn" | "error";
+  readonly tls: {
+    readonly secretName: string;
+    readonly serviceName: string;
+    readonly extraDnsNames: readonly string[];
+    readonly extraIPs: readonly string[];
+    readonly caValidityDays: number;
+    readonly certValidityDays: number;
+    readonly renewBeforeDays: number;
+    readonly caOverlapMs: number;
+    /** How often each replica re-reads the Secret and renews what is due. */
+    readonly checkIntervalMs: number;
+  };
+  /** The webhook configurations whose caBundle the controller keeps current. */
+  readonly webhookConfigurations: {
+    readonly mutating: readonly string[];
+    readonly validating: readonly string[];
+  };
+}
+
+type Kind = "string" | "port" | "int" | "list" | "level";
+
+interface Setting {
+  flag: string;
+  env: string;
+  kind: Kind;
+  default?: string;
+  help: string;
+}
+
+/** Every setting: its flag, its environment variable, its default. docs/reference/configuration.md lists them. */
+export const SETTINGS = {
+  namespace: { flag: "namespace", env: "SPIDERPOOL_NAMESPACE", kind: "string", default: "kube-system", help: "namespace the controller runs in" },
+  host: { flag: "webhook-host", env: "SPIDERPOOL_WEBHOOK_HOST", kind: "string", default: "0.0.0.0", help: "address the HTTPS admission server binds" },
+  port: { flag: "webhook-port", env: "SPIDERPOOL_WEBHOOK_PORT", kind: "port", default: "5722", help: "port of the HTTPS admission server (0: any free port)" },
+  kubeconfig: { flag: "kubeconfig", env: "KUBECONFIG", kind: "string", help: "kubeconfig file; in-cluster credentials when unset" },
+  logLevel: { flag: "log-level", env: "SPIDERPOOL_LOG_LEVEL", kind: "level", default: "info", help: "debug, info, warn or error" },
+  secretName: { flag: "tls-secret", env: "SPIDERPOOL_TLS_SECRET", kind: "string", default: "spiderpool-controller-webhook-tls", help: "Secret holding the CA and serving certificate" },
+  serviceName: { flag: "service-name", env: "SPIDERPOOL_SERVICE_NAME", kind: "string", default: "spiderpool-controller", help: "Service in front of the webhook (its DNS names go in the certificate)" },
+  extraDnsNames: { flag: "tls-extra-dns-names", env: "SPIDERPOOL_TLS_EXTRA_DNS_NAMES", kind: "list", default: "", help: "more DNS names for the serving certificate, comma separated" },
+  extraIPs: { flag: "tls-extra-ips", env: "SPIDERPOOL_TLS_EXTRA_IPS", kind: "list", default: "", help: "IP addresses for the serving certificate, comma separated (127.0.0.1 for a local control plane)" },
+  caValidityDays: { flag: "ca-validity-days", env: "SPIDERPOOL_CA_VALIDITY_DAYS", kind: "int", default: "3650", help: "lifetime of a generated CA" },
+  certValidityDays: { flag: "cert-validity-days", env: "SPIDERPOOL_CERT_VALIDITY_DAYS", kind: "int", default: "365", help: "lifetime of a serving certificate" },
+  renewBeforeDays: { flag: "renew-before-days", env: "SPIDERPOOL_RENEW_BEFORE_DAYS", kind: "int", default: "30", help: "renew a certificate this long before it expires" },
+  caOverlapMs: { flag: "ca-overlap-ms", env: "SPIDERPOOL_CA_OVERLAP_MS", kind: "int", default: "60000", help: "after a CA rotation, trust both CAs this long before serving from the new one" },
+  checkIntervalMs: { flag: "cert-check-interval-ms", env: "SPIDERPOOL_CERT_CHECK_INTERVAL_MS", kind: "int", default: "60000", help: "how often to re-read the certificate Secret" },
+  mutating: { flag: "mutating-webhook-configurations", env: "SPIDERPOOL_MUTATING_WEBHOOK_CONFIGURATIONS", kind: "list", default: "spiderpool-mutating", help: "MutatingWebhookConfigurations to publish the CA in" },
+  validating: { flag: "validating-webhook-configurations", env: "SPIDERPOOL_VALIDATING_WEBHOOK_CONFIGURATIONS", kind: "list", default: "spiderpool-validating", help: "ValidatingWebhookConfigurations to publish the CA in" },
+} satisfies Record<string, Setting>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Reads `--name=value` / `--name value` flags. Unknown flags are errors. */
+export function parseFlags(argv: readonly string[], known: ReadonlySet<string>, problems: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(arg);
+    if (!m?.[1]) {
+      problems.push(`unexpected argument '${arg}' (flags look like --name=value)`);
+      continue;
+    }
+    if (!known.has(m[1])) {
+      problems.push(`unknown flag --${m[1]}`);
+      continue;
+    }
+    const value = m[2] ?? argv[++i];
+    if (value === undefined) problems.push(`flag --${m[1]} needs a value`);
+    else out.set(m[1], value);
+  }
+  return out;
+}
+
+function convert(name: string, s: Setting, raw: string, problems: string[]): unknown {
+  const where = `--${s.flag} / ${s.env}`;
+  switch (s.kind) {
+    case "string":
+      if (raw === "") problems.push(`${where} must not be empty`);
+      return raw;
+    case "list":
+      return raw.split(",").map((x) => x.trim()).filter(Boolean);
+    case "level":
+      if (!["debug", "info", "warn", "error"].includes(raw)) problems.push(`${where} is '${raw}'; use debug, info, warn or error`);
+      return raw;
+    case "port":
+    case "int": {
+      const n = Number(raw);
+      const max = s.kind === "port" ? 65535 : Number.MAX_SAFE_INTEGER;
+      if (!/^\d+$/.test(raw) || n > max) problems.push(`${where} is '${raw}'; use a whole number from 0 to ${max} (${name})`);
+      return n;
+    }
+  }
+}
+
+/** Raw values per setting name: flag, else environment, else default (absent when none). */
+export function resolveSettings<S extends Record<string, Setting>>(settings: S, env: Readonly<Record<string, string | undefined>>, argv: readonly string[]): Record<keyof S, unknown> {
+  const problems: string[] = [];
+  const flags = parseFlags(argv, new Set(Object.values(settings).map((s) => s.flag)), problems);
+  const out: Record<string, unknown> = {};
+  for (const [name, s] of Object.entries(settings)) {
+    const raw = flags.get(s.flag) ?? env[s.env] ?? s.default;
+    if (raw !== undefined) out[name] = convert(name, s, raw, problems);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return out as Record<keyof S, unknown>;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (typeof o === "object" && o !== null) {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+export function parseControllerConfig(env: Readonly<Record<string, string | undefined>>, argv: readonly string[]): ControllerConfig {
+  const v = resolveSettings(SETTINGS, env, argv) as Record<keyof typeof SETTINGS, never>;
+  const config: ControllerConfig = {
+    namespace: v.namespace,
+    host: v.host,
+    port: v.port,
+    ...(v.kubeconfig ? { kubeconfig: v.kubeconfig } : {}),
+    logLevel: v.logLevel,
+    tls: {
+      secretName: v.secretName,
+      serviceName: v.serviceName,
+      extraDnsNames: v.extraDnsNames,
+      extraIPs: v.extraIPs,
+      caValidityDays: v.caValidityDays,
+      certValidityDays: v.certValidityDays,
+      renewBeforeDays: v.renewBeforeDays,
+      caOverlapMs: v.caOverlapMs,
+      checkIntervalMs: v.checkIntervalMs,
+    },
+    webhookConfigurations: { mutating: v.mutating, validating: v.validating },
+  };
+  if (config.tls.renewBeforeDays >= config.tls.certValidityDays) {
+    throw new ConfigError([`--renew-before-days (${config.tls.renewBeforeDays}) must be less than --cert-validity-days (${config.tls.certValidityDays})`]);
+  }
+  return deepFreeze(config);
+}

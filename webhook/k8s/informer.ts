@@ -1,0 +1,74 @@
+import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+
+export interface Cache<T> {
+  get(name: string, namespace?: string): T | undefined;
+  list(namespace?: string): readonly T[];
+}
+
+export interface StartedInformer<T> extends Cache<T> {
+  /** Resolves once the first list is in the cache. */
+  readonly synced: Promise<void>;
+  isSynced(): boolean;
+  on(event: "add" | "update" | "delete", fn: (obj: T) => void): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * A list-and-watch cache over client-node's ListWatch, which re-lists on 410 Gone but
+ * stops on any other error: here it is restarted with capped exponential backoff, so a
+ * restarted apiserver or a dropped connection never leaves the cache stale for good.
+ */
+export function startInformer<T extends object>(
+  kc: KubeConfig,
+  what: string,
+  path: string,
+  list: () => Promise<KubernetesListObject<T>>,
+  log: Logger,
+  opts: { labelSelector?: string; fieldSelector?: string } = {},
+): StartedInformer<T> {
+  // The project's kinds type their metadata a little differently from client-node's
+  // V1ObjectMeta (plain JSON); the cache stores whatever the apiserver sent.
+  const lw = new ListWatch<KubernetesObject>(path, new Watch(kc), list, false, opts.labelSelector, opts.fieldSelector);
+  let stopped = false;
+  let synced = false;
+  let failures = 0;
+  let timer: NodeJS.Timeout | undefined;
+  lw.on("connect", () => {
+    failures = 0;
+  });
+  lw.on("error", (err: unknown) => {
+    if (stopped) return;
+    const delay = Math.min(30_000, 250 * 2 ** failures++);
+    log.warn({ err, informer: what, retryInMs: delay }, "watch failed; restarting");
+    timer = setTimeout(() => {
+      lw.start().catch((e: unknown) => log.error({ err: e, informer: what }, "informer restart failed"));
+    }, delay);
+  });
+  // ListWatch reports a failed list through "error" (handled above) rather than by
+  // rejecting start(); a resourceVersion appears only once a list has succeeded.
+  lw.start().catch((err: unknown) => log.error({ err, informer: what }, "informer start failed"));
+  const first = new Promise<void>((resolve) => {
+    const check = (): void => {
+      if (lw.latestResourceVersion() !== "") {
+        synced = true;
+        resolve();
+      } else if (!stopped) {
+        setTimeout(check, 25);
+      }
+    };
+    check();
+  });
+  return {
+    synced: first,
+    isSynced: () => synced,
+    get: (name, namespace) => lw.get(name, namespace) as T | undefined,
+    list: (namespace) => lw.list(namespace) as readonly T[],
+    on: (event, fn) => lw.on(event, fn as (obj: KubernetesObject) => void),
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await lw.stop();
+    },
+  };
+}

@@ -1,0 +1,130 @@
+import type { Logger } from "pino";
+import { parseCIDR } from "../../ipam/address/cidr.js";
+import { IPSet } from "../../ipam/address/ipset.js";
+import { decodeAllocations } from "../../ipam/allocation/codec.js";
+import { buildPoolView, saturatingCount } from "../../ipam/allocation/pool-view.js";
+import { poolUsage } from "../../ipam/allocation/usage.js";
+import { defaultIPPool, listSet, POOL_FINALIZER, subnetOfPool } from "../../ipam/kinds/ippool-admission.js";
+import type { SpiderIPPool } from "../../ipam/kinds/ippool.js";
+import { sameNetwork } from "../../ipam/kinds/spec-rules.js";
+import type { SpiderSubnet, SubnetStatus } from "../../ipam/kinds/subnet.js";
+import type { Cache } from "../k8s/informer.js";
+import type { CustomResources } from "../k8s/resources.js";
+
+export interface PoolReconcilerDeps {
+  pools: Cache<SpiderIPPool>;
+  subnets: Cache<SpiderSubnet>;
+  poolApi: CustomResources<SpiderIPPool>;
+  subnetApi: CustomResources<SpiderSubnet>;
+  log: Logger;
+}
+
+const sameJSON = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * Keeps pools and subnets true to themselves:
+ *  - a pool's status counters match its spec and its allocation record;
+ *  - a terminating pool loses its finalizer once nothing is allocated from it;
+ *  - a pool on a SpiderSubnet's CIDR is adopted (owner reference, inherited gateway/routes);
+ *  - a subnet's status lists the pools holding its addresses and counts them.
+ * Every write is compare-and-swap on the cached object's resourceVersion; a lost race
+ * throws, and the queue retries with the fresh object.
+ */
+export class PoolReconciler {
+  constructor(private readonly d: PoolReconcilerDeps) {}
+
+  async reconcilePool(name: string): Promise<void> {
+    const pool = this.d.pools.get(name);
+    if (!pool) return;
+    const log = this.d.log.child({ pool: name });
+    let view;
+    try {
+      view = buildPoolView(pool);
+    } catch (err) {
+      log.warn({ err }, "pool spec cannot be parsed; leaving its status alone");
+      return;
+    }
+    const state = decodeAllocations(pool.status?.allocations, view.subnet);
+    const usage = poolUsage(view, state);
+    if (pool.metadata.deletionTimestamp) {
+      const finalizers = pool.metadata.finalizers ?? [];
+      if (usage.allocated === 0 && state.pending.length === 0 && finalizers.includes(POOL_FINALIZER)) {
+        await this.d.poolApi.replace({ ...pool, metadata: { ...pool.metadata, finalizers: finalizers.filter((f) => f !== POOL_FINALIZER) } });
+        log.info("no address in use; finalizer removed, the pool goes");
+      }
+      return;
+    }
+    const adopted = defaultIPPool(pool, { pools: [], subnets: this.d.subnets.list() }, false);
+    if (!sameJSON(adopted.metadata.ownerReferences, pool.metadata.ownerReferences)) {
+      await this.d.poolApi.replace(adopted);
+      log.info({ subnet: adopted.metadata.ownerReferences?.find((r) => r.kind === "SpiderSubnet")?.name }, "pool adopted by its subnet");
+      return; // the update event brings it back here for the status
+    }
+    const status = { ...pool.status, totalIPCount: usage.total, allocatedIPCount: usage.allocated };
+    if (!sameJSON(status, pool.status)) {
+      await this.d.poolApi.replaceStatus({ ...pool, status });
+    }
+  }
+
+  async reconcileSubnet(name: string): Promise<void> {
+    const subnet = this.d.subnets.get(name);
+    if (!subnet || subnet.metadata.deletionTimestamp) return;
+    let cidr;
+    let usable: IPSet;
+    try {
+      cidr = parseCIDR(subnet.spec.subnet);
+      usable = listSet(subnet.spec.ips, cidr.family).difference(listSet(subnet.spec.excludeIPs, cidr.family));
+    } catch (err) {
+      this.d.log.warn({ err, subnet: name }, "subnet spec cannot be parsed; leaving its status alone");
+      return;
+    }
+    const controlled: NonNullable<SubnetStatus["controlledIPPools"]> = {};
+    let handed = IPSet.empty(cidr.family);
+    for (const pool of this.d.pools.list()) {
+      if (subnetOfPool(pool, [subnet]) === undefined) continue;
+      let ips: IPSet;
+      try {
+        ips = listSet(pool.spec.ips, cidr.family).intersection(usable);
+      } catch {
+        continue;
+      }
+      handed = handed.union(ips);
+      const app = pool.metadata.labels?.["ipam.spidernet.io/owner-application-name"];
+      const kind = pool.metadata.labels?.["ipam.spidernet.io/owner-application-kind"];
+      const ns = pool.metadata.labels?.["ipam.spidernet.io/owner-application-namespace"];
+      controlled[pool.metadata.name ?? ""] = { ips: ips.toStrings(), ...(app ? { application: `${kind ?? ""}/${ns ?? ""}/${app}` } : {}) };
+    }
+    const status: SubnetStatus = {
+      controlledIPPools: controlled,
+      allocatedIPCount: saturatingCount(handed.size()),
+      totalIPCount: saturatingCount(usable.size()),
+    };
+    if (!sameJSON(status, subnet.status)) await this.d.subnetApi.replaceStatus({ ...subnet, status });
+  }
+
+  /** The subnets a pool event concerns: the one on its CIDR, if any. */
+  subnetsOfPool(pool: SpiderIPPool): string[] {
+    const s = subnetOfPool(pool, this.d.subnets.list());
+    return s?.metadata.name ? [s.metadata.name] : [];
+  }
+
+  /** The pools a subnet event concerns: those on its CIDR. */
+  poolsOfSubnet(subnet: SpiderSubnet): string[] {
+    let cidr;
+    try {
+      cidr = parseCIDR(subnet.spec.subnet);
+    } catch {
+      return [];
+    }
+    return this.d.pools
+      .list()
+      .filter((p) => {
+        try {
+          return sameNetwork(parseCIDR(p.spec.subnet), cidr);
+        } catch {
+          return false;
+        }
+      })
+      .map((p) => p.metadata.name ?? "");
+  }
+}

@@ -1,0 +1,57 @@
+import type { V1MutatingWebhookConfiguration, V1ValidatingWebhookConfiguration, V1LabelSelector } from "@kubernetes/client-node";
+import { GROUP, VERSION } from "../ipam/kinds/meta.js";
+
+/** Where the apiserver reaches the admission server: a URL (local runs) or a Service. */
+export type Endpoint = { url: string } | { service: { namespace: string; name: string; port: number } };
+
+export interface RegistrationOptions {
+  mutatingName: string;
+  validatingName: string;
+  endpoint: Endpoint;
+  /** base64 PEM; the controller keeps it current, so it may start empty. */
+  caBundle?: string;
+  failurePolicy: "Fail" | "Ignore";
+  timeoutSeconds?: number;
+  /** Restricts the webhooks to labelled objects (tests that share one control plane use it). */
+  objectSelector?: V1LabelSelector;
+}
+
+/** The admission endpoints of the controller: path segment under /webhooks/. */
+export const KIND_WEBHOOKS = [
+  { resource: "spiderippools", path: "spiderippool" },
+  { resource: "spidersubnets", path: "spidersubnet" },
+  { resource: "spiderreservedips", path: "spiderreservedip" },
+] as const;
+
+function clientConfig(ep: Endpoint, path: string, caBundle?: string) {
+  const cfg = "url" in ep ? { url: `${ep.url.replace(/\/$/, "")}/webhooks/${path}` } : { service: { ...ep.service, path: `/webhooks/${path}` } };
+  return caBundle ? { ...cfg, caBundle } : cfg;
+}
+
+/** The Mutating- and ValidatingWebhookConfiguration of the controller. */
+export function webhookConfigurations(o: RegistrationOptions): [V1MutatingWebhookConfiguration, V1ValidatingWebhookConfiguration] {
+  const common = (path: string, resource: string) => ({
+    clientConfig: clientConfig(o.endpoint, path, o.caBundle),
+    rules: [{ apiGroups: [GROUP], apiVersions: [VERSION], operations: ["CREATE", "UPDATE"], resources: [resource], scope: "Cluster" }],
+    failurePolicy: o.failurePolicy,
+    sideEffects: "None",
+    admissionReviewVersions: ["v1"],
+    timeoutSeconds: o.timeoutSeconds ?? 10,
+    ...(o.objectSelector ? { objectSelector: o.objectSelector } : {}),
+  });
+  const labels = { "app.kubernetes.io/part-of": "spiderpool" };
+  return [
+    {
+      apiVersion: "admissionregistration.k8s.io/v1",
+      kind: "MutatingWebhookConfiguration",
+      metadata: { name: o.mutatingName, labels },
+      webhooks: KIND_WEBHOOKS.map((k) => ({ name: `${k.path}.mutate.${GROUP}`, reinvocationPolicy: "Never", ...common(`mutate-${k.path}`, k.resource) })),
+    },
+    {
+      apiVersion: "admissionregistration.k8s.io/v1",
+      kind: "ValidatingWebhookConfiguration",
+      metadata: { name: o.validatingName, labels },
+      webhooks: KIND_WEBHOOKS.map((k) => ({ name: `${k.path}.validate.${GROUP}`, ...common(`validate-${k.path}`, k.resource) })),
+    },
+  ];
+}
