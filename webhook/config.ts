@@ -23,6 +23,18 @@ export interface ControllerConfig {
     /** How often each replica re-reads the Secret and renews what is due. */
     readonly checkIntervalMs: number;
   };
+  readonly ipam: {
+    /** The ConfigMap (in `namespace`) holding conf.yml, the cluster configuration. */
+    readonly configMap: string;
+    /** How long a reservation may wait for its Pod before it is released. */
+    readonly reservationTtlMs: number;
+    /** How long a released address rests before it is handed out again. */
+    readonly coolDownMs: number;
+    /** Namespaces whose Pods get nothing from Spiderpool (the install namespace is always one). */
+    readonly excludedNamespaces: readonly string[];
+    /** Users allowed to change ipam.spidernet.io/assigned-ips on an existing Pod. */
+    readonly systemUsers: readonly string[];
+  };
   /** The webhook configurations whose caBundle the controller keeps current. */
   readonly webhookConfigurations: {
     readonly mutating: readonly string[];
@@ -56,6 +68,11 @@ export const SETTINGS = {
   renewBeforeDays: { flag: "renew-before-days", env: "SPIDERPOOL_RENEW_BEFORE_DAYS", kind: "int", default: "30", help: "renew a certificate this long before it expires" },
   caOverlapMs: { flag: "ca-overlap-ms", env: "SPIDERPOOL_CA_OVERLAP_MS", kind: "int", default: "60000", help: "after a CA rotation, trust both CAs this long before serving from the new one" },
   checkIntervalMs: { flag: "cert-check-interval-ms", env: "SPIDERPOOL_CERT_CHECK_INTERVAL_MS", kind: "int", default: "60000", help: "how often to re-read the certificate Secret" },
+  configMap: { flag: "config-map", env: "SPIDERPOOL_CONFIG_MAP", kind: "string", default: "spiderpool-conf", help: "ConfigMap with conf.yml, the cluster configuration (enableIPv4, default pools, ...)" },
+  reservationTtlMs: { flag: "reservation-ttl-ms", env: "SPIDERPOOL_RESERVATION_TTL_MS", kind: "int", default: "60000", help: "how long addresses reserved at admission wait for their Pod before they are released" },
+  coolDownMs: { flag: "cool-down-ms", env: "SPIDERPOOL_COOL_DOWN_MS", kind: "int", default: "30000", help: "how long a released address rests before it is handed out again (unless nothing else is free)" },
+  excludedNamespaces: { flag: "excluded-namespaces", env: "SPIDERPOOL_EXCLUDED_NAMESPACES", kind: "list", default: "kube-system", help: "namespaces whose Pods Spiderpool leaves alone, comma separated; the install namespace is always excluded" },
+  systemUsers: { flag: "system-users", env: "SPIDERPOOL_SYSTEM_USERS", kind: "list", help: "users allowed to change ipam.spidernet.io/assigned-ips; default: the controller's service account system:serviceaccount:<namespace>:spiderpool-controller" },
   mutating: { flag: "mutating-webhook-configurations", env: "SPIDERPOOL_MUTATING_WEBHOOK_CONFIGURATIONS", kind: "list", default: "spiderpool-mutating", help: "MutatingWebhookConfigurations to publish the CA in" },
   validating: { flag: "validating-webhook-configurations", env: "SPIDERPOOL_VALIDATING_WEBHOOK_CONFIGURATIONS", kind: "list", default: "spiderpool-validating", help: "ValidatingWebhookConfigurations to publish the CA in" },
 } satisfies Record<string, Setting>;
@@ -148,6 +165,13 @@ export function parseControllerConfig(env: Readonly<Record<string, string | unde
       renewBeforeDays: v.renewBeforeDays,
       caOverlapMs: v.caOverlapMs,
       checkIntervalMs: v.checkIntervalMs,
+    },
+    ipam: {
+      configMap: v.configMap,
+      reservationTtlMs: v.reservationTtlMs,
+      coolDownMs: v.coolDownMs,
+      excludedNamespaces: [...new Set([...(v.excludedNamespaces as string[]), v.namespace])],
+      systemUsers: (v.systemUsers as string[] | undefined) ?? [`system:serviceaccount:${v.namespace as string}:spiderpool-controller`],
     },
     webhookConfigurations: { mutating: v.mutating, validating: v.validating },
   };

@@ -14,6 +14,7 @@ import { LeaderElector } from "./k8s/leader.js";
 import { CustomResources } from "./k8s/resources.js";
 import { createLogger } from "./log.js";
 import { ControllerMetrics } from "./metrics.js";
+import { IpamService } from "./ipam/service.js";
 import { PoolReconciler } from "./reconcile/pools.js";
 import { WorkQueue } from "./reconcile/queue.js";
 import { startWebhookServer, type AdmissionHandler, type WebhookServer } from "./server.js";
@@ -82,8 +83,20 @@ export async function startController(config: ControllerConfig, opts: Controller
     handlers[`mutate-${path}`] = h.mutate;
     handlers[`validate-${path}`] = h.validate;
   }
-  const synced = (): boolean => pools.isSynced() && subnets.isSynced() && reserved.isSynced();
-  const server: WebhookServer = await startWebhookServer({ host: config.host, port: config.port, tls, handlers, ready: synced, metrics, log });
+  const ipam = new IpamService(kc, config, { pools, subnets, reserved }, metrics, log);
+  Object.assign(handlers, ipam.handlers);
+  // Allocation waits until every cache has its first list: truth comes from the pools.
+  const synced = (): boolean => pools.isSynced() && subnets.isSynced() && reserved.isSynced() && ipam.isSynced();
+  const server: WebhookServer = await startWebhookServer({
+    host: config.host,
+    port: config.port,
+    tls,
+    handlers,
+    ready: synced,
+    metrics,
+    log,
+    beforeScrape: () => ipam.refreshGauges(),
+  });
 
   const refreshCertificates = async (force?: "serving" | "ca"): Promise<void> => {
     const next = await certificates.reconcile(force);
@@ -131,6 +144,7 @@ export async function startController(config: ControllerConfig, opts: Controller
     {
       onStart: () => {
         leading = true;
+        ipam.startLeading();
         void Promise.all([pools.synced, subnets.synced]).then(() => {
           for (const p of pools.list()) onPool(p);
           for (const s of subnets.list()) onSubnet(s);
@@ -138,6 +152,7 @@ export async function startController(config: ControllerConfig, opts: Controller
       },
       onStop: () => {
         leading = false;
+        ipam.stopLeading();
       },
     },
     log,
@@ -151,12 +166,16 @@ export async function startController(config: ControllerConfig, opts: Controller
     refreshCertificates,
     isReady: synced,
     isLeader: () => elector.isLeader(),
-    settled: () => queue.idle(),
+    settled: async () => {
+      await queue.idle();
+      await ipam.settled();
+    },
     async close() {
       if (certTimer) clearTimeout(certTimer);
       await elector.stop();
       queue.stop();
       await server.close();
+      await ipam.stop();
       await Promise.all([pools.stop(), subnets.stop(), reserved.stop()]);
     },
   };

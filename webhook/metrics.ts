@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /**
  * The controller's Prometheus metrics, in a private registry (never prom-client's global
@@ -28,6 +28,71 @@ export class ControllerMetrics {
     labelNames: ["what"] as const,
     registers: [this.registry],
   });
+
+  // The IPAM family, named as Spiderpool's dashboards expect.
+  readonly allocations = new Counter({
+    name: "spiderpool_ipam_allocation_counts_total",
+    help: "Pod admissions whose addresses were reserved.",
+    registers: [this.registry],
+  });
+
+  readonly allocationFailures = new Counter({
+    name: "spiderpool_ipam_allocation_failure_counts_total",
+    help: "Pod admissions refused or failed, by reason (an error code such as POOL_EXHAUSTED).",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+
+  readonly poolConflicts = new Counter({
+    name: "spiderpool_ipam_allocation_update_ippool_conflict_counts_total",
+    help: "Pool writes that lost a compare-and-swap and were retried.",
+    registers: [this.registry],
+  });
+
+  readonly usedOut = new Counter({
+    name: "spiderpool_ipam_allocation_err_ip_used_out_counts_total",
+    help: "Pod admissions refused because every candidate pool was full.",
+    registers: [this.registry],
+  });
+
+  readonly noPool = new Counter({
+    name: "spiderpool_ipam_allocation_err_no_available_pool_counts_total",
+    help: "Pod admissions refused because no pool could serve the pod.",
+    registers: [this.registry],
+  });
+
+  readonly allocationDuration = new Histogram({
+    name: "spiderpool_ipam_allocation_duration_seconds",
+    help: "Time to reserve a Pod's addresses at admission.",
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly poolWrites = new Histogram({
+    name: "spiderpool_ipam_pool_write_batch_size",
+    help: "Requests carried by one pool write (group commit).",
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+    registers: [this.registry],
+  });
+
+  readonly releases = new Counter({
+    name: "spiderpool_ipam_release_counts_total",
+    help: "Addresses released, by reason.",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+
+  readonly gc = new Counter({
+    name: "spiderpool_ip_gc_counts_total",
+    help: "Addresses reclaimed by the collectors, by reason.",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+
+  readonly poolTotal = new Gauge({ name: "spiderpool_ippool_total_ip_counts", help: "Addresses of a pool (|ips - excludeIPs|).", labelNames: ["pool"] as const, registers: [this.registry] });
+  readonly poolAvailable = new Gauge({ name: "spiderpool_ippool_available_ip_counts", help: "Addresses a pool can still hand out.", labelNames: ["pool"] as const, registers: [this.registry] });
+  readonly poolCount = new Gauge({ name: "spiderpool_total_ippool_counts", help: "SpiderIPPools in the cluster.", registers: [this.registry] });
+  readonly subnetCount = new Gauge({ name: "spiderpool_total_subnet_counts", help: "SpiderSubnets in the cluster.", registers: [this.registry] });
 
   constructor(processMetrics = false) {
     if (processMetrics) {

@@ -14,6 +14,12 @@ export interface RegistrationOptions {
   timeoutSeconds?: number;
   /** Restricts the webhooks to labelled objects (tests that share one control plane use it). */
   objectSelector?: V1LabelSelector;
+  /** Namespaces whose Pods the Pod webhooks never see (kube-system, the install namespace, ...). */
+  excludedNamespaces: readonly string[];
+  /** Replaces the namespace selector of the Pod webhooks (tests: only their own namespaces). */
+  podNamespaceSelector?: V1LabelSelector;
+  /** The Pod webhooks' failurePolicy: Fail refuses Pods while the controller is down; Ignore lets them through without addresses. */
+  podFailurePolicy?: "Fail" | "Ignore";
 }
 
 /** The admission endpoints of the controller: path segment under /webhooks/. */
@@ -40,18 +46,36 @@ export function webhookConfigurations(o: RegistrationOptions): [V1MutatingWebhoo
     ...(o.objectSelector ? { objectSelector: o.objectSelector } : {}),
   });
   const labels = { "app.kubernetes.io/part-of": "spiderpool" };
+  const podCommon = (path: string, operation: "CREATE" | "UPDATE") => ({
+    clientConfig: clientConfig(o.endpoint, path, o.caBundle),
+    rules: [{ apiGroups: [""], apiVersions: ["v1"], operations: [operation], resources: ["pods"], scope: "Namespaced" }],
+    failurePolicy: o.podFailurePolicy ?? o.failurePolicy,
+    admissionReviewVersions: ["v1"],
+    timeoutSeconds: o.timeoutSeconds ?? 10,
+    namespaceSelector: o.podNamespaceSelector ?? {
+      matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: [...o.excludedNamespaces] }],
+    },
+  });
   return [
     {
       apiVersion: "admissionregistration.k8s.io/v1",
       kind: "MutatingWebhookConfiguration",
       metadata: { name: o.mutatingName, labels },
-      webhooks: KIND_WEBHOOKS.map((k) => ({ name: `${k.path}.mutate.${GROUP}`, reinvocationPolicy: "Never", ...common(`mutate-${k.path}`, k.resource) })),
+      webhooks: [
+        ...KIND_WEBHOOKS.map((k) => ({ name: `${k.path}.mutate.${GROUP}`, reinvocationPolicy: "Never", ...common(`mutate-${k.path}`, k.resource) })),
+        // Reserves at Pod CREATE. A dry run reserves nothing, hence NoneOnDryRun; a repeated
+        // call for one request gets the same reservation, so Never reinvoking loses nothing.
+        { name: `pod.mutate.${GROUP}`, reinvocationPolicy: "Never", sideEffects: "NoneOnDryRun", ...podCommon("mutate-pod", "CREATE") },
+      ],
     },
     {
       apiVersion: "admissionregistration.k8s.io/v1",
       kind: "ValidatingWebhookConfiguration",
       metadata: { name: o.validatingName, labels },
-      webhooks: KIND_WEBHOOKS.map((k) => ({ name: `${k.path}.validate.${GROUP}`, ...common(`validate-${k.path}`, k.resource) })),
+      webhooks: [
+        ...KIND_WEBHOOKS.map((k) => ({ name: `${k.path}.validate.${GROUP}`, ...common(`validate-${k.path}`, k.resource) })),
+        { name: `pod.validate.${GROUP}`, sideEffects: "None", ...podCommon("validate-pod", "UPDATE") },
+      ],
     },
   ];
 }

@@ -23,6 +23,8 @@ export interface ServerOptions {
   ready: () => boolean;
   metrics: ControllerMetrics;
   log: Logger;
+  /** Called before each /metrics answer (gauges computed from caches). */
+  beforeScrape?: () => void;
 }
 
 export interface WebhookServer {
@@ -49,6 +51,7 @@ export async function startWebhookServer(opts: ServerOptions): Promise<WebhookSe
     res.status(ok ? 200 : 503).type("text/plain").send(ok ? "ok" : draining ? "shutting down" : "not ready");
   });
   app.get("/metrics", async (_req, res) => {
+    opts.beforeScrape?.();
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 

@@ -7,14 +7,11 @@ import { ANNO_ASSIGNED_IPS } from "./keys.js";
 import { parseRouteList } from "./routes.js";
 
 /**
- * One NIC of `ipam.spidernet.io/assigned-ips`: what SpiderEndpoint records per NIC, plus the
- * pool-local token of each address, so the agent can check the pool still holds exactly
- * this address for this Pod and a release can be exact.
+ * One NIC of `ipam.spidernet.io/assigned-ips`: what SpiderEndpoint records per NIC,
+ * including the pool-local token of each address, so the agent can check the pool still
+ * holds exactly this address for this Pod and a release can be exact.
  */
-export interface AssignedNic extends EndpointIP {
-  ipv4Token?: number;
-  ipv6Token?: number;
-}
+export type AssignedNic = EndpointIP;
 
 /** (ext, written by the webhook) the reservation made at admission and what it holds. */
 export interface AssignedIPs {

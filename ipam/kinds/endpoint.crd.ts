@@ -12,6 +12,8 @@ const ipProperties = {
   ipv6Gateway: str("IPv6 gateway"),
   cleanGateway: bool("no default route through this NIC"),
   routes: routesSchema,
+  ipv4Token: int("pool-local token of the IPv4 address", { minimum: 1 }),
+  ipv6Token: int("pool-local token of the IPv6 address", { minimum: 1 }),
 } satisfies Record<string, Schema>;
 
 const currentProperties = {

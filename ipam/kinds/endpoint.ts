@@ -15,13 +15,16 @@ export interface EndpointIP {
   ipv6Gateway?: string;
   cleanGateway?: boolean;
   routes?: Route[];
+  /** (ext) the pool-local tokens under which the pools hold the addresses: releases name them. */
+  ipv4Token?: number;
+  ipv6Token?: number;
 }
 
 export interface EndpointCurrent {
   uid: string;
   node?: string;
   ips: EndpointIP[];
-  /** (ext) the reservation this endpoint binds, and the pool-local tokens per address. */
+  /** (ext) the reservation made at Pod admission that this endpoint binds. */
   reservation?: string;
   containerID?: string;
 }

@@ -5,17 +5,22 @@ import { pino } from "pino";
 import { parseControllerConfig, type ControllerConfig } from "../../webhook/config.js";
 import { startController, type Controller } from "../../webhook/controller.js";
 import { webhookConfigurations } from "../../webhook/registration.js";
+import { startBalancer } from "./balancer.js";
 import { createNamespace, isStatus, waitFor } from "./kube.js";
 
 export const TEST_RUN_LABEL = "spiderpool.test/run";
 
 export interface TestController {
+  /** The first replica (the others, if any, are in `replicas`). */
   controller: Controller;
+  replicas: Controller[];
   config: ControllerConfig;
   namespace: string;
   /** Label objects with this to put them under this controller's webhooks. */
   labels: Record<string, string>;
   names: { mutating: string; validating: string };
+  /** A namespace whose Pods this controller's webhooks see. */
+  createPodNamespace(prefix: string, labels?: Record<string, string>, annotations?: Record<string, string>): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -25,8 +30,17 @@ export interface TestController {
  * generates and publishes itself. The webhooks only see objects labelled with this run's
  * id, so test files sharing the control plane do not see each other's webhooks.
  */
-export async function startTestController(kc: KubeConfig, prefix: string, settings: Record<string, string> = {}): Promise<TestController> {
+export async function startTestController(
+  kc: KubeConfig,
+  prefix: string,
+  settings: Record<string, string> = {},
+  clusterConfig?: string,
+  replicaCount = 1,
+): Promise<TestController> {
   const namespace = await createNamespace(kc, `${prefix}-system`);
+  if (clusterConfig !== undefined) {
+    await kc.makeApiClient(CoreV1Api).createNamespacedConfigMap({ namespace, body: { metadata: { name: "spiderpool-conf" }, data: { "conf.yml": clusterConfig } } });
+  }
   const id = namespace;
   const names = { mutating: `${id}-mutating`, validating: `${id}-validating` };
   const config = parseControllerConfig(
@@ -38,26 +52,35 @@ export async function startTestController(kc: KubeConfig, prefix: string, settin
       SPIDERPOOL_MUTATING_WEBHOOK_CONFIGURATIONS: names.mutating,
       SPIDERPOOL_VALIDATING_WEBHOOK_CONFIGURATIONS: names.validating,
       SPIDERPOOL_LOG_LEVEL: process.env.SPIDERPOOL_TEST_LOG_LEVEL ?? "error",
+      // The in-process controller talks to the apiserver as the admin of the test cluster.
+      SPIDERPOOL_SYSTEM_USERS: "local-admin",
       ...settings,
     },
     [],
   );
   const log = pino({ level: config.logLevel, base: { test: prefix } });
-  const controller = await startController(config, { kubeConfig: kc, log, identity: id });
+  const replicas: Controller[] = [];
+  // Replicas one after the other: the first creates the certificate Secret, the rest adopt it.
+  for (let i = 0; i < replicaCount; i++) replicas.push(await startController(config, { kubeConfig: kc, log: log.child({ replica: i }), identity: `${id}-${i}` }));
+  const controller = replicas[0] as Controller;
+  const balancer = replicaCount > 1 ? await startBalancer(replicas.map((r) => r.port)) : undefined;
   const labels = { [TEST_RUN_LABEL]: id };
   const [mutating, validating] = webhookConfigurations({
     mutatingName: names.mutating,
     validatingName: names.validating,
-    endpoint: { url: `https://127.0.0.1:${controller.port}` },
+    endpoint: { url: `https://127.0.0.1:${balancer?.port ?? controller.port}` },
     failurePolicy: "Fail",
     objectSelector: { matchLabels: labels },
+    excludedNamespaces: config.ipam.excludedNamespaces,
+    // Pods are judged only in namespaces labelled for this run (see createPodNamespace).
+    podNamespaceSelector: { matchLabels: labels },
   });
   const admission = kc.makeApiClient(AdmissionregistrationV1Api);
   await admission.createMutatingWebhookConfiguration({ body: mutating });
   await admission.createValidatingWebhookConfiguration({ body: validating });
   // Publish the CA into the configurations just created, rather than waiting for the timer.
   await controller.refreshCertificates();
-  await waitFor("controller caches synced", () => Promise.resolve(controller.isReady()));
+  await waitFor("controller caches synced", () => Promise.resolve(replicas.every((r) => r.isReady())));
   await waitFor("the apiserver to call the webhook with the published CA", async () => {
     // A server-side dry run reserves nothing; the defaulted ipVersion shows the webhook ran.
     const probe = (await kc.makeApiClient(CustomObjectsApi).createClusterCustomObject({
@@ -72,14 +95,19 @@ export async function startTestController(kc: KubeConfig, prefix: string, settin
 
   return {
     controller,
+    replicas,
     config,
     namespace,
     labels,
     names,
+    async createPodNamespace(prefix, extraLabels = {}, annotations = {}) {
+      return createNamespace(kc, prefix, { ...labels, ...extraLabels }, annotations);
+    },
     async stop() {
       await admission.deleteMutatingWebhookConfiguration({ name: names.mutating }).catch(ignore404);
       await admission.deleteValidatingWebhookConfiguration({ name: names.validating }).catch(ignore404);
-      await controller.close();
+      await balancer?.close();
+      for (const r of replicas) await r.close();
       await kc.makeApiClient(CoreV1Api).deleteNamespace({ name: namespace }).catch(ignore404);
     },
   };

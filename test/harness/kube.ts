@@ -16,6 +16,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import yaml from "js-yaml";
 import { REPO_ROOT, findBinary } from "./binaries.js";
+import { issueCertificate } from "../../certs/pki.js";
+import { kubeconfigYaml } from "./pki.js";
 import { testClusterState } from "./test-cluster.js";
 
 const run = promisify(execFile);
@@ -123,14 +125,27 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
 }
 
 /** A fresh namespace with a unique name (and its default ServiceAccount, which only kube-controller-manager would create). */
-export async function createNamespace(kc: KubeConfig, prefix: string, labels: Record<string, string> = {}): Promise<string> {
+export async function createNamespace(kc: KubeConfig, prefix: string, labels: Record<string, string> = {}, annotations: Record<string, string> = {}): Promise<string> {
   const name = `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
   const client = KubernetesObjectApi.makeApiClient(kc);
-  await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels } });
+  await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels, annotations } });
   try {
     await client.create({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default", namespace: name } });
   } catch (err) {
     if (!isStatus(err, 409)) throw err;
   }
   return name;
+}
+
+/**
+ * A KubeConfig for another identity of the test cluster: a client certificate signed by
+ * the cluster CA (so the apiserver authenticates it), with no rights until RBAC grants some.
+ */
+export function userKubeConfig(username: string, groups: string[] = []): KubeConfig {
+  const state = testClusterState();
+  const ca = { certPem: readFileSync(join(state.dir, "pki", "ca.crt"), "utf8"), keyPem: readFileSync(join(state.dir, "pki", "ca.key"), "utf8") };
+  const cert = issueCertificate(ca, { commonName: username, organizations: groups, usage: "client" });
+  const kc = new KubeConfig();
+  kc.loadFromString(kubeconfigYaml(state.server, ca.certPem, cert.certPem, cert.keyPem));
+  return kc;
 }

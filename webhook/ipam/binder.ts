@@ -1,0 +1,165 @@
+import type { Logger } from "pino";
+import { parseAddressInCIDR } from "../../ipam/address/cidr.js";
+import { decodeAllocations } from "../../ipam/allocation/codec.js";
+import { buildPoolView } from "../../ipam/allocation/pool-view.js";
+import { findReservation, tokenAt } from "../../ipam/allocation/state.js";
+import { parseAssignedIPs, type AssignedIPs } from "../../ipam/annotations/assigned.js";
+import { ANNO_ASSIGNED_IPS } from "../../ipam/annotations/keys.js";
+import type { EndpointIP, SpiderEndpoint } from "../../ipam/kinds/endpoint.js";
+import type { SpiderIPPool } from "../../ipam/kinds/ippool.js";
+import type { OwnerReference } from "../../ipam/kinds/meta.js";
+import type { Cache } from "../k8s/informer.js";
+import type { CustomResources } from "../k8s/resources.js";
+import { ENDPOINT_FINALIZER, endpointFor, type PodRef } from "./endpoints.js";
+import type { Allocator } from "./pool-writer.js";
+
+export interface PodLike {
+  metadata: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: OwnerReference[];
+    deletionTimestamp?: string | Date;
+  };
+  spec?: { nodeName?: string };
+  status?: { phase?: string };
+}
+
+export interface BinderDeps {
+  pods: Cache<PodLike>;
+  endpoints: Cache<SpiderEndpoint>;
+  pools: Cache<SpiderIPPool>;
+  endpointApi: CustomResources<SpiderEndpoint>;
+  allocator: Allocator;
+  event: (pod: PodLike, type: "Normal" | "Warning", reason: string, message: string) => Promise<void>;
+  log: Logger;
+  onRelease?: (reason: string, count: number) => void;
+}
+
+/** Each address an endpoint or annotation records, with its pool and token. */
+export function recordedAddresses(ips: readonly EndpointIP[]): { pool: string; address: bigint; token: number; text: string }[] {
+  const out: { pool: string; address: bigint; token: number; text: string }[] = [];
+  for (const nic of ips) {
+    for (const p of ["ipv4", "ipv6"] as const) {
+      const text = nic[p];
+      const pool = nic[`${p}Pool`];
+      const token = nic[`${p}Token`];
+      if (text && pool && token !== undefined) out.push({ pool, address: parseAddressInCIDR(text).address.value, token, text });
+    }
+  }
+  return out;
+}
+
+/**
+ * Binds reservations to Pods: when a Pod carrying ipam.spidernet.io/assigned-ips appears,
+ * checks the annotation against the pools' record (the truth: a forged or stale annotation
+ * binds nothing), records it in a SpiderEndpoint named after the Pod, and binds the
+ * reservation in each pool so no TTL collects it. When the Pod is gone, releases exactly
+ * the recorded addresses (by token) and lets the endpoint go.
+ */
+export class Binder {
+  constructor(private readonly d: BinderDeps) {}
+
+  async reconcile(key: string): Promise<void> {
+    const [namespace = "", name = ""] = key.split("/", 2);
+    const pod = this.d.pods.get(name, namespace);
+    const ep = this.d.endpoints.get(name, namespace);
+    if (!pod || isFinished(pod)) {
+      if (ep && !keepsAddresses(ep)) await this.releaseEndpoint(ep, pod ? "pod-finished" : "pod-deleted");
+      return;
+    }
+    const text = pod.metadata.annotations?.[ANNO_ASSIGNED_IPS];
+    if (!text || !pod.metadata.uid) return;
+    let assigned: AssignedIPs;
+    try {
+      assigned = parseAssignedIPs(text);
+    } catch (err) {
+      await this.d.event(pod, "Warning", "InvalidAssignedIPs", (err as Error).message);
+      return;
+    }
+    const current = ep?.status?.current;
+    if (ep && current?.uid === pod.metadata.uid && current.reservation === assigned.reservation) {
+      if (pod.spec?.nodeName && current.node !== pod.spec.nodeName) {
+        await this.d.endpointApi.replaceStatus({ ...ep, status: { ...ep.status, current: { ...current, node: pod.spec.nodeName } } });
+      }
+      return;
+    }
+    const problem = this.mismatch(assigned);
+    if (problem) {
+      await this.d.event(pod, "Warning", "AssignedIPsMismatch", `${ANNO_ASSIGNED_IPS} does not match what the pools hold (${problem}); the pod gets no address from Spiderpool`);
+      this.d.log.warn({ pod: key, problem }, "annotation does not match the pool record");
+      return;
+    }
+    const ref: PodRef = {
+      namespace,
+      name,
+      uid: pod.metadata.uid,
+      ...(pod.spec?.nodeName ? { nodeName: pod.spec.nodeName } : {}),
+      ...(pod.metadata.labels ? { labels: pod.metadata.labels } : {}),
+      ...(pod.metadata.ownerReferences ? { ownerReferences: pod.metadata.ownerReferences } : {}),
+    };
+    const desired = endpointFor(ref, assigned);
+    if (ep && current?.reservation !== assigned.reservation) {
+      // An earlier Pod of this name held other addresses: release them before recording these.
+      await this.releaseAddresses(ep, "replaced");
+    }
+    // Status is a subresource: the object is written first, then its status.
+    const target = ep
+      ? await this.d.endpointApi.replace({ ...ep, metadata: { ...ep.metadata, ownerReferences: desired.metadata.ownerReferences, finalizers: [ENDPOINT_FINALIZER] } })
+      : await this.d.endpointApi.create(desired);
+    await this.d.endpointApi.replaceStatus({ ...target, status: desired.status });
+    const pools = new Set(recordedAddresses(assigned.ips).map((a) => a.pool));
+    await Promise.all([...pools].map((p) => this.d.allocator.submit(p, { kind: "bind", reservation: assigned.reservation })));
+    const summary = assigned.ips.map((n) => [n.interface, n.ipv4, n.ipv6].filter(Boolean).join(" ")).join(", ");
+    await this.d.event(pod, "Normal", "IPReserved", `${summary} (reservation ${assigned.reservation})`);
+  }
+
+  /** Why the annotation is not what the pools record, or undefined when it is. */
+  private mismatch(assigned: AssignedIPs): string | undefined {
+    for (const a of recordedAddresses(assigned.ips)) {
+      const pool = this.d.pools.get(a.pool);
+      if (!pool) return `pool ${a.pool} does not exist`;
+      let state;
+      try {
+        state = decodeAllocations(pool.status?.allocations, buildPoolView(pool).subnet);
+      } catch {
+        return `pool ${a.pool} cannot be read`;
+      }
+      const held = tokenAt(state.runs, a.address);
+      if (held !== a.token) return `pool ${a.pool} does not hold ${a.text} under token ${a.token}`;
+      const res = findReservation(state, assigned.reservation);
+      // Bound already (no pending entry) is fine: the token proves the holding.
+      if (res && !res.held.some((h) => h.address === a.address && h.token === a.token)) return `reservation ${assigned.reservation} in pool ${a.pool} does not include ${a.text}`;
+    }
+    return undefined;
+  }
+
+  private async releaseAddresses(ep: SpiderEndpoint, reason: string): Promise<void> {
+    const addrs = recordedAddresses(ep.status?.current?.ips ?? []);
+    const results = await Promise.all(addrs.map((a) => this.d.allocator.submit(a.pool, { kind: "release", address: a.address, token: a.token })));
+    const released = results.filter((r) => r.ok && r.kind === "release" && r.outcome === "released").length;
+    this.d.onRelease?.(reason, released);
+    this.d.log.info({ endpoint: `${ep.metadata.namespace}/${ep.metadata.name}`, reason, released }, "addresses released");
+  }
+
+  /** Releases what the endpoint records, then removes its finalizer and the endpoint. */
+  private async releaseEndpoint(ep: SpiderEndpoint, reason: string): Promise<void> {
+    await this.releaseAddresses(ep, reason);
+    // A lost compare-and-swap throws; the queue retries with the fresh endpoint, and the
+    // release above is exact, so repeating it is harmless.
+    const finalizers = (ep.metadata.finalizers ?? []).filter((f) => f !== ENDPOINT_FINALIZER);
+    await this.d.endpointApi.replace({ ...ep, metadata: { ...ep.metadata, finalizers } });
+    if (!ep.metadata.deletionTimestamp) await this.d.endpointApi.delete(ep.metadata.name ?? "", ep.metadata.namespace);
+  }
+}
+
+function isFinished(pod: PodLike): boolean {
+  return pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed";
+}
+
+/** A StatefulSet's endpoint outlives its Pod (the address sticks to the ordinal). */
+function keepsAddresses(ep: SpiderEndpoint): boolean {
+  return ep.status?.ownerControllerType === "StatefulSet" && !ep.metadata.deletionTimestamp;
+}

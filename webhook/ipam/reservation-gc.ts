@@ -1,0 +1,52 @@
+import type { Logger } from "pino";
+import { decodeAllocations } from "../../ipam/allocation/codec.js";
+import { buildPoolView } from "../../ipam/allocation/pool-view.js";
+import { expiredReservations } from "../../ipam/allocation/state.js";
+import type { SpiderIPPool } from "../../ipam/kinds/ippool.js";
+import type { Allocator } from "./pool-writer.js";
+
+export interface ReservationGcDeps {
+  pools: () => readonly SpiderIPPool[];
+  /** The Pod (ns/name) carrying this reservation in its annotation, if one exists now. */
+  podWithReservation: (reservation: string) => string | undefined;
+  /** Binds instead, when a Pod turns out to carry the reservation. */
+  bind: (podKey: string) => void;
+  allocator: Allocator;
+  now: () => number;
+  log: Logger;
+  onRelease?: (count: number) => void;
+}
+
+/**
+ * Releases reservations that never became a Pod (a later admission step refused the Pod,
+ * a quota, a client that gave up) once their TTL has passed. It looks again first: a
+ * reservation whose Pod exists after all is bound, not released.
+ */
+export async function collectExpiredReservations(d: ReservationGcDeps): Promise<number> {
+  let released = 0;
+  const now = d.now();
+  for (const pool of d.pools()) {
+    const name = pool.metadata.name ?? "";
+    let expired;
+    try {
+      expired = expiredReservations(decodeAllocations(pool.status?.allocations, buildPoolView(pool).subnet), now);
+    } catch (err) {
+      d.log.warn({ err, pool: name }, "pool record cannot be read; skipped by the reservation collector");
+      continue;
+    }
+    for (const res of expired) {
+      const pod = d.podWithReservation(res.id);
+      if (pod) {
+        d.bind(pod);
+        continue;
+      }
+      const answer = await d.allocator.submit(name, { kind: "release-reservation", reservation: res.id });
+      if (answer.ok && answer.kind === "release-reservation" && answer.found) {
+        released += answer.released.length;
+        d.log.info({ pool: name, reservation: res.id, owner: res.owner, addresses: answer.released.length }, "expired reservation released");
+      }
+    }
+  }
+  if (released > 0) d.onRelease?.(released);
+  return released;
+}
