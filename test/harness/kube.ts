@@ -87,6 +87,17 @@ export async function apply(kc: KubeConfig, objects: KubernetesObject[], fieldMa
   const client = KubernetesObjectApi.makeApiClient(kc);
   for (const obj of objects) {
     await client.patch(toModel(obj), undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply);
+    // Without kube-controller-manager (the integration tier) nobody creates a namespace's
+    // default ServiceAccount, which Pod admission needs.
+    if (obj.kind === "Namespace") await ensureDefaultServiceAccount(client, obj.metadata?.name ?? "");
+  }
+}
+
+async function ensureDefaultServiceAccount(client: KubernetesObjectApi, namespace: string): Promise<void> {
+  try {
+    await client.create({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default", namespace } });
+  } catch (err) {
+    if (!isStatus(err, 409)) throw err;
   }
 }
 
@@ -129,11 +140,7 @@ export async function createNamespace(kc: KubeConfig, prefix: string, labels: Re
   const name = `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
   const client = KubernetesObjectApi.makeApiClient(kc);
   await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels, annotations } });
-  try {
-    await client.create({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default", namespace: name } });
-  } catch (err) {
-    if (!isStatus(err, 409)) throw err;
-  }
+  await ensureDefaultServiceAccount(client, name);
   return name;
 }
 

@@ -34,8 +34,10 @@ describe("docs/examples manifests", () => {
     for (const obj of objects) {
       const got = await client.read({ apiVersion: obj.apiVersion ?? "", kind: obj.kind ?? "", metadata: { name: obj.metadata?.name ?? "", namespace: obj.metadata?.namespace } });
       expect(got.metadata?.uid).toBeTruthy();
-      // The mutating webhook ran: Spiderpool kinds come back with ipVersion filled in.
+      // The mutating webhooks ran: Spiderpool kinds come back with ipVersion filled in,
+      // Pods with their reserved addresses.
       if (obj.apiVersion?.startsWith("spiderpool.spidernet.io/")) expect((got as { spec?: { ipVersion?: number } }).spec?.ipVersion).toBeDefined();
+      if (obj.kind === "Pod") expect(got.metadata?.annotations?.["ipam.spidernet.io/assigned-ips"]).toContain('"ipv4":"');
     }
   });
 });

@@ -1,0 +1,58 @@
+// Pod admission throughput and latency, with and without the Spiderpool webhook, measured
+// side by side in one run on a local control plane (etcd + kube-apiserver).
+//   npx tsx bench/admission.bench.ts [pods-per-phase=1000] [creators=50]
+import { CoreV1Api } from "@kubernetes/client-node";
+import { CONTROL_PLANE, startCluster, stopCluster } from "../test/harness/cluster.js";
+import { startTestController } from "../test/harness/controller.js";
+import { applyCrds, createNamespace, testKubeConfig } from "../test/harness/kube.js";
+import { createPool, podSpec } from "../test/harness/pods.js";
+
+const total = Number(process.argv[2] ?? 1000);
+const creators = Number(process.argv[3] ?? 50);
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+async function phase(name: string, create: () => Promise<unknown>): Promise<{ rate: number; p50: number; p99: number }> {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: creators }, async () => {
+      while (next++ < total) {
+        const t = performance.now();
+        await create();
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const r = { rate: total / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  console.log(`${name.padEnd(24)} ${r.rate.toFixed(0).padStart(5)} pods/s   p50 ${r.p50.toFixed(1).padStart(6)} ms   p99 ${r.p99.toFixed(1).padStart(6)} ms`);
+  return r;
+}
+
+const state = await startCluster("bench", CONTROL_PLANE);
+process.env.SPIDERPOOL_TEST_CLUSTER_DIR = state.dir;
+try {
+  const kc = testKubeConfig();
+  await applyCrds(kc);
+  const tc = await startTestController(kc, "bench");
+  await createPool(kc, tc.labels, "bench-pool", { subnet: "10.90.0.0/16", ips: ["10.90.0.1-10.90.255.254"] });
+  const core = kc.makeApiClient(CoreV1Api);
+  const plain = await createNamespace(kc, "bench-plain");
+  const spider = await tc.createPodNamespace("bench-spider");
+  console.log(`node ${process.version}; ${total} pods per phase, ${creators} concurrent creators`);
+  // Warm both paths (connections, caches) before measuring.
+  for (const ns of [plain, spider]) await core.createNamespacedPod({ namespace: ns, body: podSpec({ generateName: "warm-" }, { "ipam.spidernet.io/ippool": '{"ipv4":["bench-pool"]}' }) });
+  const without = await phase("without the webhook", () => core.createNamespacedPod({ namespace: plain, body: podSpec({ generateName: "b-" }) }));
+  const withHook = await phase("with the webhook", () =>
+    core.createNamespacedPod({ namespace: spider, body: podSpec({ generateName: "b-" }, { "ipam.spidernet.io/ippool": '{"ipv4":["bench-pool"]}' }) }),
+  );
+  console.log(`ratio (with / without): throughput ${(withHook.rate / without.rate).toFixed(2)}, p50 ${(withHook.p50 / without.p50).toFixed(2)}x, p99 ${(withHook.p99 / without.p99).toFixed(2)}x`);
+  await tc.stop();
+} finally {
+  await stopCluster(state.dir);
+}

@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { AppsV1Api, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import { KWOK_NODE_ANNOTATION } from "../harness/cluster.js";
+import { startTestController, type TestController } from "../harness/controller.js";
+import { applyCrds, testKubeConfig, waitFor } from "../harness/kube.js";
+import { assignedOf, createPool } from "../harness/pods.js";
+
+/** With the real ReplicaSet controller: a refusal shows as FailedCreate with the webhook's sentence. */
+describe("Pod admission with kube-controller-manager", () => {
+  let kc: KubeConfig;
+  let tc: TestController;
+  let core: CoreV1Api;
+  const node = `adm-kwok-${Date.now() % 100000}`;
+
+  beforeAll(async () => {
+    kc = testKubeConfig();
+    await applyCrds(kc);
+    tc = await startTestController(kc, "e2eadm");
+    core = kc.makeApiClient(CoreV1Api);
+    await core.createNode({ body: { metadata: { name: node, annotations: { [KWOK_NODE_ANNOTATION]: "fake" } } } });
+    await createPool(kc, tc.labels, "e2eadm-two", { subnet: "10.81.0.0/24", ips: ["10.81.0.10-10.81.0.11"] });
+  });
+  afterAll(async () => {
+    await core.deleteNode({ name: node }).catch(() => undefined);
+    await tc.stop();
+  });
+
+  it("runs the pods that got addresses and shows FailedCreate with the reason for the rest", async () => {
+    const ns = await tc.createPodNamespace("failedcreate");
+    await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
+      namespace: ns,
+      body: {
+        metadata: { name: "three" },
+        spec: {
+          replicas: 3,
+          selector: { matchLabels: { app: "three" } },
+          template: {
+            metadata: { labels: { app: "three" }, annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["e2eadm-two"]}' } },
+            spec: { containers: [{ name: "c", image: "example.invalid/c:1" }] },
+          },
+        },
+      },
+    });
+    const running = await waitFor("two Running pods", async () => {
+      const pods = (await core.listNamespacedPod({ namespace: ns })).items.filter((p) => p.status?.phase === "Running");
+      return pods.length === 2 ? pods : undefined;
+    }, 120000);
+    expect(running.map((p) => assignedOf(p).ips[0]?.ipv4).sort()).toEqual(["10.81.0.10/24", "10.81.0.11/24"]);
+    const event = await waitFor("FailedCreate on the ReplicaSet", async () => {
+      const events = await core.listNamespacedEvent({ namespace: ns });
+      return events.items.find((e) => e.reason === "FailedCreate" && e.involvedObject.kind === "ReplicaSet");
+    }, 60000);
+    expect(event.message).toContain("pool e2eadm-two has 0 of 2 addresses free (2 allocated); add addresses to those pools or name another pool");
+  });
+});

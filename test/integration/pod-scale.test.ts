@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { parseAddressInCIDR, parseCIDR } from "../../ipam/address/cidr.js";
+import { parseIPList } from "../../ipam/address/iplist.js";
+import { IPSet } from "../../ipam/address/ipset.js";
+import { decodeAllocations } from "../../ipam/allocation/codec.js";
+import { IPPOOL_PLURAL, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
+import { CustomResources } from "../../webhook/k8s/resources.js";
+import { startTestController, type TestController } from "../harness/controller.js";
+import { applyCrds, refusal, testKubeConfig } from "../harness/kube.js";
+import { assignedOf, createPod, createPool, podSpec } from "../harness/pods.js";
+
+/**
+ * 500 Pods created at once through two webhook replicas (behind a round-robin balancer, as
+ * behind a Service) from one pool of exactly 500 addresses: uniqueness rests on the pool's
+ * compare-and-swap alone.
+ */
+describe("Pod admission at scale, two replicas", () => {
+  let kc: KubeConfig;
+  let tc: TestController;
+  beforeAll(async () => {
+    kc = testKubeConfig();
+    await applyCrds(kc);
+    tc = await startTestController(kc, "scale", {}, undefined, 2);
+    await createPool(kc, tc.labels, "scale-500", { subnet: "10.80.0.0/23", ips: ["10.80.0.1-10.80.1.244"] });
+  });
+  afterAll(() => tc.stop());
+
+  it("admits 500 concurrent pods with 500 distinct addresses and refuses the 501st", async () => {
+    const ns = await tc.createPodNamespace("scale");
+    const annotations = { "ipam.spidernet.io/ippool": '{"ipv4":["scale-500"]}' };
+    const started = Date.now();
+    const results = await Promise.allSettled(Array.from({ length: 500 }, () => createPod(kc, ns, podSpec({ generateName: "scale-" }, annotations))));
+    const seconds = (Date.now() - started) / 1000;
+    const failed = results.filter((r) => r.status === "rejected");
+    expect(failed.map((f) => String((f).reason).slice(0, 200))).toEqual([]);
+    const pods = results.map((r) => (r as PromiseFulfilledResult<Awaited<ReturnType<typeof createPod>>>).value);
+    const addresses = pods.map((p) => assignedOf(p).ips[0]?.ipv4 ?? "");
+    expect(new Set(addresses).size).toBe(500);
+    const pool = parseIPList(["10.80.0.1-10.80.1.244"], 4);
+    const given = IPSet.of(4, addresses.map((a) => {
+      const v = parseAddressInCIDR(a).address.value;
+      return { start: v, end: v };
+    }));
+    expect(given.equals(pool)).toBe(true);
+
+    const stored = (await new CustomResources<SpiderIPPool>(kc, IPPOOL_PLURAL).get("scale-500")) as SpiderIPPool;
+    expect(stored.status?.allocatedIPCount).toBe(500);
+    const record = decodeAllocations(stored.status?.allocations, parseCIDR(stored.spec.subnet));
+    const recorded = IPSet.of(4, record.runs.map((r) => ({ start: r.start, end: r.start + BigInt(r.count - 1) })));
+    expect(recorded.equals(pool)).toBe(true);
+    // Each address is held under the token its pod was told.
+    const tokens = new Map(pods.map((p) => [assignedOf(p).ips[0]?.ipv4Token, true]));
+    expect(tokens.size).toBe(500);
+
+    const status = await refusal(createPod(kc, ns, podSpec({ generateName: "scale-" }, annotations)));
+    expect(status.message).toMatch(/cannot get an address: no IPv4 address for eth0: pool scale-500 has 0 of 500 addresses free \(500 allocated\)/);
+
+    // Both replicas answered, and they did collide on the pool and recovered.
+    const counts = await Promise.all(tc.replicas.map(async (r) => (await r.metrics.allocations.get()).values[0]?.value ?? 0));
+    expect(counts.every((c) => c > 0)).toBe(true);
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(500);
+    const conflicts = await Promise.all(tc.replicas.map(async (r) => (await r.metrics.poolConflicts.get()).values[0]?.value ?? 0));
+    console.log(`500 pods admitted in ${seconds.toFixed(1)} s (${(500 / seconds).toFixed(0)} pods/s); per replica ${counts.join("/")}; CAS conflicts ${conflicts.join("/")}`);
+  });
+});
