@@ -3,7 +3,7 @@ import { parseAssignedIPs, type AssignedIPs } from "../../ipam/annotations/assig
 import { ANNO_ASSIGNED_IPS } from "../../ipam/annotations/keys.js";
 import { IPPOOL_PLURAL, type IPPoolSpec, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import { API_VERSION } from "../../ipam/kinds/meta.js";
-import { CustomResources } from "../../webhook/k8s/resources.js";
+import { CustomResources } from "../../k8s/resources.js";
 
 /** A minimal Pod (no scheduler needed: integration tests only look at admission). */
 export function podSpec(name: string | { generateName: string }, annotations: Record<string, string> = {}, extra: Partial<V1Pod["spec"]> = {}): V1Pod {

@@ -5,7 +5,7 @@ import { allocatedCount } from "../../ipam/allocation/state.js";
 import { parseCIDR } from "../../ipam/address/cidr.js";
 import { IPPOOL_PLURAL, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import { ENDPOINT_PLURAL, type SpiderEndpoint } from "../../ipam/kinds/endpoint.js";
-import { CustomResources } from "../../webhook/k8s/resources.js";
+import { CustomResources } from "../../k8s/resources.js";
 import { startTestController, type TestController } from "../harness/controller.js";
 import { applyCrds, kubectl, refusal, testKubeConfig, userKubeConfig, waitFor } from "../harness/kube.js";
 import { assignedOf, createPod, createPool, podSpec } from "../harness/pods.js";

@@ -5,7 +5,7 @@ import { parseIPList } from "../../ipam/address/iplist.js";
 import { IPSet } from "../../ipam/address/ipset.js";
 import { decodeAllocations } from "../../ipam/allocation/codec.js";
 import { IPPOOL_PLURAL, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
-import { CustomResources } from "../../webhook/k8s/resources.js";
+import { CustomResources } from "../../k8s/resources.js";
 import { startTestController, type TestController } from "../harness/controller.js";
 import { applyCrds, refusal, testKubeConfig } from "../harness/kube.js";
 import { assignedOf, createPod, createPool, podSpec } from "../harness/pods.js";

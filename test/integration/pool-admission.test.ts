@@ -6,7 +6,7 @@ import { parseCIDR } from "../../ipam/address/cidr.js";
 import { parseIP } from "../../ipam/address/ip.js";
 import { IPPOOL_PLURAL, type IPPoolSpec, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import { API_VERSION } from "../../ipam/kinds/meta.js";
-import { CustomResources } from "../../webhook/k8s/resources.js";
+import { CustomResources } from "../../k8s/resources.js";
 import { startTestController, type TestController } from "../harness/controller.js";
 import { applyCrds, kubectl, refusal, testKubeConfig, waitFor } from "../harness/kube.js";
 

@@ -4,7 +4,7 @@ import { IPPOOL_PLURAL, type IPPoolSpec, type SpiderIPPool } from "../../ipam/ki
 import { API_VERSION } from "../../ipam/kinds/meta.js";
 import { RESERVEDIP_PLURAL, type SpiderReservedIP } from "../../ipam/kinds/reservedip.js";
 import { SUBNET_PLURAL, type SpiderSubnet, type SubnetSpec } from "../../ipam/kinds/subnet.js";
-import { CustomResources } from "../../webhook/k8s/resources.js";
+import { CustomResources } from "../../k8s/resources.js";
 import { startTestController, type TestController } from "../harness/controller.js";
 import { applyCrds, kubectl, refusal, testKubeConfig, waitFor } from "../harness/kube.js";
 

@@ -5,7 +5,7 @@ import { ANNO_ASSIGNED_IPS } from "../../ipam/annotations/keys.js";
 import { IpamError, isIpamError } from "../../ipam/errors.js";
 import { constrainToNodes, type Affinity } from "../../ipam/placement/node-affinity.js";
 import { reserveAddresses, type PodFacts, type ReserveContext } from "../ipam/reserve.js";
-import type { Allocator } from "../ipam/pool-writer.js";
+import type { Allocator } from "../../k8s/pool-writer.js";
 import type { AdmissionHandler } from "../server.js";
 import { pointerSegment } from "./json-patch.js";
 import { allow, deny, type JsonPatchOp } from "./review.js";

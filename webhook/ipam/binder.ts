@@ -8,10 +8,10 @@ import { ANNO_ASSIGNED_IPS } from "../../ipam/annotations/keys.js";
 import type { EndpointIP, SpiderEndpoint } from "../../ipam/kinds/endpoint.js";
 import type { SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import type { OwnerReference } from "../../ipam/kinds/meta.js";
-import type { Cache } from "../k8s/informer.js";
-import type { CustomResources } from "../k8s/resources.js";
+import type { Cache } from "../../k8s/informer.js";
+import type { CustomResources } from "../../k8s/resources.js";
 import { ENDPOINT_FINALIZER, endpointFor, type PodRef } from "./endpoints.js";
-import type { Allocator } from "./pool-writer.js";
+import type { Allocator } from "../../k8s/pool-writer.js";
 
 export interface PodLike {
   metadata: {

@@ -3,7 +3,7 @@ import { decodeAllocations } from "../../ipam/allocation/codec.js";
 import { buildPoolView } from "../../ipam/allocation/pool-view.js";
 import { expiredReservations } from "../../ipam/allocation/state.js";
 import type { SpiderIPPool } from "../../ipam/kinds/ippool.js";
-import type { Allocator } from "./pool-writer.js";
+import type { Allocator } from "../../k8s/pool-writer.js";
 
 export interface ReservationGcDeps {
   pools: () => readonly SpiderIPPool[];

@@ -15,7 +15,7 @@ import type { Route } from "../../ipam/kinds/meta.js";
 import type { SpiderSubnet } from "../../ipam/kinds/subnet.js";
 import { selectCandidates } from "../../ipam/selection/select.js";
 import type { FamilyCandidates, NicCandidates, NodeConstraint } from "../../ipam/selection/types.js";
-import type { Allocator } from "./pool-writer.js";
+import type { Allocator } from "../../k8s/pool-writer.js";
 
 /** What allocation needs to know about the Pod. At admission the name may be unknown. */
 export interface PodFacts {

@@ -15,13 +15,13 @@ import type { SpiderReservedIP } from "../../ipam/kinds/reservedip.js";
 import type { SpiderSubnet } from "../../ipam/kinds/subnet.js";
 import { podMutatingHandler, podValidatingHandler } from "../admission/pod.js";
 import type { ControllerConfig } from "../config.js";
-import { startInformer, type StartedInformer } from "../k8s/informer.js";
-import { CustomResources } from "../k8s/resources.js";
+import { startInformer, type StartedInformer } from "../../k8s/informer.js";
+import { CustomResources } from "../../k8s/resources.js";
 import type { ControllerMetrics } from "../metrics.js";
 import { WorkQueue } from "../reconcile/queue.js";
 import type { AdmissionHandler } from "../server.js";
 import { Binder, type PodLike } from "./binder.js";
-import { DryRunAllocator, PoolWriter } from "./pool-writer.js";
+import { DryRunAllocator, PoolWriter } from "../../k8s/pool-writer.js";
 import { collectExpiredReservations } from "./reservation-gc.js";
 import type { ReserveContext } from "./reserve.js";
 

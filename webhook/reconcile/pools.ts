@@ -8,8 +8,8 @@ import { defaultIPPool, listSet, POOL_FINALIZER, subnetOfPool } from "../../ipam
 import type { SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import { sameNetwork } from "../../ipam/kinds/spec-rules.js";
 import type { SpiderSubnet, SubnetStatus } from "../../ipam/kinds/subnet.js";
-import type { Cache } from "../k8s/informer.js";
-import type { CustomResources } from "../k8s/resources.js";
+import type { Cache } from "../../k8s/informer.js";
+import type { CustomResources } from "../../k8s/resources.js";
 
 export interface PoolReconcilerDeps {
   pools: Cache<SpiderIPPool>;

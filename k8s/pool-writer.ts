@@ -1,14 +1,14 @@
 import type { Logger } from "pino";
-import type { Family } from "../../ipam/address/ip.js";
-import type { IPSet } from "../../ipam/address/ipset.js";
-import { applyPoolRequests } from "../../ipam/allocation/batch.js";
-import { decodeAllocations, encodeAllocations } from "../../ipam/allocation/codec.js";
-import { buildPoolView, specFamily } from "../../ipam/allocation/pool-view.js";
-import type { PoolRequest, PoolResponse } from "../../ipam/allocation/requests.js";
-import { poolUsage } from "../../ipam/allocation/usage.js";
-import { IpamError } from "../../ipam/errors.js";
-import type { SpiderIPPool } from "../../ipam/kinds/ippool.js";
-import { ConflictError } from "../k8s/resources.js";
+import type { Family } from "../ipam/address/ip.js";
+import type { IPSet } from "../ipam/address/ipset.js";
+import { applyPoolRequests } from "../ipam/allocation/batch.js";
+import { decodeAllocations, encodeAllocations } from "../ipam/allocation/codec.js";
+import { buildPoolView, specFamily } from "../ipam/allocation/pool-view.js";
+import type { PoolRequest, PoolResponse } from "../ipam/allocation/requests.js";
+import { poolUsage } from "../ipam/allocation/usage.js";
+import { IpamError } from "../ipam/errors.js";
+import type { SpiderIPPool } from "../ipam/kinds/ippool.js";
+import { ConflictError } from "./resources.js";
 
 /** Where pools are read from and written to (the apiserver, through the status subresource). */
 export interface PoolStore {

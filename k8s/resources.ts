@@ -1,5 +1,5 @@
 import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesListObject } from "@kubernetes/client-node";
-import { GROUP, VERSION } from "../../ipam/kinds/meta.js";
+import { GROUP, VERSION } from "../ipam/kinds/meta.js";
 
 /** A write lost a compare-and-swap (HTTP 409): read again and retry. */
 export class ConflictError extends Error {
