@@ -105,7 +105,10 @@ export interface GcRequest {
 }
 
 export interface GcAnswer {
-  /** How many attachments the agent forgot (their addresses stay with their Pods). */
+  /**
+   * How many attachments the agent dropped: forgotten when their Pod still exists (its
+   * addresses stay with it), released with their addresses when the Pod is gone.
+   */
   released: number;
 }
 
@@ -139,4 +142,8 @@ export const CNI_ERROR_CODES = {
   PLUGIN_INTERNAL: 101,
   /** The address core refused; `reason` is the core's code (ipam/errors.ts, docs/errors.md). */
   IPAM_REFUSED: 110,
+  /** The Pod's assigned-ips does not match what the controller recorded for it (SpiderEndpoint). */
+  RECORD_MISMATCH: 111,
+  /** The Pod has no reserved address for this NIC and late allocation is not available. */
+  NO_RESERVATION: 112,
 } as const;

@@ -1,3 +1,7 @@
+import { ConfigError, deepFreeze, resolveSettings, type Setting } from "../k8s/settings.js";
+
+export { ConfigError };
+
 /**
  * The controller's configuration, parsed once from flags and environment into a frozen,
  * validated object that is passed down. Nothing below main.ts reads process.env.
@@ -34,22 +38,14 @@ export interface ControllerConfig {
     readonly excludedNamespaces: readonly string[];
     /** Users allowed to change ipam.spidernet.io/assigned-ips on an existing Pod. */
     readonly systemUsers: readonly string[];
+    /** Identities (from their bearer tokens) allowed to ask for late allocation: the node agents. */
+    readonly agentUsers: readonly string[];
   };
   /** The webhook configurations whose caBundle the controller keeps current. */
   readonly webhookConfigurations: {
     readonly mutating: readonly string[];
     readonly validating: readonly string[];
   };
-}
-
-type Kind = "string" | "port" | "int" | "list" | "level";
-
-interface Setting {
-  flag: string;
-  env: string;
-  kind: Kind;
-  default?: string;
-  help: string;
 }
 
 /** Every setting: its flag, its environment variable, its default. docs/reference/configuration.md lists them. */
@@ -73,79 +69,10 @@ export const SETTINGS = {
   coolDownMs: { flag: "cool-down-ms", env: "SPIDERPOOL_COOL_DOWN_MS", kind: "int", default: "30000", help: "how long a released address rests before it is handed out again (unless nothing else is free)" },
   excludedNamespaces: { flag: "excluded-namespaces", env: "SPIDERPOOL_EXCLUDED_NAMESPACES", kind: "list", default: "kube-system", help: "namespaces whose Pods Spiderpool leaves alone, comma separated; the install namespace is always excluded" },
   systemUsers: { flag: "system-users", env: "SPIDERPOOL_SYSTEM_USERS", kind: "list", help: "users allowed to change ipam.spidernet.io/assigned-ips; default: the controller's service account system:serviceaccount:<namespace>:spiderpool-controller" },
+  agentUsers: { flag: "agent-users", env: "SPIDERPOOL_AGENT_USERS", kind: "list", help: "users allowed to ask for late allocation; default: the agents' service account system:serviceaccount:<namespace>:spiderpool-agent" },
   mutating: { flag: "mutating-webhook-configurations", env: "SPIDERPOOL_MUTATING_WEBHOOK_CONFIGURATIONS", kind: "list", default: "spiderpool-mutating", help: "MutatingWebhookConfigurations to publish the CA in" },
   validating: { flag: "validating-webhook-configurations", env: "SPIDERPOOL_VALIDATING_WEBHOOK_CONFIGURATIONS", kind: "list", default: "spiderpool-validating", help: "ValidatingWebhookConfigurations to publish the CA in" },
 } satisfies Record<string, Setting>;
-
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
-    this.name = "ConfigError";
-  }
-}
-
-/** Reads `--name=value` / `--name value` flags. Unknown flags are errors. */
-export function parseFlags(argv: readonly string[], known: ReadonlySet<string>, problems: string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? "";
-    const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(arg);
-    if (!m?.[1]) {
-      problems.push(`unexpected argument '${arg}' (flags look like --name=value)`);
-      continue;
-    }
-    if (!known.has(m[1])) {
-      problems.push(`unknown flag --${m[1]}`);
-      continue;
-    }
-    const value = m[2] ?? argv[++i];
-    if (value === undefined) problems.push(`flag --${m[1]} needs a value`);
-    else out.set(m[1], value);
-  }
-  return out;
-}
-
-function convert(name: string, s: Setting, raw: string, problems: string[]): unknown {
-  const where = `--${s.flag} / ${s.env}`;
-  switch (s.kind) {
-    case "string":
-      if (raw === "") problems.push(`${where} must not be empty`);
-      return raw;
-    case "list":
-      return raw.split(",").map((x) => x.trim()).filter(Boolean);
-    case "level":
-      if (!["debug", "info", "warn", "error"].includes(raw)) problems.push(`${where} is '${raw}'; use debug, info, warn or error`);
-      return raw;
-    case "port":
-    case "int": {
-      const n = Number(raw);
-      const max = s.kind === "port" ? 65535 : Number.MAX_SAFE_INTEGER;
-      if (!/^\d+$/.test(raw) || n > max) problems.push(`${where} is '${raw}'; use a whole number from 0 to ${max} (${name})`);
-      return n;
-    }
-  }
-}
-
-/** Raw values per setting name: flag, else environment, else default (absent when none). */
-export function resolveSettings<S extends Record<string, Setting>>(settings: S, env: Readonly<Record<string, string | undefined>>, argv: readonly string[]): Record<keyof S, unknown> {
-  const problems: string[] = [];
-  const flags = parseFlags(argv, new Set(Object.values(settings).map((s) => s.flag)), problems);
-  const out: Record<string, unknown> = {};
-  for (const [name, s] of Object.entries(settings)) {
-    const raw = flags.get(s.flag) ?? env[s.env] ?? s.default;
-    if (raw !== undefined) out[name] = convert(name, s, raw, problems);
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return out as Record<keyof S, unknown>;
-}
-
-function deepFreeze<T>(o: T): T {
-  if (typeof o === "object" && o !== null) {
-    for (const v of Object.values(o)) deepFreeze(v);
-    Object.freeze(o);
-  }
-  return o;
-}
 
 export function parseControllerConfig(env: Readonly<Record<string, string | undefined>>, argv: readonly string[]): ControllerConfig {
   const v = resolveSettings(SETTINGS, env, argv) as Record<keyof typeof SETTINGS, never>;
@@ -172,6 +99,7 @@ export function parseControllerConfig(env: Readonly<Record<string, string | unde
       coolDownMs: v.coolDownMs,
       excludedNamespaces: [...new Set([...(v.excludedNamespaces as string[]), v.namespace])],
       systemUsers: (v.systemUsers as string[] | undefined) ?? [`system:serviceaccount:${v.namespace as string}:spiderpool-controller`],
+      agentUsers: (v.agentUsers as string[] | undefined) ?? [`system:serviceaccount:${v.namespace as string}:spiderpool-agent`],
     },
     webhookConfigurations: { mutating: v.mutating, validating: v.validating },
   };

@@ -12,7 +12,7 @@ import type { ControllerConfig } from "./config.js";
 import { startInformer, type StartedInformer } from "../k8s/informer.js";
 import { LeaderElector } from "../k8s/leader.js";
 import { CustomResources } from "../k8s/resources.js";
-import { createLogger } from "./log.js";
+import { createLogger } from "../k8s/log.js";
 import { ControllerMetrics } from "./metrics.js";
 import { IpamService } from "./ipam/service.js";
 import { PoolReconciler } from "./reconcile/pools.js";
@@ -96,6 +96,7 @@ export async function startController(config: ControllerConfig, opts: Controller
     metrics,
     log,
     beforeScrape: () => ipam.refreshGauges(),
+    posts: { "/v1/allocate": (body, authorization) => ipam.late.handle(body, authorization) },
   });
 
   const refreshCertificates = async (force?: "serving" | "ca"): Promise<void> => {

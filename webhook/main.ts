@@ -2,7 +2,7 @@
 // until SIGTERM/SIGINT, draining in-flight admission requests before exiting.
 import { ConfigError, parseControllerConfig } from "./config.js";
 import { startController } from "./controller.js";
-import { createLogger } from "./log.js";
+import { createLogger } from "../k8s/log.js";
 
 async function main(): Promise<void> {
   let config;

@@ -25,6 +25,8 @@ export interface ServerOptions {
   log: Logger;
   /** Called before each /metrics answer (gauges computed from caches). */
   beforeScrape?: () => void;
+  /** Other JSON POST endpoints (late allocation): path -> handler(body, Authorization header). */
+  posts?: Record<string, (body: unknown, authorization: string | undefined) => Promise<{ status: number; body: unknown }>>;
 }
 
 export interface WebhookServer {
@@ -54,6 +56,18 @@ export async function startWebhookServer(opts: ServerOptions): Promise<WebhookSe
     opts.beforeScrape?.();
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
+
+  for (const [path, handle] of Object.entries(opts.posts ?? {})) {
+    app.post(path, async (req: Request, res: Response) => {
+      try {
+        const answer = await handle(req.body, req.headers.authorization);
+        res.status(answer.status).json(answer.body);
+      } catch (err) {
+        log.error({ err, path }, "request failed");
+        res.status(500).json({ message: (err as Error).message });
+      }
+    });
+  }
 
   app.post("/webhooks/:name", async (req: Request<{ name: string }>, res: Response) => {
     const name = req.params.name;

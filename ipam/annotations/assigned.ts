@@ -116,6 +116,14 @@ export function parseAssignedIPs(value: string): AssignedIPs {
   return { reservation, ips };
 }
 
+/**
+ * Whether two NIC lists say the same, whatever their key order (the apiserver returns
+ * custom resources with keys sorted, the annotation keeps this project's order).
+ */
+export function sameNics(a: readonly AssignedNic[] | undefined, b: readonly AssignedNic[] | undefined): boolean {
+  return formatAssignedIPs({ reservation: "", ips: [...(a ?? [])] }) === formatAssignedIPs({ reservation: "", ips: [...(b ?? [])] });
+}
+
 /** Canonical JSON (fixed key order), so a rewrite of an unchanged value is byte-identical. */
 export function formatAssignedIPs(a: AssignedIPs): string {
   const ips = a.ips.map((nic) => {

@@ -22,6 +22,15 @@ const currentProperties = {
   ips: { type: "array", items: { type: "object", required: ["interface"], properties: ipProperties } },
   reservation: str("the reservation id made at Pod admission"),
   containerID: str("the sandbox that last set up the pod's network"),
+  attachments: {
+    type: "array",
+    description: "live CNI attachments: sandbox, NIC and network",
+    items: {
+      type: "object",
+      required: ["containerID", "interface", "network"],
+      properties: { containerID: str("sandbox id"), interface: str("NIC name"), network: str("CNI network name") },
+    },
+  },
 } satisfies Record<string, Schema>;
 
 const statusProperties = {

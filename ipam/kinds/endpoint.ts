@@ -26,7 +26,16 @@ export interface EndpointCurrent {
   ips: EndpointIP[];
   /** (ext) the reservation made at Pod admission that this endpoint binds. */
   reservation?: string;
+  /** The sandbox that last set up the Pod's network. */
   containerID?: string;
+  /** (ext) The live CNI attachments (sandbox, NIC, network), as ADD recorded and DEL/GC forget them. */
+  attachments?: EndpointAttachment[];
+}
+
+export interface EndpointAttachment {
+  containerID: string;
+  interface: string;
+  network: string;
 }
 
 export interface EndpointStatus {

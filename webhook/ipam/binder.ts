@@ -1,16 +1,16 @@
 import type { Logger } from "pino";
-import { parseAddressInCIDR } from "../../ipam/address/cidr.js";
 import { decodeAllocations } from "../../ipam/allocation/codec.js";
 import { buildPoolView } from "../../ipam/allocation/pool-view.js";
 import { findReservation, tokenAt } from "../../ipam/allocation/state.js";
-import { parseAssignedIPs, type AssignedIPs } from "../../ipam/annotations/assigned.js";
+import { parseAssignedIPs, sameNics, type AssignedIPs } from "../../ipam/annotations/assigned.js";
 import { ANNO_ASSIGNED_IPS } from "../../ipam/annotations/keys.js";
-import type { EndpointIP, SpiderEndpoint } from "../../ipam/kinds/endpoint.js";
+import type { SpiderEndpoint } from "../../ipam/kinds/endpoint.js";
 import type { SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import type { OwnerReference } from "../../ipam/kinds/meta.js";
 import type { Cache } from "../../k8s/informer.js";
 import type { CustomResources } from "../../k8s/resources.js";
-import { ENDPOINT_FINALIZER, endpointFor, type PodRef } from "./endpoints.js";
+import { ENDPOINT_FINALIZER, recordedAddresses, releaseEndpoint, releaseRecorded } from "../../k8s/endpoint-release.js";
+import { endpointFor, type PodRef } from "./endpoints.js";
 import type { Allocator } from "../../k8s/pool-writer.js";
 
 export interface PodLike {
@@ -36,20 +36,6 @@ export interface BinderDeps {
   event: (pod: PodLike, type: "Normal" | "Warning", reason: string, message: string) => Promise<void>;
   log: Logger;
   onRelease?: (reason: string, count: number) => void;
-}
-
-/** Each address an endpoint or annotation records, with its pool and token. */
-export function recordedAddresses(ips: readonly EndpointIP[]): { pool: string; address: bigint; token: number; text: string }[] {
-  const out: { pool: string; address: bigint; token: number; text: string }[] = [];
-  for (const nic of ips) {
-    for (const p of ["ipv4", "ipv6"] as const) {
-      const text = nic[p];
-      const pool = nic[`${p}Pool`];
-      const token = nic[`${p}Token`];
-      if (text && pool && token !== undefined) out.push({ pool, address: parseAddressInCIDR(text).address.value, token, text });
-    }
-  }
-  return out;
 }
 
 /**
@@ -80,7 +66,7 @@ export class Binder {
       return;
     }
     const current = ep?.status?.current;
-    if (ep && current?.uid === pod.metadata.uid && current.reservation === assigned.reservation) {
+    if (ep && current?.uid === pod.metadata.uid && current.reservation === assigned.reservation && sameNics(current.ips, assigned.ips)) {
       if (pod.spec?.nodeName && current.node !== pod.spec.nodeName) {
         await this.d.endpointApi.replaceStatus({ ...ep, status: { ...ep.status, current: { ...current, node: pod.spec.nodeName } } });
       }
@@ -101,7 +87,7 @@ export class Binder {
       ...(pod.metadata.ownerReferences ? { ownerReferences: pod.metadata.ownerReferences } : {}),
     };
     const desired = endpointFor(ref, assigned);
-    if (ep && current?.reservation !== assigned.reservation) {
+    if (ep && current && current.reservation !== assigned.reservation) {
       // An earlier Pod of this name held other addresses: release them before recording these.
       await this.releaseAddresses(ep, "replaced");
     }
@@ -109,7 +95,10 @@ export class Binder {
     const target = ep
       ? await this.d.endpointApi.replace({ ...ep, metadata: { ...ep.metadata, ownerReferences: desired.metadata.ownerReferences, finalizers: [ENDPOINT_FINALIZER] } })
       : await this.d.endpointApi.create(desired);
-    await this.d.endpointApi.replaceStatus({ ...target, status: desired.status });
+    // Attachments the agent recorded stay (late allocation adds a NIC to a live Pod).
+    const attachments = ep && current?.uid === pod.metadata.uid ? current.attachments : undefined;
+    const status = attachments && desired.status?.current ? { ...desired.status, current: { ...desired.status.current, attachments } } : desired.status;
+    await this.d.endpointApi.replaceStatus({ ...target, status });
     const pools = new Set(recordedAddresses(assigned.ips).map((a) => a.pool));
     await Promise.all([...pools].map((p) => this.d.allocator.submit(p, { kind: "bind", reservation: assigned.reservation })));
     const summary = assigned.ips.map((n) => [n.interface, n.ipv4, n.ipv6].filter(Boolean).join(" ")).join(", ");
@@ -137,21 +126,13 @@ export class Binder {
   }
 
   private async releaseAddresses(ep: SpiderEndpoint, reason: string): Promise<void> {
-    const addrs = recordedAddresses(ep.status?.current?.ips ?? []);
-    const results = await Promise.all(addrs.map((a) => this.d.allocator.submit(a.pool, { kind: "release", address: a.address, token: a.token })));
-    const released = results.filter((r) => r.ok && r.kind === "release" && r.outcome === "released").length;
+    const released = await releaseRecorded(this.d.allocator, ep);
     this.d.onRelease?.(reason, released);
-    this.d.log.info({ endpoint: `${ep.metadata.namespace}/${ep.metadata.name}`, reason, released }, "addresses released");
   }
 
-  /** Releases what the endpoint records, then removes its finalizer and the endpoint. */
   private async releaseEndpoint(ep: SpiderEndpoint, reason: string): Promise<void> {
-    await this.releaseAddresses(ep, reason);
-    // A lost compare-and-swap throws; the queue retries with the fresh endpoint, and the
-    // release above is exact, so repeating it is harmless.
-    const finalizers = (ep.metadata.finalizers ?? []).filter((f) => f !== ENDPOINT_FINALIZER);
-    await this.d.endpointApi.replace({ ...ep, metadata: { ...ep.metadata, finalizers } });
-    if (!ep.metadata.deletionTimestamp) await this.d.endpointApi.delete(ep.metadata.name ?? "", ep.metadata.namespace);
+    const released = await releaseEndpoint(this.d.allocator, this.d.endpointApi, ep, reason, this.d.log);
+    this.d.onRelease?.(reason, released);
   }
 }
 

@@ -1,9 +1,8 @@
 import type { AssignedIPs } from "../../ipam/annotations/assigned.js";
 import type { SpiderEndpoint } from "../../ipam/kinds/endpoint.js";
 import { API_VERSION, type OwnerReference } from "../../ipam/kinds/meta.js";
+import { ENDPOINT_FINALIZER } from "../../k8s/endpoint-release.js";
 
-/** Keeps a SpiderEndpoint until its addresses are released. */
-export const ENDPOINT_FINALIZER = "spiderpool.spidernet.io/release-ips";
 
 /** The Pod fields an endpoint is built from. */
 export interface PodRef {

@@ -72,7 +72,7 @@ function pinnedFor(pinned: readonly PinnedNicIPs[], nic: string, family: Family)
  * address this call took is released again before the refusal is thrown, so a refused Pod
  * holds nothing.
  */
-export async function reserveAddresses(pod: PodFacts, reservationId: string, ctx: ReserveContext): Promise<Reservation> {
+export async function reserveAddresses(pod: PodFacts, reservationId: string, ctx: ReserveContext, onlyInterfaces?: readonly string[]): Promise<Reservation> {
   const cluster = ctx.cluster();
   const ns = ctx.namespace(pod.namespace);
   const node = pod.nodeName ? (ctx.node(pod.nodeName) ?? { name: pod.nodeName }) : undefined;
@@ -138,6 +138,7 @@ export async function reserveAddresses(pod: PodFacts, reservationId: string, ctx
 
   try {
     for (const nic of selection) {
+      if (onlyInterfaces && !onlyInterfaces.includes(nic.interface)) continue;
       for (const family of FAMILIES) {
         const fc = family === 4 ? nic.ipv4 : nic.ipv6;
         if (fc) await tryFamily(nic, fc);

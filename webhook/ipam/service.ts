@@ -22,6 +22,7 @@ import { WorkQueue } from "../reconcile/queue.js";
 import type { AdmissionHandler } from "../server.js";
 import { Binder, type PodLike } from "./binder.js";
 import { DryRunAllocator, PoolWriter } from "../../k8s/pool-writer.js";
+import { LateAllocation } from "./late-allocation.js";
 import { collectExpiredReservations } from "./reservation-gc.js";
 import type { ReserveContext } from "./reserve.js";
 
@@ -38,6 +39,7 @@ export interface IpamCaches {
  */
 export class IpamService {
   readonly handlers: Record<string, AdmissionHandler>;
+  readonly late: LateAllocation;
   readonly writer: PoolWriter;
   private readonly pods: StartedInformer<PodLike>;
   private readonly endpoints: StartedInformer<SpiderEndpoint>;
@@ -127,6 +129,8 @@ export class IpamService {
       }),
       "validate-pod": podValidatingHandler({ systemUsers }),
     };
+
+    this.late = new LateAllocation(kc, reserve, this.writer, new Set(config.ipam.agentUsers), log);
 
     this.binder = new Binder({
       pods: this.pods,

@@ -19,7 +19,16 @@ export interface PoolReconcilerDeps {
   log: Logger;
 }
 
-const sameJSON = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+/** JSON with object keys sorted: the apiserver returns custom resources with sorted keys. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, value: unknown) =>
+    value && typeof value === "object" && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : value,
+  );
+}
+
+const sameJSON = (a: unknown, b: unknown): boolean => canonical(a) === canonical(b);
 
 /**
  * Keeps pools and subnets true to themselves:

@@ -1,0 +1,201 @@
+import type { Logger } from "pino";
+import { parseAssignedIPs, sameNics, type AssignedIPs, type AssignedNic } from "../ipam/annotations/assigned.js";
+import { ANNO_ASSIGNED_IPS } from "../ipam/annotations/keys.js";
+import type { EndpointAttachment, SpiderEndpoint } from "../ipam/kinds/endpoint.js";
+import { CNI_ERROR_CODES, type AddAnswer, type AgentRequest, type AnswerIP, type AnswerRoute, type GcAnswer, type GcRequest } from "../cni/protocol.js";
+import { releaseEndpoint } from "../k8s/endpoint-release.js";
+import type { Allocator } from "../k8s/pool-writer.js";
+import { ConflictError, type CustomResources } from "../k8s/resources.js";
+
+/** A refusal with the CNI code the plugin prints. */
+export class AgentFailure extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly details?: string,
+    readonly reason?: string,
+  ) {
+    super(message);
+    this.name = "AgentFailure";
+  }
+}
+
+export interface PodView {
+  metadata: { name?: string; namespace?: string; uid?: string; annotations?: Record<string, string> };
+  spec?: { nodeName?: string };
+}
+
+export interface CniServiceDeps {
+  nodeName: string;
+  /** The informer's Pod on this node, else a fresh read (undefined: no such Pod). */
+  pod: (namespace: string, name: string, fresh: boolean) => Promise<PodView | undefined>;
+  endpoints: CustomResources<SpiderEndpoint>;
+  /** Every endpoint (GC reads them once per call). */
+  listEndpoints: () => Promise<readonly SpiderEndpoint[]>;
+  allocator: Allocator;
+  /** Asks the controller to reserve for a Pod that has nothing for this NIC; absent: not configured. */
+  lateAllocate?: (pod: PodView, ifName: string) => Promise<void>;
+  endpointWaitMs: number;
+  ready: () => boolean;
+  log: Logger;
+}
+
+const sameNic = (a: AssignedNic | undefined, b: AssignedNic | undefined): boolean => a !== undefined && b !== undefined && sameNics([a], [b]);
+
+/**
+ * What the agent does for each CNI command. It only answers from what the controller
+ * reserved and recorded: the Pod's annotation says which addresses, the SpiderEndpoint
+ * (written by the controller, status protected by RBAC) proves they are this Pod's.
+ */
+export class CniService {
+  constructor(private readonly d: CniServiceDeps) {}
+
+  private async podOf(req: AgentRequest): Promise<PodView> {
+    let pod = await this.d.pod(req.podNamespace, req.podName, false);
+    // The informer may still hold the previous Pod of this name: read again before refusing.
+    if (!pod || (req.podUID && pod.metadata.uid !== req.podUID)) pod = await this.d.pod(req.podNamespace, req.podName, true);
+    if (!pod) throw new AgentFailure(CNI_ERROR_CODES.UNKNOWN_CONTAINER, `pod ${req.podNamespace}/${req.podName} does not exist`);
+    if (req.podUID && pod.metadata.uid !== req.podUID) {
+      throw new AgentFailure(CNI_ERROR_CODES.UNKNOWN_CONTAINER, `pod ${req.podNamespace}/${req.podName} has uid ${pod.metadata.uid}, not ${req.podUID} as the runtime says; it was re-created`);
+    }
+    return pod;
+  }
+
+  private assignedOf(pod: PodView): AssignedIPs | undefined {
+    const text = pod.metadata.annotations?.[ANNO_ASSIGNED_IPS];
+    if (!text) return undefined;
+    try {
+      return parseAssignedIPs(text);
+    } catch (err) {
+      throw new AgentFailure(CNI_ERROR_CODES.RECORD_MISMATCH, `pod ${pod.metadata.namespace}/${pod.metadata.name} has a malformed ${ANNO_ASSIGNED_IPS}`, (err as Error).message, "ANNOTATION_INVALID");
+    }
+  }
+
+  /** The endpoint once it records exactly this Pod's NIC; waits for the controller up to endpointWaitMs. */
+  private async recordFor(pod: PodView, assigned: AssignedIPs, nic: AssignedNic): Promise<SpiderEndpoint> {
+    const deadline = Date.now() + this.d.endpointWaitMs;
+    let last = "no SpiderEndpoint yet";
+    for (;;) {
+      const ep = await this.d.endpoints.get(pod.metadata.name ?? "", pod.metadata.namespace);
+      const cur = ep?.status?.current;
+      if (ep && cur) {
+        const recorded = cur.ips.find((x) => x.interface === nic.interface);
+        if (cur.uid === pod.metadata.uid && cur.reservation === assigned.reservation && sameNic(recorded, nic)) return ep;
+        last = cur.uid !== pod.metadata.uid ? `the SpiderEndpoint records pod uid ${cur.uid}` : `the SpiderEndpoint records ${JSON.stringify(recorded ?? null)} for ${nic.interface}`;
+        // An endpoint of this very Pod that disagrees will not change its mind: stop waiting.
+        if (cur.uid === pod.metadata.uid) break;
+      }
+      if (Date.now() >= deadline) {
+        if (!ep) throw new AgentFailure(CNI_ERROR_CODES.TRY_AGAIN_LATER, `the controller has not recorded pod ${pod.metadata.namespace}/${pod.metadata.name}'s reservation yet`, last);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new AgentFailure(CNI_ERROR_CODES.RECORD_MISMATCH, `${ANNO_ASSIGNED_IPS} of pod ${pod.metadata.namespace}/${pod.metadata.name} does not match what the controller recorded`, last);
+  }
+
+  async add(req: AgentRequest): Promise<AddAnswer> {
+    let pod = await this.podOf(req);
+    if (pod.spec?.nodeName && pod.spec.nodeName !== this.d.nodeName) {
+      throw new AgentFailure(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, `pod ${req.podNamespace}/${req.podName} runs on node ${pod.spec.nodeName}, but this agent serves ${this.d.nodeName}: check the plugin's ipam_unix_socket_path`);
+    }
+    let assigned = this.assignedOf(pod);
+    let nic = assigned?.ips.find((n) => n.interface === req.ifName);
+    if (!nic) {
+      if (!this.d.lateAllocate) {
+        throw new AgentFailure(CNI_ERROR_CODES.NO_RESERVATION, `pod ${req.podNamespace}/${req.podName} has no address reserved for ${req.ifName}, and late allocation is not configured (--controller-url)`);
+      }
+      await this.d.lateAllocate(pod, req.ifName);
+      pod = (await this.d.pod(req.podNamespace, req.podName, true)) ?? pod;
+      assigned = this.assignedOf(pod);
+      nic = assigned?.ips.find((n) => n.interface === req.ifName);
+      if (!assigned || !nic) throw new AgentFailure(CNI_ERROR_CODES.NO_RESERVATION, `the controller reserved nothing for ${req.ifName} of pod ${req.podNamespace}/${req.podName}`);
+    }
+    const ep = await this.recordFor(pod, assigned as AssignedIPs, nic);
+    await this.remember(ep, { containerID: req.containerID, interface: req.ifName, network: req.network });
+    return answer(nic, req.ipam.clean_gateway === true);
+  }
+
+  /** Records the attachment (and the sandbox) on the endpoint; idempotent. */
+  private async remember(ep: SpiderEndpoint, att: EndpointAttachment): Promise<void> {
+    await this.updateAttachments(ep, (list) => [...list.filter((a) => a.interface !== att.interface || a.network !== att.network), att], att.containerID);
+  }
+
+  private async updateAttachments(ep: SpiderEndpoint, change: (list: EndpointAttachment[]) => EndpointAttachment[], containerID?: string): Promise<SpiderEndpoint | undefined> {
+    let current: SpiderEndpoint | undefined = ep;
+    for (let attempt = 0; current?.status?.current; attempt++) {
+      const cur = current.status.current;
+      const attachments = change(cur.attachments ?? []);
+      const next = { ...cur, attachments, ...(containerID !== undefined ? { containerID } : {}) };
+      if (JSON.stringify(next) === JSON.stringify(cur)) return current;
+      try {
+        return await this.d.endpoints.replaceStatus({ ...current, status: { ...current.status, current: next } });
+      } catch (err) {
+        if (!(err instanceof ConflictError) || attempt >= 5) throw err;
+        current = await this.d.endpoints.get(ep.metadata.name ?? "", ep.metadata.namespace);
+      }
+    }
+    return current;
+  }
+
+  /** The address stays with the Pod: DEL only forgets the attachment. Always succeeds for unknown Pods. */
+  async del(req: AgentRequest): Promise<void> {
+    const ep = await this.d.endpoints.get(req.podName, req.podNamespace);
+    if (!ep?.status?.current) return;
+    await this.updateAttachments(ep, (list) => list.filter((a) => !(a.containerID === req.containerID && a.interface === req.ifName && a.network === req.network)));
+  }
+
+  async check(req: AgentRequest): Promise<void> {
+    const pod = await this.podOf(req);
+    const assigned = this.assignedOf(pod);
+    const nic = assigned?.ips.find((n) => n.interface === req.ifName);
+    if (!assigned || !nic) throw new AgentFailure(CNI_ERROR_CODES.NO_RESERVATION, `pod ${req.podNamespace}/${req.podName} has no address for ${req.ifName}`);
+    const ep = await this.recordFor(pod, assigned, nic);
+    const known = ep.status?.current?.attachments?.some((a) => a.containerID === req.containerID && a.interface === req.ifName && a.network === req.network);
+    if (!known) throw new AgentFailure(CNI_ERROR_CODES.UNKNOWN_CONTAINER, `no attachment of container ${req.containerID} on ${req.ifName} to network ${req.network} is recorded for pod ${req.podNamespace}/${req.podName}`);
+  }
+
+  /**
+   * Drops this node's attachments to `network` that the runtime no longer lists. A Pod that
+   * still exists keeps its addresses (only the attachment is forgotten); the addresses of a
+   * Pod that is gone are released exactly and its endpoint removed.
+   */
+  async gc(req: GcRequest): Promise<GcAnswer> {
+    const valid = new Set(req.validAttachments.map((a) => `${a.containerID}/${a.ifname}`));
+    let released = 0;
+    for (const ep of await this.d.listEndpoints()) {
+      const cur = ep.status?.current;
+      if (!cur || cur.node !== this.d.nodeName) continue;
+      const stale = (cur.attachments ?? []).filter((a) => a.network === req.network && !valid.has(`${a.containerID}/${a.interface}`));
+      if (stale.length === 0) continue;
+      released += stale.length;
+      const pod = await this.d.pod(ep.metadata.namespace ?? "", ep.metadata.name ?? "", true);
+      const gone = !pod || pod.metadata.uid !== cur.uid;
+      const left = await this.updateAttachments(ep, (list) => list.filter((a) => !stale.includes(a)));
+      if (gone && left && (left.status?.current?.attachments ?? []).length === 0 && left.status?.ownerControllerType !== "StatefulSet") {
+        await releaseEndpoint(this.d.allocator, this.d.endpoints, left, "cni-gc", this.d.log);
+      }
+    }
+    return { released };
+  }
+
+  status(): void {
+    if (!this.d.ready()) throw new AgentFailure(CNI_ERROR_CODES.PLUGIN_NOT_AVAILABLE, `spiderpool-agent on ${this.d.nodeName} has not synced its caches yet`);
+  }
+}
+
+/** The plugin's view of one NIC: its addresses, and routes with the default route(s) unless the gateway is cleaned. */
+export function answer(nic: AssignedNic, cleanGatewayConfig: boolean): AddAnswer {
+  const ips: AnswerIP[] = [];
+  const routes: AnswerRoute[] = [];
+  const clean = cleanGatewayConfig || nic.cleanGateway === true;
+  for (const [p, family, dflt] of [["ipv4", 4, "0.0.0.0/0"], ["ipv6", 6, "::/0"]] as const) {
+    const address = nic[p];
+    if (!address) continue;
+    const gateway = nic[`${p}Gateway`];
+    ips.push({ interface: nic.interface, address, family, ...(gateway ? { gateway } : {}), ...(nic.vlan !== undefined ? { vlan: nic.vlan } : {}) });
+    if (gateway && !clean) routes.push({ dst: dflt, gw: gateway });
+  }
+  for (const r of nic.routes ?? []) routes.push({ dst: r.dst, gw: r.gw });
+  return { ips, routes };
+}

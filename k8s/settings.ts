@@ -1,0 +1,85 @@
+/**
+ * Program settings from flags and environment: each setting has a flag, an environment
+ * variable and a default; flags win over the environment. Parsed once, every problem
+ * reported at once, the result frozen. Shared by spiderpool-controller and spiderpool-agent.
+ */
+export type Kind = "string" | "port" | "int" | "list" | "level";
+
+export interface Setting {
+  flag: string;
+  env: string;
+  kind: Kind;
+  default?: string;
+  help: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Reads `--name=value` / `--name value` flags. Unknown flags are errors. */
+export function parseFlags(argv: readonly string[], known: ReadonlySet<string>, problems: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(arg);
+    if (!m?.[1]) {
+      problems.push(`unexpected argument '${arg}' (flags look like --name=value)`);
+      continue;
+    }
+    if (!known.has(m[1])) {
+      problems.push(`unknown flag --${m[1]}`);
+      continue;
+    }
+    const value = m[2] ?? argv[++i];
+    if (value === undefined) problems.push(`flag --${m[1]} needs a value`);
+    else out.set(m[1], value);
+  }
+  return out;
+}
+
+function convert(name: string, s: Setting, raw: string, problems: string[]): unknown {
+  const where = `--${s.flag} / ${s.env}`;
+  switch (s.kind) {
+    case "string":
+      if (raw === "") problems.push(`${where} must not be empty`);
+      return raw;
+    case "list":
+      return raw.split(",").map((x) => x.trim()).filter(Boolean);
+    case "level":
+      if (!["debug", "info", "warn", "error"].includes(raw)) problems.push(`${where} is '${raw}'; use debug, info, warn or error`);
+      return raw;
+    case "port":
+    case "int": {
+      const n = Number(raw);
+      const max = s.kind === "port" ? 65535 : Number.MAX_SAFE_INTEGER;
+      if (!/^\d+$/.test(raw) || n > max) problems.push(`${where} is '${raw}'; use a whole number from 0 to ${max} (${name})`);
+      return n;
+    }
+  }
+}
+
+/** Raw values per setting name: flag, else environment, else default (absent when none). */
+export function resolveSettings<S extends Record<string, Setting>>(settings: S, env: Readonly<Record<string, string | undefined>>, argv: readonly string[]): Record<keyof S, unknown> {
+  const problems: string[] = [];
+  const flags = parseFlags(argv, new Set(Object.values(settings).map((s) => s.flag)), problems);
+  const out: Record<string, unknown> = {};
+  for (const [name, s] of Object.entries(settings)) {
+    const raw = flags.get(s.flag) ?? env[s.env] ?? s.default;
+    if (raw !== undefined) out[name] = convert(name, s, raw, problems);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return out as Record<keyof S, unknown>;
+}
+
+export function deepFreeze<T>(o: T): T {
+  if (typeof o === "object" && o !== null) {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+

@@ -1,0 +1,173 @@
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
+import { decodeAllocations } from "../../ipam/allocation/codec.js";
+import { tokenAt } from "../../ipam/allocation/state.js";
+import { parseAddressInCIDR, parseCIDR } from "../../ipam/address/cidr.js";
+import { ENDPOINT_PLURAL, type SpiderEndpoint } from "../../ipam/kinds/endpoint.js";
+import { IPPOOL_PLURAL, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
+import { CustomResources } from "../../k8s/resources.js";
+import { cni, installedCniBinDir } from "../harness/cni-exec.js";
+import { startTestController, type TestController } from "../harness/controller.js";
+import { applyCrds, testKubeConfig, waitFor } from "../harness/kube.js";
+import { addressesIn, ping, Underlay } from "../harness/netns.js";
+import { SimNode } from "../harness/node-sim.js";
+import { assignedOf, createPool } from "../harness/pods.js";
+
+const SIM_LABEL = "spiderpool.test/sim-node";
+
+/**
+ * The CNI path with real parts: two test nodes, each with its own spiderpool-agent and a
+ * kubelet stand-in that runs Debian's macvlan plugin (ipam: spiderpool, the installed
+ * single-executable plugin) in real network namespaces, wired through a bridge.
+ */
+describe("CNI with the real macvlan plugin in network namespaces", () => {
+  let kc: KubeConfig;
+  let tc: TestController;
+  let core: CoreV1Api;
+  let underlay: Underlay;
+  let binDir: string;
+  const nodes: SimNode[] = [];
+  const id = Math.random().toString(36).slice(2, 6);
+  let ns: string;
+  let pods: V1Pod[];
+
+  beforeAll(async () => {
+    kc = testKubeConfig();
+    await applyCrds(kc);
+    tc = await startTestController(kc, "e2ecni");
+    core = kc.makeApiClient(CoreV1Api);
+    binDir = await installedCniBinDir();
+    underlay = await Underlay.create(id);
+    const sockets = mkdtempSync(join(tmpdir(), "spiderpool-agents-"));
+    const log = pino({ level: process.env.SPIDERPOOL_TEST_LOG_LEVEL ?? "error" });
+    for (const n of ["a", "b"]) {
+      nodes.push(
+        await SimNode.start({ kc, name: `sim-${id}-${n}`, labels: { [SIM_LABEL]: id }, master: await underlay.plug(n), binDir, socketPath: join(sockets, `${n}.sock`), network: "macvlan-underlay", log }),
+      );
+    }
+    await createPool(kc, tc.labels, "e2ecni-pool", { subnet: "10.82.0.0/24", ips: ["10.82.0.10-10.82.0.59"], gateway: "10.82.0.1" });
+    ns = await tc.createPodNamespace("cni");
+  });
+
+  afterAll(async () => {
+    for (const n of nodes) await n.stop();
+    await underlay?.destroy();
+    await tc?.stop();
+  });
+
+  const simOf = (pod: V1Pod): SimNode => nodes.find((n) => n.o.name === pod.spec?.nodeName) as SimNode;
+  const keyOf = (pod: V1Pod): string => `${pod.metadata?.namespace}/${pod.metadata?.name}`;
+
+  it("gives each of 10 replicas its reserved address on eth0 inside its namespace, and pods on two nodes reach each other", async () => {
+    await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
+      namespace: ns,
+      body: {
+        metadata: { name: "web" },
+        spec: {
+          replicas: 10,
+          selector: { matchLabels: { app: "web" } },
+          template: {
+            metadata: { labels: { app: "web" }, annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["e2ecni-pool"]}' } },
+            spec: { nodeSelector: { [SIM_LABEL]: id }, containers: [{ name: "web", image: "example.invalid/web:1" }] },
+          },
+        },
+      },
+    });
+    pods = await waitFor(
+      "10 Running pods",
+      async () => {
+        const list = (await core.listNamespacedPod({ namespace: ns, labelSelector: "app=web" })).items.filter((p) => p.status?.phase === "Running");
+        return list.length === 10 ? list : undefined;
+      },
+      180000,
+      500,
+    );
+    const seen = new Set<string>();
+    for (const pod of pods) {
+      const reserved = assignedOf(pod).ips[0]?.ipv4 ?? "";
+      const sandbox = simOf(pod).sandboxes.get(keyOf(pod));
+      expect(sandbox).toBeDefined();
+      expect(await addressesIn(sandbox?.netnsName ?? "", "eth0")).toEqual([reserved]);
+      expect(pod.status?.podIP).toBe(reserved.split("/")[0]);
+      seen.add(reserved);
+    }
+    expect(seen.size).toBe(10);
+
+    const onA = pods.find((p) => p.spec?.nodeName === nodes[0]?.o.name);
+    const onB = pods.find((p) => p.spec?.nodeName === nodes[1]?.o.name);
+    expect(onA && onB).toBeTruthy();
+    const from = simOf(onA as V1Pod).sandboxes.get(keyOf(onA as V1Pod))?.netnsName ?? "";
+    expect(await ping(from, onB?.status?.podIP ?? "")).toBe(true);
+
+    // The agent recorded the sandbox on each endpoint.
+    const endpoints = new CustomResources<SpiderEndpoint>(kc, ENDPOINT_PLURAL, true);
+    const ep = await endpoints.get(onA?.metadata?.name ?? "", ns);
+    expect(ep?.status?.current?.attachments).toEqual([{ containerID: simOf(onA as V1Pod).sandboxes.get(keyOf(onA as V1Pod))?.containerID, interface: "eth0", network: "macvlan-underlay" }]);
+  });
+
+  it("gives a re-created sandbox (DEL, then ADD) the same address", async () => {
+    const pod = pods[0] as V1Pod;
+    const sim = simOf(pod);
+    const before = sim.sandboxes.get(keyOf(pod));
+    const del = await sim.destroySandbox(keyOf(pod), pod);
+    expect(del?.code).toBe(0);
+    // DEL again (a runtime retry) is fine too.
+    const again = await cni({ command: "DEL", plugin: "spiderpool", binDirs: [binDir], config: sim.networkConfig(), containerID: before?.containerID ?? "", ifName: "eth0", args: { K8S_POD_NAMESPACE: ns, K8S_POD_NAME: pod.metadata?.name ?? "" } });
+    expect(again.code).toBe(0);
+    const recreated = await sim.createSandbox(keyOf(pod), pod);
+    expect(recreated.containerID).not.toBe(before?.containerID);
+    expect(await addressesIn(recreated.netnsName, "eth0")).toEqual([assignedOf(pod).ips[0]?.ipv4]);
+  });
+
+  it("GC drops attachments the runtime no longer lists, and releases the addresses of pods that vanished unnoticed", async () => {
+    const sim = nodes[1] as SimNode;
+    const mine = pods.filter((p) => p.spec?.nodeName === sim.o.name);
+    expect(mine.length).toBeGreaterThanOrEqual(2);
+    const [kept, vanished] = mine as [V1Pod, V1Pod];
+    const vanishedIP = assignedOf(vanished).ips[0];
+    // The pod disappears while neither the controller nor this node's kubelet looks.
+    await tc.controller.close();
+    await sim.stopKubelet();
+    await core.deleteNamespacedPod({ name: vanished.metadata?.name ?? "", namespace: ns, gracePeriodSeconds: 0 });
+
+    const valid = [...sim.sandboxes.entries()].filter(([k]) => k !== keyOf(vanished) && k !== keyOf(kept)).map(([, s]) => ({ containerID: s.containerID, ifname: "eth0" }));
+    const gc = await cni({ command: "GC", plugin: "spiderpool", binDirs: [binDir], config: { ...sim.networkConfig("1.1.0"), "cni.dev/valid-attachments": valid } });
+    expect(gc.code).toBe(0);
+
+    const endpoints = new CustomResources<SpiderEndpoint>(kc, ENDPOINT_PLURAL, true);
+    // The live pod keeps its address; only its attachment is forgotten.
+    const keptEp = await endpoints.get(kept.metadata?.name ?? "", ns);
+    expect(keptEp?.status?.current?.attachments ?? []).toEqual([]);
+    expect(keptEp?.status?.current?.ips).toEqual(assignedOf(kept).ips);
+    // The vanished pod's address is free again in the pool, and its endpoint gone.
+    await waitFor("vanished pod's endpoint removed", async () => (await endpoints.get(vanished.metadata?.name ?? "", ns)) === undefined);
+    const pool = (await new CustomResources<SpiderIPPool>(kc, IPPOOL_PLURAL).get("e2ecni-pool")) as SpiderIPPool;
+    const record = decodeAllocations(pool.status?.allocations, parseCIDR(pool.spec.subnet));
+    expect(tokenAt(record.runs, parseAddressInCIDR(vanishedIP?.ipv4 ?? "").address.value)).toBeUndefined();
+  });
+
+  it("answers STATUS with 50 once the node's agent is stopped", async () => {
+    const sim = nodes[0] as SimNode;
+    const ok = await cni({ command: "STATUS", plugin: "spiderpool", binDirs: [binDir], config: sim.networkConfig("1.1.0") });
+    expect(ok.code).toBe(0);
+    await sim.stopAgent();
+    const down = await cni({ command: "STATUS", plugin: "spiderpool", binDirs: [binDir], config: sim.networkConfig("1.1.0") });
+    expect(down.code).not.toBe(0);
+    expect(down.json).toMatchObject({ code: 50 });
+  });
+
+  it("gives bad input the CNI error code that says what is wrong", async () => {
+    const sim = nodes[0] as SimNode;
+    const base = { plugin: "spiderpool", binDirs: [binDir], containerID: "c1", netns: "/var/run/netns/none", ifName: "eth0", args: { K8S_POD_NAMESPACE: ns, K8S_POD_NAME: "x" } } as const;
+    const notJson = await cni({ ...base, command: "ADD", config: {}, stdin: "not json" });
+    expect(notJson.json).toMatchObject({ code: 6 });
+    const noIpam = await cni({ ...base, command: "ADD", config: { cniVersion: "1.0.0", name: "n", type: "macvlan" } });
+    expect(noIpam.json).toMatchObject({ code: 7 });
+    const unknownVersion = await cni({ ...base, command: "ADD", config: { ...sim.networkConfig(), cniVersion: "9.9.9" } });
+    expect(unknownVersion.json).toMatchObject({ code: 1 });
+  });
+});

@@ -1,0 +1,225 @@
+import { CoordinationV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
+import { createHash, randomBytes } from "node:crypto";
+import type { Logger } from "pino";
+import { startAgent, type Agent } from "../../agent/agent.js";
+import { parseAgentConfig } from "../../agent/config.js";
+import { startInformer, type StartedInformer } from "../../k8s/informer.js";
+import { isNotFound } from "../../k8s/resources.js";
+import { WorkQueue } from "../../webhook/reconcile/queue.js";
+import { cni, DEBIAN_CNI_DIR, type CniOutcome } from "./cni-exec.js";
+import { addNetns, delNetns } from "./netns.js";
+
+/** A Lease's renewTime is MicroTime: six fractional digits, not toISOString's three. */
+class MicroTime extends Date {
+  override toISOString(): string {
+    return super.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+  }
+}
+
+export interface Sandbox {
+  uid: string;
+  containerID: string;
+  netnsName: string;
+  netns: string;
+  result?: CniOutcome;
+}
+
+export interface SimNodeOptions {
+  kc: KubeConfig;
+  name: string;
+  labels: Record<string, string>;
+  /** The macvlan master on the host (see Underlay.plug). */
+  master: string;
+  /** Bin dir with the installed spiderpool plugin; Debian's plugins come from /usr/lib/cni. */
+  binDir: string;
+  socketPath: string;
+  network: string;
+  log: Logger;
+  agentSettings?: Record<string, string>;
+}
+
+/**
+ * A test node that does for Pods bound to it what a kubelet does for their network: a
+ * network namespace per Pod, Debian's real macvlan plugin with `ipam.type: spiderpool`
+ * (which asks this node's real spiderpool-agent), the Pod's status (podIPs, Running), and
+ * CNI DEL plus the final delete when the Pod goes. It keeps the Node Ready (status and
+ * Lease), so kube-scheduler places Pods on it and kube-controller-manager leaves it alone.
+ */
+export class SimNode {
+  readonly sandboxes = new Map<string, Sandbox>();
+  readonly errors = new Map<string, string>();
+  agent?: Agent;
+  private pods?: StartedInformer<V1Pod>;
+  private queue?: WorkQueue;
+  private heartbeat?: NodeJS.Timeout;
+  private readonly core: CoreV1Api;
+
+  private constructor(readonly o: SimNodeOptions) {
+    this.core = o.kc.makeApiClient(CoreV1Api);
+  }
+
+  static async start(o: SimNodeOptions): Promise<SimNode> {
+    const n = new SimNode(o);
+    await n.register();
+    await n.startAgent();
+    const byNode = `spec.nodeName=${o.name}`;
+    n.pods = startInformer<V1Pod>(o.kc, `pods-${o.name}`, "/api/v1/pods", async () => (await n.core.listPodForAllNamespaces({ fieldSelector: byNode })), o.log, { fieldSelector: byNode });
+    n.queue = new WorkQueue(`sim-${o.name}`, (key) => n.reconcile(key), o.log, 4, 2000);
+    const enqueue = (p: V1Pod): void => n.queue?.add(`${p.metadata?.namespace ?? ""}/${p.metadata?.name ?? ""}`);
+    for (const ev of ["add", "update", "delete"] as const) n.pods.on(ev, enqueue);
+    await n.pods.synced;
+    return n;
+  }
+
+  networkConfig(cniVersion = "1.0.0"): object {
+    return {
+      cniVersion,
+      name: this.o.network,
+      type: "macvlan",
+      master: this.o.master,
+      mode: "bridge",
+      ipam: { type: "spiderpool", ipam_unix_socket_path: this.o.socketPath, log_level: "debug" },
+    };
+  }
+
+  async startAgent(): Promise<void> {
+    const config = parseAgentConfig(
+      { NODE_NAME: this.o.name, SPIDERPOOL_AGENT_SOCKET: this.o.socketPath, SPIDERPOOL_AGENT_HEALTH_PORT: "0", SPIDERPOOL_LOG_LEVEL: this.o.log.level, ...this.o.agentSettings },
+      [],
+    );
+    this.agent = await startAgent(config, { kubeConfig: this.o.kc, log: this.o.log.child({ agent: this.o.name }) });
+  }
+
+  async stopAgent(): Promise<void> {
+    await this.agent?.close();
+    this.agent = undefined;
+  }
+
+  private async register(): Promise<void> {
+    await this.core.deleteNode({ name: this.o.name }).catch(() => undefined);
+    await this.core.createNode({ body: { metadata: { name: this.o.name, labels: { ...this.o.labels, "kubernetes.io/hostname": this.o.name } } } });
+    await this.beat();
+    this.heartbeat = setInterval(() => void this.beat().catch((err: unknown) => this.o.log.warn({ err }, "heartbeat failed")), 5000);
+  }
+
+  private async beat(): Promise<void> {
+    const now = new Date();
+    const capacity = { cpu: "32", memory: "64Gi", pods: "110" };
+    await this.core.patchNodeStatus(
+      {
+        name: this.o.name,
+        body: {
+          status: {
+            capacity,
+            allocatable: capacity,
+            conditions: [{ type: "Ready", status: "True", reason: "SimulatedKubeletReady", message: "simulated by the spiderpool tests", lastHeartbeatTime: now, lastTransitionTime: now }],
+            addresses: [{ type: "InternalIP", address: "192.0.2.1" }],
+          },
+        },
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+    const leases = this.o.kc.makeApiClient(CoordinationV1Api);
+    const body = { metadata: { name: this.o.name, namespace: "kube-node-lease" }, spec: { holderIdentity: this.o.name, leaseDurationSeconds: 40, renewTime: new MicroTime() } };
+    try {
+      const lease = await leases.readNamespacedLease({ name: this.o.name, namespace: "kube-node-lease" });
+      await leases.replaceNamespacedLease({ name: this.o.name, namespace: "kube-node-lease", body: { ...body, metadata: { ...body.metadata, resourceVersion: lease.metadata?.resourceVersion } } });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      await leases.createNamespacedLease({ namespace: "kube-node-lease", body });
+    }
+  }
+
+  private args(pod: V1Pod, containerID: string): Record<string, string> {
+    return {
+      IgnoreUnknown: "1",
+      K8S_POD_NAMESPACE: pod.metadata?.namespace ?? "",
+      K8S_POD_NAME: pod.metadata?.name ?? "",
+      K8S_POD_UID: pod.metadata?.uid ?? "",
+      K8S_POD_INFRA_CONTAINER_ID: containerID,
+    };
+  }
+
+  /** CNI ADD in a fresh namespace with a fresh sandbox id; the sandbox is kept on success. */
+  async createSandbox(key: string, pod: V1Pod): Promise<Sandbox> {
+    const uid = pod.metadata?.uid ?? "";
+    const containerID = randomBytes(32).toString("hex");
+    const netnsName = `sp${createHash("sha256").update(uid + containerID).digest("hex").slice(0, 12)}`;
+    const netns = await addNetns(netnsName);
+    const result = await cni({ command: "ADD", plugin: "macvlan", binDirs: [this.o.binDir, DEBIAN_CNI_DIR], config: this.networkConfig(), containerID, netns, ifName: "eth0", args: this.args(pod, containerID) });
+    if (result.code !== 0) {
+      await delNetns(netnsName);
+      this.errors.set(key, result.stdout || result.stderr);
+      throw new Error(`CNI ADD for ${key} failed: ${result.stdout} ${result.stderr.slice(-500)}`);
+    }
+    const sandbox = { uid, containerID, netnsName, netns, result };
+    this.sandboxes.set(key, sandbox);
+    return sandbox;
+  }
+
+  async destroySandbox(key: string, pod?: V1Pod): Promise<CniOutcome | undefined> {
+    const s = this.sandboxes.get(key);
+    if (!s) return undefined;
+    const [namespace = "", name = ""] = key.split("/", 2);
+    const who = pod ?? ({ metadata: { namespace, name, uid: s.uid } });
+    const result = await cni({ command: "DEL", plugin: "macvlan", binDirs: [this.o.binDir, DEBIAN_CNI_DIR], config: this.networkConfig(), containerID: s.containerID, netns: s.netns, ifName: "eth0", args: this.args(who, s.containerID) });
+    if (result.code !== 0) throw new Error(`CNI DEL for ${key} failed: ${result.stdout} ${result.stderr.slice(-500)}`);
+    await delNetns(s.netnsName);
+    this.sandboxes.delete(key);
+    return result;
+  }
+
+  private async reconcile(key: string): Promise<void> {
+    const [namespace = "", name = ""] = key.split("/", 2);
+    const pod = this.pods?.get(name, namespace);
+    const sandbox = this.sandboxes.get(key);
+    if (!pod) {
+      if (sandbox) await this.destroySandbox(key);
+      return;
+    }
+    if (pod.metadata?.deletionTimestamp) {
+      if (sandbox) await this.destroySandbox(key, pod);
+      // As the kubelet does once the containers are gone: the final, immediate delete.
+      await this.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0, body: { preconditions: { uid: pod.metadata.uid } } }).catch((err: unknown) => {
+        if (!isNotFound(err)) throw err;
+      });
+      return;
+    }
+    if (sandbox?.uid === pod.metadata?.uid) return;
+    if (sandbox) await this.destroySandbox(key);
+    const created = await this.createSandbox(key, pod);
+    await this.markRunning(pod, created);
+  }
+
+  private async markRunning(pod: V1Pod, s: Sandbox): Promise<void> {
+    const ips = ((s.result?.json?.ips ?? []) as { address: string }[]).map((i) => i.address.split("/")[0] ?? "");
+    const now = new Date();
+    const fresh = await this.core.readNamespacedPodStatus({ name: pod.metadata?.name ?? "", namespace: pod.metadata?.namespace ?? "" });
+    fresh.status = {
+      ...fresh.status,
+      phase: "Running",
+      hostIP: "192.0.2.1",
+      podIP: ips[0],
+      podIPs: ips.map((ip) => ({ ip })),
+      startTime: now,
+      conditions: ["Initialized", "Ready", "ContainersReady", "PodScheduled"].map((type) => ({ type, status: "True", lastTransitionTime: now })),
+      containerStatuses: (pod.spec?.containers ?? []).map((c) => ({ name: c.name, image: c.image ?? "", imageID: "", ready: true, restartCount: 0, started: true, state: { running: { startedAt: now } } })),
+    };
+    await this.core.replaceNamespacedPodStatus({ name: pod.metadata?.name ?? "", namespace: pod.metadata?.namespace ?? "", body: fresh });
+  }
+
+  /** Stops watching Pods (a kubelet that died): Pods bound here get no more CNI calls. */
+  async stopKubelet(): Promise<void> {
+    this.queue?.stop();
+    await this.pods?.stop();
+  }
+
+  async stop(): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    await this.stopKubelet();
+    await this.stopAgent();
+    for (const s of this.sandboxes.values()) await delNetns(s.netnsName);
+    this.sandboxes.clear();
+    await this.core.deleteNode({ name: this.o.name }).catch(() => undefined);
+  }
+}
