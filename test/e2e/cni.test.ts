@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
-import { mkdtempSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
@@ -10,9 +11,9 @@ import { parseAddressInCIDR, parseCIDR } from "../../ipam/address/cidr.js";
 import { ENDPOINT_PLURAL, type SpiderEndpoint } from "../../ipam/kinds/endpoint.js";
 import { IPPOOL_PLURAL, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import { CustomResources } from "../../k8s/resources.js";
-import { cni, installedCniBinDir } from "../harness/cni-exec.js";
+import { cni, installedCniBinDir, PATH_WITHOUT_NODE } from "../harness/cni-exec.js";
 import { startTestController, type TestController } from "../harness/controller.js";
-import { applyCrds, testKubeConfig, waitFor } from "../harness/kube.js";
+import { applyCrds, createNamespace, testKubeConfig, waitFor } from "../harness/kube.js";
 import { addressesIn, ping, Underlay } from "../harness/netns.js";
 import { SimNode } from "../harness/node-sim.js";
 import { assignedOf, createPool } from "../harness/pods.js";
@@ -44,9 +45,21 @@ describe("CNI with the real macvlan plugin in network namespaces", () => {
     underlay = await Underlay.create(id);
     const sockets = mkdtempSync(join(tmpdir(), "spiderpool-agents-"));
     const log = pino({ level: process.env.SPIDERPOOL_TEST_LOG_LEVEL ?? "error" });
+    // The agents may ask the controller for late allocation: they trust its CA and present
+    // the token of the spiderpool-agent service account, as in a cluster.
+    const secret = await core.readNamespacedSecret({ name: "spiderpool-controller-webhook-tls", namespace: tc.namespace });
+    writeFileSync(join(sockets, "ca.crt"), Buffer.from(secret.data?.["ca-bundle.crt"] ?? "", "base64"));
+    await core.createNamespacedServiceAccount({ namespace: tc.namespace, body: { metadata: { name: "spiderpool-agent" } } });
+    const token = await core.createNamespacedServiceAccountToken({ name: "spiderpool-agent", namespace: tc.namespace, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
+    writeFileSync(join(sockets, "token"), token.status?.token ?? "");
+    const agentSettings = {
+      SPIDERPOOL_CONTROLLER_URL: `https://127.0.0.1:${tc.controller.port}`,
+      SPIDERPOOL_CONTROLLER_CA_FILE: join(sockets, "ca.crt"),
+      SPIDERPOOL_CONTROLLER_TOKEN_FILE: join(sockets, "token"),
+    };
     for (const n of ["a", "b"]) {
       nodes.push(
-        await SimNode.start({ kc, name: `sim-${id}-${n}`, labels: { [SIM_LABEL]: id }, master: await underlay.plug(n), binDir, socketPath: join(sockets, `${n}.sock`), network: "macvlan-underlay", log }),
+        await SimNode.start({ kc, name: `sim-${id}-${n}`, labels: { [SIM_LABEL]: id }, master: await underlay.plug(n), binDir, socketPath: join(sockets, `${n}.sock`), network: "macvlan-underlay", log, agentSettings }),
       );
     }
     await createPool(kc, tc.labels, "e2ecni-pool", { subnet: "10.82.0.0/24", ips: ["10.82.0.10-10.82.0.59"], gateway: "10.82.0.1" });
@@ -123,6 +136,27 @@ describe("CNI with the real macvlan plugin in network namespaces", () => {
     expect(await addressesIn(recreated.netnsName, "eth0")).toEqual([assignedOf(pod).ips[0]?.ipv4]);
   });
 
+  it("allocates late, through the controller, for a pod the webhook never saw", async () => {
+    // A namespace without this run's label: the Pod webhooks do not see its Pods.
+    const unseen = await createNamespace(kc, "late");
+    const created = await core.createNamespacedPod({
+      namespace: unseen,
+      body: {
+        metadata: { name: "late", annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["e2ecni-pool"]}' } },
+        spec: { nodeSelector: { [SIM_LABEL]: id }, containers: [{ name: "c", image: "example.invalid/c:1" }] },
+      },
+    });
+    expect(created.metadata?.annotations?.["ipam.spidernet.io/assigned-ips"]).toBeUndefined();
+    const running = await waitFor("the late pod Running", async () => {
+      const p = await core.readNamespacedPod({ name: "late", namespace: unseen });
+      return p.status?.phase === "Running" ? p : undefined;
+    }, 60000);
+    const reserved = assignedOf(running).ips[0]?.ipv4 ?? "";
+    expect(reserved).toMatch(/^10\.82\.0\.\d+\/24$/);
+    const sandbox = simOf(running).sandboxes.get(`${unseen}/late`);
+    expect(await addressesIn(sandbox?.netnsName ?? "", "eth0")).toEqual([reserved]);
+  });
+
   it("GC drops attachments the runtime no longer lists, and releases the addresses of pods that vanished unnoticed", async () => {
     const sim = nodes[1] as SimNode;
     const mine = pods.filter((p) => p.spec?.nodeName === sim.o.name);
@@ -158,6 +192,13 @@ describe("CNI with the real macvlan plugin in network namespaces", () => {
     const down = await cni({ command: "STATUS", plugin: "spiderpool", binDirs: [binDir], config: sim.networkConfig("1.1.0") });
     expect(down.code).not.toBe(0);
     expect(down.json).toMatchObject({ code: 50 });
+  });
+
+  it("runs the installed plugin with no node on PATH", async () => {
+    expect(spawnSync("sh", ["-c", "command -v node"], { env: { PATH: PATH_WITHOUT_NODE } }).status).not.toBe(0);
+    const version = await cni({ command: "VERSION", plugin: "spiderpool", binDirs: [binDir], config: { cniVersion: "1.0.0" } });
+    expect(version.code).toBe(0);
+    expect(version.json?.supportedVersions).toEqual(expect.arrayContaining(["0.3.1", "0.4.0", "1.0.0", "1.1.0"]));
   });
 
   it("gives bad input the CNI error code that says what is wrong", async () => {

@@ -18,7 +18,7 @@ export interface CniCall {
   netns?: string;
   ifName?: string;
   args?: Record<string, string>;
-  /** Replaces the whole environment (default: a runtime's minimal one, no node on PATH). */
+  /** Replaces the whole environment (default: PATH is an empty directory, so no `node` to be found). */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -30,9 +30,15 @@ export interface CniOutcome {
 }
 
 /** Runs a CNI plugin the way a container runtime does: env for the call, the config on stdin. */
+/**
+ * A PATH with nothing on it. Hosts running the plugin have no Node.js: the tests call it
+ * (directly, or from macvlan, which passes its environment on) without one either.
+ */
+export const PATH_WITHOUT_NODE = mkdtempSync(join(tmpdir(), "spiderpool-empty-path-"));
+
 export function cni(call: CniCall): Promise<CniOutcome> {
   const env: NodeJS.ProcessEnv = {
-    ...(call.env ?? { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" }),
+    ...(call.env ?? { PATH: PATH_WITHOUT_NODE }),
     CNI_COMMAND: call.command,
     CNI_PATH: call.binDirs.join(":"),
     ...(call.containerID ? { CNI_CONTAINERID: call.containerID } : {}),
