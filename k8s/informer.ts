@@ -40,7 +40,11 @@ export function startInformer<T extends object>(
   lw.on("error", (err: unknown) => {
     if (stopped) return;
     const delay = Math.min(30_000, 250 * 2 ** failures++);
-    log.warn({ err, informer: what, retryInMs: delay }, "watch failed; restarting");
+    // Right after a CRD is created the apiserver answers 429 "storage is (re)initializing"
+    // for a moment: the first retries are routine, a run of them is worth a warning.
+    const summary = { informer: what, retryInMs: delay, attempt: failures, code: (err as { code?: number }).code, error: String((err as Error).message ?? err).split("\n")[0] };
+    if (failures > 3) log.warn(summary, "watch failed; restarting");
+    else log.debug(summary, "watch failed; restarting");
     timer = setTimeout(() => {
       lw.start().catch((e: unknown) => log.error({ err: e, informer: what }, "informer restart failed"));
     }, delay);

@@ -1,41 +1,107 @@
 // npm start — the main job on the embedded default: a local control plane on 127.0.0.1
-// (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok), the CRDs, and the
-// example objects of docs/quick-start.md. Runs until Ctrl-C, then stops everything;
-// with --detach it leaves the control plane running (npm run cluster:down stops it).
-import { KubeConfig } from "@kubernetes/client-node";
+// (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok), the CRDs,
+// spiderpool-controller with its webhooks registered, the pools of docs/quick-start.md and
+// a demo Deployment whose Pods get their addresses at admission. Runs until Ctrl-C, then
+// stops everything. --detach leaves it all running (npm run cluster:down stops the
+// control plane); --exit stops as soon as the demo is shown (used by a test).
+import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import yaml from "js-yaml";
-import type { KubernetesObject } from "@kubernetes/client-node";
+import { parseControllerConfig } from "../webhook/config.js";
+import { startController } from "../webhook/controller.js";
+import { webhookConfigurations } from "../webhook/registration.js";
 import { REPO_ROOT, findBinary } from "../test/harness/binaries.js";
-import { FULL_CLUSTER, startCluster, stopCluster } from "../test/harness/cluster.js";
-import { apply, crdManifests, establishCrds } from "../test/harness/kube.js";
-import { execFileSync } from "node:child_process";
+import { FULL_CLUSTER, KWOK_NODE_ANNOTATION, startCluster, stopCluster } from "../test/harness/cluster.js";
+import { apply, crdManifests, establishCrds, waitFor } from "../test/harness/kube.js";
 
 const detach = process.argv.includes("--detach");
+const exitAfterDemo = process.argv.includes("--exit");
 const name = process.env.SPIDERPOOL_CLUSTER_NAME ?? "local";
 
 console.log(`starting the local control plane "${name}" (${FULL_CLUSTER.join(", ")}) ...`);
 const state = await startCluster(name, FULL_CLUSTER);
 const kc = new KubeConfig();
 kc.loadFromFile(state.kubeconfig);
+const core = kc.makeApiClient(CoreV1Api);
 await apply(kc, crdManifests());
 await establishCrds(kc);
-const example = yaml.loadAll(readFileSync(join(REPO_ROOT, "docs/examples/quick-start.yaml"), "utf8")) as KubernetesObject[];
-await apply(kc, example);
 
-const kubectl = findBinary("kubectl");
-console.log(execFileSync(kubectl, ["get", "spiderippools"], { env: { ...process.env, KUBECONFIG: state.kubeconfig }, encoding: "utf8" }));
+const namespace = "spiderpool";
+await apply(kc, [{ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } }]);
+const config = parseControllerConfig(
+  { SPIDERPOOL_NAMESPACE: namespace, SPIDERPOOL_WEBHOOK_HOST: "127.0.0.1", SPIDERPOOL_WEBHOOK_PORT: "0", SPIDERPOOL_TLS_EXTRA_IPS: "127.0.0.1", SPIDERPOOL_LOG_LEVEL: "warn", SPIDERPOOL_SYSTEM_USERS: "local-admin" },
+  [],
+);
+const controller = await startController(config, { kubeConfig: kc });
+const [mutating, validating] = webhookConfigurations({
+  mutatingName: "spiderpool-mutating",
+  validatingName: "spiderpool-validating",
+  endpoint: { url: `https://127.0.0.1:${controller.port}` },
+  failurePolicy: "Fail",
+  excludedNamespaces: config.ipam.excludedNamespaces,
+});
+const admission = kc.makeApiClient(AdmissionregistrationV1Api);
+await admission.deleteMutatingWebhookConfiguration({ name: "spiderpool-mutating" }).catch(() => undefined);
+await admission.deleteValidatingWebhookConfiguration({ name: "spiderpool-validating" }).catch(() => undefined);
+await admission.createMutatingWebhookConfiguration({ body: mutating });
+await admission.createValidatingWebhookConfiguration({ body: validating });
+await controller.refreshCertificates();
+console.log(`spiderpool-controller serving admission on https://127.0.0.1:${controller.port}`);
+
+const example = yaml.loadAll(readFileSync(join(REPO_ROOT, "docs/examples/quick-start.yaml"), "utf8")) as KubernetesObject[];
+// The first writes may meet the apiserver before it trusts the new CA: retry briefly.
+await waitFor("the quick-start pools admitted", async () => {
+  await apply(kc, example);
+  return true;
+});
+
+await core.createNode({ body: { metadata: { name: "kwok-node-1", annotations: { [KWOK_NODE_ANNOTATION]: "fake" } } } }).catch(() => undefined);
+await apply(kc, [{ apiVersion: "v1", kind: "Namespace", metadata: { name: "demo" } }]);
+await kc
+  .makeApiClient(AppsV1Api)
+  .createNamespacedDeployment({
+    namespace: "demo",
+    body: {
+      metadata: { name: "web" },
+      spec: {
+        replicas: 3,
+        selector: { matchLabels: { app: "web" } },
+        template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "registry.example/web:1" }] } },
+      },
+    },
+  })
+  .catch(() => undefined);
+await waitFor("3 demo pods with addresses", async () => {
+  const pods = (await core.listNamespacedPod({ namespace: "demo" })).items;
+  return pods.filter((p) => p.metadata?.annotations?.["ipam.spidernet.io/assigned-ips"]).length >= 3;
+}, 120000);
+await controller.settled();
+
+const kubectl = (...args: string[]): string => execFileSync(findBinary("kubectl"), args, { env: { ...process.env, KUBECONFIG: state.kubeconfig }, encoding: "utf8" });
+console.log(kubectl("get", "spiderippools"));
+console.log(kubectl("get", "pods", "-n", "demo", "-o", "custom-columns=POD:.metadata.name,NODE:.spec.nodeName,ASSIGNED-IPS:.metadata.annotations.ipam\\.spidernet\\.io/assigned-ips"));
+console.log(kubectl("get", "spiderendpoints", "-n", "demo"));
 console.log(`KUBECONFIG=${state.kubeconfig}   logs: ${state.dir}/logs`);
 
-if (detach) {
-  console.log(`left running; stop it with: SPIDERPOOL_CLUSTER_NAME=${name} npm run cluster:down`);
+const shutdown = async (): Promise<void> => {
+  await controller.close();
+  await stopCluster(state.dir);
+  console.log("stopped");
+};
+if (exitAfterDemo) {
+  await shutdown();
+} else if (detach) {
+  console.log(`left running without the controller; stop it with: SPIDERPOOL_CLUSTER_NAME=${name} npm run cluster:down`);
+  await controller.close();
+  await admission.deleteMutatingWebhookConfiguration({ name: "spiderpool-mutating" });
+  await admission.deleteValidatingWebhookConfiguration({ name: "spiderpool-validating" });
 } else {
-  console.log("running; Ctrl-C stops the control plane");
+  console.log("running; try kubectl scale -n demo deploy/web --replicas=5; Ctrl-C stops everything");
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);
   });
-  await stopCluster(state.dir);
-  console.log("stopped");
+  await shutdown();
 }

@@ -59,7 +59,7 @@ describe("CNI with the real macvlan plugin in network namespaces", () => {
     };
     for (const n of ["a", "b"]) {
       nodes.push(
-        await SimNode.start({ kc, name: `sim-${id}-${n}`, labels: { [SIM_LABEL]: id }, master: await underlay.plug(n), binDir, socketPath: join(sockets, `${n}.sock`), network: "macvlan-underlay", log, agentSettings }),
+        await SimNode.start({ kc, name: `sim-${id}-${n}`, labels: { [SIM_LABEL]: id }, master: await underlay.plug(n), binDir, socketPath: join(sockets, `${n}.sock`), log, agentSettings }),
       );
     }
     await createPool(kc, tc.labels, "e2ecni-pool", { subnet: "10.82.0.0/24", ips: ["10.82.0.10-10.82.0.59"], gateway: "10.82.0.1" });

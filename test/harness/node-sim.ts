@@ -1,11 +1,14 @@
 import { CoordinationV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { createHash, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Logger } from "pino";
 import { startAgent, type Agent } from "../../agent/agent.js";
 import { parseAgentConfig } from "../../agent/config.js";
 import { startInformer, type StartedInformer } from "../../k8s/informer.js";
 import { isNotFound } from "../../k8s/resources.js";
 import { WorkQueue } from "../../webhook/reconcile/queue.js";
+import { REPO_ROOT } from "./binaries.js";
 import { cni, DEBIAN_CNI_DIR, type CniOutcome } from "./cni-exec.js";
 import { addNetns, delNetns } from "./netns.js";
 
@@ -33,7 +36,6 @@ export interface SimNodeOptions {
   /** Bin dir with the installed spiderpool plugin; Debian's plugins come from /usr/lib/cni. */
   binDir: string;
   socketPath: string;
-  network: string;
   log: Logger;
   agentSettings?: Record<string, string>;
 }
@@ -71,15 +73,14 @@ export class SimNode {
     return n;
   }
 
+  /**
+   * The network config a runtime hands the main plugin: the one plugin of
+   * docs/examples/macvlan-spiderpool.conflist with this node's master and agent socket.
+   */
   networkConfig(cniVersion = "1.0.0"): object {
-    return {
-      cniVersion,
-      name: this.o.network,
-      type: "macvlan",
-      master: this.o.master,
-      mode: "bridge",
-      ipam: { type: "spiderpool", ipam_unix_socket_path: this.o.socketPath, log_level: "debug" },
-    };
+    const list = JSON.parse(readFileSync(join(REPO_ROOT, "docs/examples/macvlan-spiderpool.conflist"), "utf8")) as { name: string; plugins: [{ ipam: object }] };
+    const plugin = list.plugins[0];
+    return { ...plugin, cniVersion, name: list.name, master: this.o.master, ipam: { ...plugin.ipam, ipam_unix_socket_path: this.o.socketPath } };
   }
 
   async startAgent(): Promise<void> {
