@@ -3,7 +3,7 @@
  * variable and a default; flags win over the environment. Parsed once, every problem
  * reported at once, the result frozen. Shared by spiderpool-controller and spiderpool-agent.
  */
-export type Kind = "string" | "port" | "int" | "list" | "level";
+export type Kind = "string" | "port" | "int" | "list" | "level" | "bool" | "failurePolicy";
 
 export interface Setting {
   flag: string;
@@ -49,6 +49,12 @@ function convert(name: string, s: Setting, raw: string, problems: string[]): unk
       return raw;
     case "list":
       return raw.split(",").map((x) => x.trim()).filter(Boolean);
+    case "bool":
+      if (raw !== "true" && raw !== "false") problems.push(`${where} is '${raw}'; use true or false`);
+      return raw === "true";
+    case "failurePolicy":
+      if (raw !== "Fail" && raw !== "Ignore") problems.push(`${where} is '${raw}'; use Fail or Ignore`);
+      return raw;
     case "level":
       if (!["debug", "info", "warn", "error"].includes(raw)) problems.push(`${where} is '${raw}'; use debug, info, warn or error`);
       return raw;

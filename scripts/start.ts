@@ -11,10 +11,10 @@ import { join } from "node:path";
 import yaml from "js-yaml";
 import { parseControllerConfig } from "../webhook/config.js";
 import { startController } from "../webhook/controller.js";
-import { webhookConfigurations } from "../webhook/registration.js";
 import { REPO_ROOT, findBinary } from "../test/harness/binaries.js";
 import { FULL_CLUSTER, KWOK_NODE_ANNOTATION, startCluster, stopCluster } from "../test/harness/cluster.js";
 import { apply, crdManifests, establishCrds, waitFor } from "../test/harness/kube.js";
+import { freePort } from "../test/harness/processes.js";
 
 const detach = process.argv.includes("--detach");
 const exitAfterDemo = process.argv.includes("--exit");
@@ -30,24 +30,22 @@ await establishCrds(kc);
 
 const namespace = "spiderpool";
 await apply(kc, [{ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } }]);
+const port = await freePort();
+// The controller registers its own webhooks, reached at this URL (no Service locally).
 const config = parseControllerConfig(
-  { SPIDERPOOL_NAMESPACE: namespace, SPIDERPOOL_WEBHOOK_HOST: "127.0.0.1", SPIDERPOOL_WEBHOOK_PORT: "0", SPIDERPOOL_TLS_EXTRA_IPS: "127.0.0.1", SPIDERPOOL_LOG_LEVEL: "warn", SPIDERPOOL_SYSTEM_USERS: "local-admin" },
+  {
+    SPIDERPOOL_NAMESPACE: namespace,
+    SPIDERPOOL_WEBHOOK_HOST: "127.0.0.1",
+    SPIDERPOOL_WEBHOOK_PORT: String(port),
+    SPIDERPOOL_WEBHOOK_URL: `https://127.0.0.1:${port}`,
+    SPIDERPOOL_TLS_EXTRA_IPS: "127.0.0.1",
+    SPIDERPOOL_LOG_LEVEL: "warn",
+    SPIDERPOOL_SYSTEM_USERS: "local-admin",
+  },
   [],
 );
 const controller = await startController(config, { kubeConfig: kc });
-const [mutating, validating] = webhookConfigurations({
-  mutatingName: "spiderpool-mutating",
-  validatingName: "spiderpool-validating",
-  endpoint: { url: `https://127.0.0.1:${controller.port}` },
-  failurePolicy: "Fail",
-  excludedNamespaces: config.ipam.excludedNamespaces,
-});
 const admission = kc.makeApiClient(AdmissionregistrationV1Api);
-await admission.deleteMutatingWebhookConfiguration({ name: "spiderpool-mutating" }).catch(() => undefined);
-await admission.deleteValidatingWebhookConfiguration({ name: "spiderpool-validating" }).catch(() => undefined);
-await admission.createMutatingWebhookConfiguration({ body: mutating });
-await admission.createValidatingWebhookConfiguration({ body: validating });
-await controller.refreshCertificates();
 console.log(`spiderpool-controller serving admission on https://127.0.0.1:${controller.port}`);
 
 const example = yaml.loadAll(readFileSync(join(REPO_ROOT, "docs/examples/quick-start.yaml"), "utf8")) as KubernetesObject[];

@@ -41,6 +41,16 @@ export interface ControllerConfig {
     /** Identities (from their bearer tokens) allowed to ask for late allocation: the node agents. */
     readonly agentUsers: readonly string[];
   };
+  /**
+   * Whether the controller writes its own Mutating/ValidatingWebhookConfigurations at start
+   * (with the settings below), reaching it through `url` or else the Service.
+   */
+  readonly registration: {
+    readonly enabled: boolean;
+    readonly url?: string;
+    readonly servicePort: number;
+    readonly podFailurePolicy: "Fail" | "Ignore";
+  };
   /** The webhook configurations whose caBundle the controller keeps current. */
   readonly webhookConfigurations: {
     readonly mutating: readonly string[];
@@ -70,6 +80,10 @@ export const SETTINGS = {
   excludedNamespaces: { flag: "excluded-namespaces", env: "SPIDERPOOL_EXCLUDED_NAMESPACES", kind: "list", default: "kube-system", help: "namespaces whose Pods Spiderpool leaves alone, comma separated; the install namespace is always excluded" },
   systemUsers: { flag: "system-users", env: "SPIDERPOOL_SYSTEM_USERS", kind: "list", help: "users allowed to change ipam.spidernet.io/assigned-ips; default: the controller's service account system:serviceaccount:<namespace>:spiderpool-controller" },
   agentUsers: { flag: "agent-users", env: "SPIDERPOOL_AGENT_USERS", kind: "list", help: "users allowed to ask for late allocation; default: the agents' service account system:serviceaccount:<namespace>:spiderpool-agent" },
+  registerWebhooks: { flag: "register-webhooks", env: "SPIDERPOOL_REGISTER_WEBHOOKS", kind: "bool", default: "true", help: "write the webhook configurations at start (false: the installer manages them)" },
+  webhookUrl: { flag: "webhook-url", env: "SPIDERPOOL_WEBHOOK_URL", kind: "string", help: "how the apiserver reaches the webhook when not through the Service (e.g. https://127.0.0.1:5722 for a local control plane)" },
+  servicePort: { flag: "service-port", env: "SPIDERPOOL_SERVICE_PORT", kind: "port", default: "443", help: "port of the Service in front of the webhook" },
+  podFailurePolicy: { flag: "pod-webhook-failure-policy", env: "SPIDERPOOL_POD_WEBHOOK_FAILURE_POLICY", kind: "failurePolicy", default: "Fail", help: "Fail: Pods are refused while no controller answers; Ignore: they are created without a reservation (allocated late at CNI time)" },
   mutating: { flag: "mutating-webhook-configurations", env: "SPIDERPOOL_MUTATING_WEBHOOK_CONFIGURATIONS", kind: "list", default: "spiderpool-mutating", help: "MutatingWebhookConfigurations to publish the CA in" },
   validating: { flag: "validating-webhook-configurations", env: "SPIDERPOOL_VALIDATING_WEBHOOK_CONFIGURATIONS", kind: "list", default: "spiderpool-validating", help: "ValidatingWebhookConfigurations to publish the CA in" },
 } satisfies Record<string, Setting>;
@@ -100,6 +114,12 @@ export function parseControllerConfig(env: Readonly<Record<string, string | unde
       excludedNamespaces: [...new Set([...(v.excludedNamespaces as string[]), v.namespace])],
       systemUsers: (v.systemUsers as string[] | undefined) ?? [`system:serviceaccount:${v.namespace as string}:spiderpool-controller`],
       agentUsers: (v.agentUsers as string[] | undefined) ?? [`system:serviceaccount:${v.namespace as string}:spiderpool-agent`],
+    },
+    registration: {
+      enabled: v.registerWebhooks,
+      ...(v.webhookUrl ? { url: v.webhookUrl } : {}),
+      servicePort: v.servicePort,
+      podFailurePolicy: v.podFailurePolicy,
     },
     webhookConfigurations: { mutating: v.mutating, validating: v.validating },
   };

@@ -17,6 +17,7 @@ import { ControllerMetrics } from "./metrics.js";
 import { IpamService } from "./ipam/service.js";
 import { PoolReconciler } from "./reconcile/pools.js";
 import { WorkQueue } from "./reconcile/queue.js";
+import { registerWebhooks } from "./registration.js";
 import { startWebhookServer, type AdmissionHandler, type WebhookServer } from "./server.js";
 
 export interface Controller {
@@ -76,6 +77,7 @@ export async function startController(config: ControllerConfig, opts: Controller
   );
   const tls = await certificates.reconcile();
   let served = tls.certPem;
+  if (config.registration.enabled) await registerWebhooks(kc, config, tls.caBundlePem);
 
   const handlers: Record<string, AdmissionHandler> = {};
   for (const [path, rules] of [["spiderippool", ippoolRules], ["spidersubnet", subnetRules], ["spiderreservedip", reservedIPRules]] as const) {

@@ -1,4 +1,6 @@
-import type { V1MutatingWebhookConfiguration, V1ValidatingWebhookConfiguration, V1LabelSelector } from "@kubernetes/client-node";
+import { AdmissionregistrationV1Api, type KubeConfig, type V1LabelSelector, type V1MutatingWebhookConfiguration, type V1ValidatingWebhookConfiguration } from "@kubernetes/client-node";
+import { isNotFound } from "../k8s/resources.js";
+import type { ControllerConfig } from "./config.js";
 import { GROUP, VERSION } from "../ipam/kinds/meta.js";
 
 /** Where the apiserver reaches the admission server: a URL (local runs) or a Service. */
@@ -78,4 +80,40 @@ export function webhookConfigurations(o: RegistrationOptions): [V1MutatingWebhoo
       ],
     },
   ];
+}
+
+/**
+ * Writes the controller's webhook configurations (create, or replace keeping nothing of the
+ * old ones): what the settings say is what the apiserver calls. Idempotent; run by every
+ * replica at start.
+ */
+export async function registerWebhooks(kc: KubeConfig, config: ControllerConfig, caBundlePem: string): Promise<void> {
+  const endpoint: Endpoint = config.registration.url
+    ? { url: config.registration.url }
+    : { service: { namespace: config.namespace, name: config.tls.serviceName, port: config.registration.servicePort } };
+  const [mutating, validating] = webhookConfigurations({
+    mutatingName: config.webhookConfigurations.mutating[0] ?? "spiderpool-mutating",
+    validatingName: config.webhookConfigurations.validating[0] ?? "spiderpool-validating",
+    endpoint,
+    caBundle: Buffer.from(caBundlePem).toString("base64"),
+    failurePolicy: "Fail",
+    podFailurePolicy: config.registration.podFailurePolicy,
+    excludedNamespaces: config.ipam.excludedNamespaces,
+  });
+  const api = kc.makeApiClient(AdmissionregistrationV1Api);
+  const name = (o: { metadata?: { name?: string } }): string => o.metadata?.name ?? "";
+  try {
+    const current = await api.readMutatingWebhookConfiguration({ name: name(mutating) });
+    await api.replaceMutatingWebhookConfiguration({ name: name(mutating), body: { ...mutating, metadata: { ...mutating.metadata, resourceVersion: current.metadata?.resourceVersion } } });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    await api.createMutatingWebhookConfiguration({ body: mutating });
+  }
+  try {
+    const current = await api.readValidatingWebhookConfiguration({ name: name(validating) });
+    await api.replaceValidatingWebhookConfiguration({ name: name(validating), body: { ...validating, metadata: { ...validating.metadata, resourceVersion: current.metadata?.resourceVersion } } });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    await api.createValidatingWebhookConfiguration({ body: validating });
+  }
 }

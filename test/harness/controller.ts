@@ -54,6 +54,8 @@ export async function startTestController(
       SPIDERPOOL_LOG_LEVEL: process.env.SPIDERPOOL_TEST_LOG_LEVEL ?? "error",
       // The in-process controller talks to the apiserver as the admin of the test cluster.
       SPIDERPOOL_SYSTEM_USERS: "local-admin",
+      // This harness registers the webhooks itself, scoped to this run's objects.
+      SPIDERPOOL_REGISTER_WEBHOOKS: "false",
       ...settings,
     },
     [],

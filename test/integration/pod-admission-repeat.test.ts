@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import { randomUUID } from "node:crypto";
+import { request } from "node:https";
+import { decodeAllocations } from "../../ipam/allocation/codec.js";
+import { allocatedCount } from "../../ipam/allocation/state.js";
+import { parseCIDR } from "../../ipam/address/cidr.js";
+import { IPPOOL_PLURAL, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
+import { CustomResources } from "../../k8s/resources.js";
+import { startTestController, type TestController } from "../harness/controller.js";
+import { applyCrds, testKubeConfig } from "../harness/kube.js";
+import { createPool, podSpec } from "../harness/pods.js";
+
+/**
+ * The apiserver may call a webhook more than once for one request (and answers can be
+ * lost): the same AdmissionReview, sent twice straight to the webhook, must get the same
+ * reservation, not a second address.
+ */
+describe("a repeated Pod admission", () => {
+  let kc: KubeConfig;
+  let tc: TestController;
+  let ca: string;
+  beforeAll(async () => {
+    kc = testKubeConfig();
+    await applyCrds(kc);
+    tc = await startTestController(kc, "repeat");
+    await createPool(kc, tc.labels, "repeat-pool", { subnet: "10.83.0.0/24", ips: ["10.83.0.10-10.83.0.19"] });
+    const secret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name: "spiderpool-controller-webhook-tls", namespace: tc.namespace });
+    ca = Buffer.from(secret.data?.["ca-bundle.crt"] ?? "", "base64").toString();
+  });
+  afterAll(() => tc.stop());
+
+  const review = (uid: string, namespace: string) => ({
+    apiVersion: "admission.k8s.io/v1",
+    kind: "AdmissionReview",
+    request: {
+      uid,
+      kind: { group: "", version: "v1", kind: "Pod" },
+      resource: { group: "", version: "v1", resource: "pods" },
+      namespace,
+      operation: "CREATE",
+      userInfo: { username: "system:serviceaccount:kube-system:replicaset-controller" },
+      object: podSpec({ generateName: "web-" }, { "ipam.spidernet.io/ippool": '{"ipv4":["repeat-pool"]}' }),
+      dryRun: false,
+    },
+  });
+
+  function post(body: object): Promise<{ response: { uid: string; allowed: boolean; patch?: string } }> {
+    return new Promise((resolve, reject) => {
+      const req = request({ host: "127.0.0.1", port: tc.controller.port, path: "/webhooks/mutate-pod", method: "POST", ca, headers: { "content-type": "application/json" } }, (res) => {
+        let text = "";
+        res.on("data", (c: Buffer) => (text += c.toString()));
+        res.on("end", () => resolve(JSON.parse(text) as { response: { uid: string; allowed: boolean; patch?: string } }));
+      });
+      req.on("error", reject);
+      req.end(JSON.stringify(body));
+    });
+  }
+
+  const held = async (): Promise<number> => {
+    const p = (await new CustomResources<SpiderIPPool>(kc, IPPOOL_PLURAL).get("repeat-pool")) as SpiderIPPool;
+    return allocatedCount(decodeAllocations(p.status?.allocations, parseCIDR(p.spec.subnet)));
+  };
+
+  it("gets the same reservation for the same request uid, and another one for another request", async () => {
+    const ns = await tc.createPodNamespace("repeat");
+    const uid = randomUUID();
+    const first = await post(review(uid, ns));
+    const second = await post(review(uid, ns));
+    expect(first.response.allowed).toBe(true);
+    expect(second.response).toEqual(first.response);
+    expect(await held()).toBe(1);
+    const other = await post(review(randomUUID(), ns));
+    expect(other.response.patch).not.toEqual(first.response.patch);
+    expect(await held()).toBe(2);
+  });
+});

@@ -1,0 +1,32 @@
+import { describe, expect, it } from "@jest/globals";
+import { webhookConfigurations } from "../../../webhook/registration.js";
+
+describe("webhook registration", () => {
+  const [mutating, validating] = webhookConfigurations({
+    mutatingName: "m",
+    validatingName: "v",
+    endpoint: { service: { namespace: "kube-system", name: "spiderpool-controller", port: 443 } },
+    failurePolicy: "Fail",
+    podFailurePolicy: "Ignore",
+    excludedNamespaces: ["kube-system", "spiderpool"],
+  });
+
+  it("reserves at Pod CREATE with no side effects on dry runs, never reinvoked, outside excluded namespaces", () => {
+    const pod = mutating.webhooks?.find((w) => w.name === "pod.mutate.spiderpool.spidernet.io");
+    expect(pod).toMatchObject({
+      sideEffects: "NoneOnDryRun",
+      reinvocationPolicy: "Never",
+      failurePolicy: "Ignore",
+      rules: [{ apiGroups: [""], resources: ["pods"], operations: ["CREATE"] }],
+      namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", "spiderpool"] }] },
+      clientConfig: { service: { namespace: "kube-system", name: "spiderpool-controller", port: 443, path: "/webhooks/mutate-pod" } },
+    });
+  });
+
+  it("guards assigned-ips on Pod UPDATE and judges every Spiderpool kind with failurePolicy Fail", () => {
+    expect(validating.webhooks?.find((w) => w.name === "pod.validate.spiderpool.spidernet.io")?.rules?.[0]?.operations).toEqual(["UPDATE"]);
+    const kinds = validating.webhooks?.filter((w) => w.name.startsWith("spider")) ?? [];
+    expect(kinds.map((w) => w.rules?.[0]?.resources?.[0])).toEqual(["spiderippools", "spidersubnets", "spiderreservedips"]);
+    expect(kinds.every((w) => w.failurePolicy === "Fail" && w.sideEffects === "None")).toBe(true);
+  });
+});
