@@ -20,6 +20,8 @@ export interface PoolStore {
 /** Applies requests to pools: the one way allocation state changes. */
 export interface Allocator {
   submit(pool: string, request: PoolRequest): Promise<PoolResponse>;
+  /** Tells the allocator about a pool read or written elsewhere (fresher than its cache, maybe). */
+  observe?(pool: SpiderIPPool): void;
 }
 
 export interface PoolWriterOptions {
@@ -66,6 +68,11 @@ export class PoolWriter implements Allocator {
       this.queues.set(pool, q);
       if (!this.running.has(pool)) void this.drain(pool);
     });
+  }
+
+  observe(pool: SpiderIPPool): void {
+    const name = pool.metadata.name ?? "";
+    if (rv(pool) > rv(this.written.get(name))) this.written.set(name, pool);
   }
 
   private freshest(name: string): SpiderIPPool | undefined {
@@ -140,6 +147,10 @@ export class PoolWriter implements Allocator {
 export class DryRunAllocator implements Allocator {
   private readonly local = new Map<string, SpiderIPPool>();
   constructor(private readonly o: Pick<PoolWriterOptions, "cached" | "reserved" | "now" | "coolDownMs">) {}
+
+  observe(pool: SpiderIPPool): void {
+    if (!this.local.has(pool.metadata.name ?? "")) this.local.set(pool.metadata.name ?? "", pool);
+  }
 
   submit(name: string, request: PoolRequest): Promise<PoolResponse> {
     const pool = this.local.get(name) ?? this.o.cached(name);

@@ -18,7 +18,11 @@ const statusProperties = {
     additionalProperties: {
       type: "object",
       required: ["ips"],
-      properties: { ips: strList("addresses or ranges"), application: str("kind/namespace/name of an auto pool's application") },
+      properties: {
+        ips: strList("addresses or ranges"),
+        application: str("kind/namespace/name of an auto pool's application"),
+        reservedAt: str("when an automatic pool's addresses were set aside"),
+      },
     },
   },
   allocatedIPCount: int("addresses handed to pools", { minimum: 0 }),

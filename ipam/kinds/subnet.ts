@@ -18,6 +18,11 @@ export interface SubnetSpec {
 export interface ControlledIPPool {
   ips: string[];
   application?: string;
+  /**
+   * (ext) When an automatic pool's addresses were set aside here, before the pool existed:
+   * this entry is the compare-and-swap that keeps two pools from taking the same addresses.
+   */
+  reservedAt?: string;
 }
 
 export interface SubnetStatus {

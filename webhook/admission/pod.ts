@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { formatAssignedIPs } from "../../ipam/annotations/assigned.js";
 import { ANNO_ASSIGNED_IPS } from "../../ipam/annotations/keys.js";
 import { IpamError, isIpamError } from "../../ipam/errors.js";
+import type { OwnerReference } from "../../ipam/kinds/meta.js";
 import { constrainToNodes, type Affinity } from "../../ipam/placement/node-affinity.js";
 import { reserveAddresses, type PodFacts, type ReserveContext } from "../ipam/reserve.js";
 import type { Allocator } from "../../k8s/pool-writer.js";
@@ -18,6 +19,7 @@ export interface PodObject {
     namespace?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
+    ownerReferences?: OwnerReference[];
   };
   spec?: { nodeName?: string; hostNetwork?: boolean; affinity?: Affinity };
 }
@@ -64,11 +66,12 @@ export function podMutatingHandler(o: PodWebhookOptions): AdmissionHandler {
       labels: pod.metadata.labels ?? {},
       annotations,
       ...(pod.spec?.nodeName ? { nodeName: pod.spec.nodeName } : {}),
+      ...(pod.metadata.ownerReferences ? { ownerReferences: pod.metadata.ownerReferences } : {}),
     };
     const id = reservationIdOf(req.uid);
     const log = o.log.child({ pod: `${namespace}/${pod.metadata.name ?? `${pod.metadata.generateName ?? ""}*`}`, reservation: id, dryRun });
     try {
-      const r = await reserveAddresses(facts, id, { ...o.reserve, allocator: dryRun ? o.dryRunAllocator() : o.allocator });
+      const r = await reserveAddresses(facts, id, { ...o.reserve, allocator: dryRun ? o.dryRunAllocator() : o.allocator, dryRun });
       const patch: JsonPatchOp[] = [];
       const value = formatAssignedIPs(r.assigned);
       if (pod.metadata.annotations) patch.push({ op: "add", path: `/metadata/annotations/${pointerSegment(ANNO_ASSIGNED_IPS)}`, value });

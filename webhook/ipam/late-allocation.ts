@@ -69,7 +69,14 @@ export class LateAllocation {
     const log = this.log.child({ pod: `${req.namespace}/${req.name}`, reservation: id, interface: req.interface });
     try {
       const r = await reserveAddresses(
-        { namespace: req.namespace, name: req.name, labels: pod.metadata.labels ?? {}, annotations, nodeName: req.node },
+        {
+          namespace: req.namespace,
+          name: req.name,
+          labels: pod.metadata.labels ?? {},
+          annotations,
+          nodeName: req.node,
+          ...(pod.metadata.ownerReferences ? { ownerReferences: pod.metadata.ownerReferences } : {}),
+        },
         id,
         { ...this.ctx, allocator: this.allocator },
         [req.interface],

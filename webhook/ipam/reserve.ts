@@ -11,7 +11,7 @@ import { parseRoutesAnnotation } from "../../ipam/annotations/routes.js";
 import { IpamError } from "../../ipam/errors.js";
 import type { ClusterConfig } from "../../ipam/kinds/cluster-config.js";
 import type { SpiderIPPool } from "../../ipam/kinds/ippool.js";
-import type { Route } from "../../ipam/kinds/meta.js";
+import type { OwnerReference, Route } from "../../ipam/kinds/meta.js";
 import type { SpiderSubnet } from "../../ipam/kinds/subnet.js";
 import { selectCandidates } from "../../ipam/selection/select.js";
 import type { FamilyCandidates, NicCandidates, NodeConstraint } from "../../ipam/selection/types.js";
@@ -24,6 +24,8 @@ export interface PodFacts {
   labels: Record<string, string>;
   annotations: Record<string, string>;
   nodeName?: string;
+  /** The Pod's owners (automatic pools belong to its top controller). */
+  ownerReferences?: readonly OwnerReference[];
 }
 
 export interface ReserveContext {
@@ -39,6 +41,10 @@ export interface ReserveContext {
   now: () => number;
   /** How long a reservation may wait for its Pod before it is collected. */
   ttlMs: number;
+  /** The application's automatic pool for a NIC/family whose rule names subnets. */
+  autoPool?: (pod: PodFacts, iface: string, family: Family, subnets: readonly string[], dryRun: boolean) => Promise<SpiderIPPool>;
+  /** A dry run: nothing may be written (the allocator is a dry one too). */
+  dryRun?: boolean;
 }
 
 export interface Reservation {
@@ -96,10 +102,16 @@ export async function reserveAddresses(pod: PodFacts, reservationId: string, ctx
   const failures: string[] = [];
   const tryFamily = async (nic: NicCandidates, fc: FamilyCandidates): Promise<void> => {
     const family = fc.family;
-    if (fc.kind === "subnet") {
-      throw new IpamError("SUBNET_NOT_FOUND", `${who} asks for an automatic pool from SpiderSubnet ${fc.candidates.map((c) => c.name).join(", ")} for ${nic.interface}; automatic per-application pools are not available in this release: name pools with ipam.spidernet.io/ippool or ippools instead`);
-    }
     let candidates = fc.candidates;
+    const fresh = new Map<string, SpiderIPPool>();
+    if (fc.kind === "subnet") {
+      if (!ctx.autoPool) throw new IpamError("SUBNET_NOT_FOUND", `${who} asks for an automatic pool for ${nic.interface}, which this controller does not make`);
+      // The pool was just created or grown: its caches may not have it yet.
+      const auto = await ctx.autoPool(pod, nic.interface, family, fc.candidates.map((c) => c.name), ctx.dryRun === true);
+      ctx.allocator.observe?.(auto);
+      fresh.set(auto.metadata.name ?? "", auto);
+      candidates = [{ name: auto.metadata.name ?? "" }];
+    }
     if (!node && cluster.nodeAffinePools === "defer") {
       candidates = candidates.filter((c) => c.node === undefined);
       if (candidates.length === 0) {
@@ -110,7 +122,7 @@ export async function reserveAddresses(pod: PodFacts, reservationId: string, ctx
     const want = pinnedFor(pinned, nic.interface, family);
     const reasons: string[] = [];
     for (const c of candidates) {
-      const pool = ctx.pool(c.name);
+      const pool = fresh.get(c.name) ?? ctx.pool(c.name);
       if (!pool) continue;
       const view = buildPoolView(pool, ctx.reservedIPs(family));
       if (want && !view.ips.contains(want.value)) continue;

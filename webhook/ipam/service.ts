@@ -20,6 +20,7 @@ import { CustomResources } from "../../k8s/resources.js";
 import type { ControllerMetrics } from "../metrics.js";
 import { WorkQueue } from "../reconcile/queue.js";
 import type { AdmissionHandler } from "../server.js";
+import { AutoPools } from "./auto-pools.js";
 import { Binder, type PodLike } from "./binder.js";
 import { DryRunAllocator, PoolWriter } from "../../k8s/pool-writer.js";
 import { LateAllocation } from "./late-allocation.js";
@@ -91,6 +92,14 @@ export class IpamService {
       onConflict: () => metrics.poolConflicts.inc(),
       onWrite: (_pool, batch) => metrics.poolWrites.observe(batch),
     });
+    const autoPools = new AutoPools(kc, {
+      pools: poolStore,
+      subnets: new CustomResources<SpiderSubnet>(kc, "spidersubnets"),
+      poolCache: () => caches.pools.list(),
+      reserved: reservedOf,
+      cluster: () => this.cluster,
+      log,
+    });
     const reserve: Omit<ReserveContext, "allocator"> = {
       pools: () => caches.pools.list(),
       pool: (n) => caches.pools.get(n),
@@ -105,6 +114,8 @@ export class IpamService {
       installNamespace: ns,
       now,
       ttlMs: config.ipam.reservationTtlMs,
+      autoPool: (pod, iface, family, subnets, dryRun) =>
+        autoPools.ensure({ namespace: pod.namespace, annotations: pod.annotations, ownerReferences: pod.ownerReferences ?? [], interface: iface, family, subnets, dryRun }),
     };
     const excludedNamespaces = new Set(config.ipam.excludedNamespaces);
     const systemUsers = new Set(config.ipam.systemUsers);

@@ -30,6 +30,9 @@ function canonical(v: unknown): string {
 
 const sameJSON = (a: unknown, b: unknown): boolean => canonical(a) === canonical(b);
 
+/** How long an automatic pool's carve-out survives without its pool. */
+const CARVE_GRACE_MS = 5 * 60 * 1000;
+
 /**
  * Keeps pools and subnets true to themselves:
  *  - a pool's status counters match its spec and its allocation record;
@@ -102,6 +105,15 @@ export class PoolReconciler {
       const kind = pool.metadata.labels?.["ipam.spidernet.io/owner-application-kind"];
       const ns = pool.metadata.labels?.["ipam.spidernet.io/owner-application-namespace"];
       controlled[pool.metadata.name ?? ""] = { ips: ips.toStrings(), ...(app ? { application: `${kind ?? ""}/${ns ?? ""}/${app}` } : {}) };
+    }
+    // Addresses an automatic pool's admission set aside moments ago, before its pool
+    // exists: they stay reserved for a while, or two applications could carve them twice.
+    for (const [pool, entry] of Object.entries(subnet.status?.controlledIPPools ?? {})) {
+      const age = entry.reservedAt ? Date.now() - Date.parse(entry.reservedAt) : Infinity;
+      if (!(pool in controlled) && age < CARVE_GRACE_MS) {
+        controlled[pool] = entry;
+        handed = handed.union(listSet(entry.ips, cidr.family));
+      }
     }
     const status: SubnetStatus = {
       controlledIPPools: controlled,
