@@ -48,20 +48,24 @@ function cmdline(pid: number): string {
   }
 }
 
-/** Pids of live processes whose command line mentions `stateDir`. */
+/**
+ * Pids of live processes whose command line names a file inside `stateDir`. Matching
+ * "<dir>/" rather than "<dir>" keeps cluster "test" from claiming cluster "test-42"'s processes.
+ */
 export function processesOf(stateDir: string): number[] {
+  const inside = `${stateDir.replace(/\/+$/, "")}/`;
   const found = new Set<number>();
   const pidDir = join(stateDir, "pids");
   if (existsSync(pidDir)) {
     for (const f of readdirSync(pidDir)) {
       const pid = Number(readFileSync(join(pidDir, f), "utf8").trim());
-      if (pid > 0 && cmdline(pid).includes(stateDir)) found.add(pid);
+      if (pid > 0 && cmdline(pid).includes(inside)) found.add(pid);
     }
   }
   // Pid files can be lost (a run killed while writing them): scan /proc as well.
   for (const entry of readdirSync("/proc")) {
     const pid = Number(entry);
-    if (pid > 0 && pid !== process.pid && cmdline(pid).includes(stateDir)) found.add(pid);
+    if (pid > 0 && pid !== process.pid && cmdline(pid).includes(inside)) found.add(pid);
   }
   return [...found];
 }

@@ -32,4 +32,14 @@ describe("local control plane harness", () => {
     // Its port is free again.
     expect(await freePort()).toBeGreaterThan(0);
   });
+
+  it("leaves alone a cluster whose name merely starts with the same letters", async () => {
+    const longer = await startCluster(`${name}-2`, ["etcd"]);
+    const pid = Number(readFileSync(join(longer.dir, "pids", "etcd.pid"), "utf8"));
+    await startCluster(name, ["etcd"]);
+    await stopCluster(clusterDir(name));
+    expect(alive(pid)).toBe(true);
+    await stopCluster(longer.dir);
+    expect(alive(pid)).toBe(false);
+  });
 });
