@@ -122,6 +122,16 @@ describe("CNI with the real macvlan plugin in network namespaces", () => {
     expect(ep?.status?.current?.attachments).toEqual([{ containerID: simOf(onA as V1Pod).sandboxes.get(keyOf(onA as V1Pod))?.containerID, interface: "eth0", network: "macvlan-underlay" }]);
   });
 
+  it("shows the agent's health and CNI metrics", async () => {
+    const agent = nodes[0]?.agent;
+    const base = `http://127.0.0.1:${agent?.healthPort}`;
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/spiderpool_agent_cni_requests_total\{command="add",result="ok"\} [1-9]/);
+    const lint = spawnSync("promtool", ["check", "metrics"], { input: metrics, encoding: "utf8" });
+    expect(`${lint.stdout}${lint.stderr}`.trim()).toBe("");
+  });
+
   it("gives a re-created sandbox (DEL, then ADD) the same address", async () => {
     const pod = pods[0] as V1Pod;
     const sim = simOf(pod);
