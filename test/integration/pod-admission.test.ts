@@ -7,7 +7,7 @@ import { IPPOOL_PLURAL, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import { ENDPOINT_PLURAL, type SpiderEndpoint } from "../../ipam/kinds/endpoint.js";
 import { CustomResources } from "../../k8s/resources.js";
 import { startTestController, type TestController } from "../harness/controller.js";
-import { applyCrds, kubectl, refusal, testKubeConfig, userKubeConfig, waitFor } from "../harness/kube.js";
+import { applyCrds, createNamespace, kubectl, refusal, testKubeConfig, userKubeConfig, waitFor } from "../harness/kube.js";
 import { assignedOf, createPod, createPool, podSpec } from "../harness/pods.js";
 
 const IPPOOL = "ipam.spidernet.io/ippool";
@@ -214,6 +214,22 @@ describe("Pod admission", () => {
     const fresh = (await tamperer.readNamespacedPod({ name: "victim", namespace: ns }));
     fresh.metadata = { ...fresh.metadata, annotations: { ...fresh.metadata?.annotations, note: "fine" } };
     await expect(tamperer.replaceNamespacedPod({ name: "victim", namespace: ns, body: fresh })).resolves.toBeDefined();
+  });
+
+  it("does not bind an annotation copied from another pod where the webhook does not look", async () => {
+    const ns = await tc.createPodNamespace("original");
+    const original = await createPod(kc, ns, podSpec("original", { [IPPOOL]: '{"ipv4":["podadm-v4"]}' }));
+    await boundEndpoint("original", ns);
+    // A namespace the Pod webhooks do not see: nothing strips the copied annotation.
+    const elsewhere = await createNamespace(kc, "copycat");
+    const copied = original.metadata?.annotations?.["ipam.spidernet.io/assigned-ips"] ?? "";
+    await createPod(kc, elsewhere, podSpec("copycat", { "ipam.spidernet.io/assigned-ips": copied }));
+    const warning = await waitFor("a mismatch warning", async () => {
+      const list = await core.listNamespacedEvent({ namespace: elsewhere, fieldSelector: "involvedObject.name=copycat" });
+      return list.items.find((e) => e.reason === "AssignedIPsMismatch");
+    });
+    expect(warning.message).toContain("is not pending for reservation");
+    expect(await endpoints.get("copycat", elsewhere)).toBeUndefined();
   });
 
   it("counts allocations and refusals in its metrics", async () => {

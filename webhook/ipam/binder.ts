@@ -31,6 +31,7 @@ export interface BinderDeps {
   pods: Cache<PodLike>;
   endpoints: Cache<SpiderEndpoint>;
   pools: Cache<SpiderIPPool>;
+  poolApi: CustomResources<SpiderIPPool>;
   endpointApi: CustomResources<SpiderEndpoint>;
   allocator: Allocator;
   event: (pod: PodLike, type: "Normal" | "Warning", reason: string, message: string) => Promise<void>;
@@ -72,7 +73,7 @@ export class Binder {
       }
       return;
     }
-    const problem = this.mismatch(assigned);
+    const problem = await this.mismatch(assigned, ep);
     if (problem) {
       await this.d.event(pod, "Warning", "AssignedIPsMismatch", `${ANNO_ASSIGNED_IPS} does not match what the pools hold (${problem}); the pod gets no address from Spiderpool`);
       this.d.log.warn({ pod: key, problem }, "annotation does not match the pool record");
@@ -105,23 +106,36 @@ export class Binder {
     await this.d.event(pod, "Normal", "IPReserved", `${summary} (reservation ${assigned.reservation})`);
   }
 
-  /** Why the annotation is not what the pools record, or undefined when it is. */
-  private mismatch(assigned: AssignedIPs): string | undefined {
+  /**
+   * Why the annotation is not what the pools record, or undefined when it is. Each address
+   * must be held under its token, and either still pending for this reservation (the first
+   * binding) or already recorded for this very reservation by this Pod's endpoint (a
+   * re-binding). An annotation copied from another Pod (where the webhook did not strip it)
+   * fails both: its addresses are bound to someone else's endpoint.
+   */
+  private async mismatch(assigned: AssignedIPs, ep: SpiderEndpoint | undefined): Promise<string | undefined> {
+    const mine = ep?.status?.current?.reservation === assigned.reservation ? recordedAddresses(ep.status.current.ips) : [];
     for (const a of recordedAddresses(assigned.ips)) {
-      const pool = this.d.pools.get(a.pool);
-      if (!pool) return `pool ${a.pool} does not exist`;
-      let state;
-      try {
-        state = decodeAllocations(pool.status?.allocations, buildPoolView(pool).subnet);
-      } catch {
-        return `pool ${a.pool} cannot be read`;
-      }
-      const held = tokenAt(state.runs, a.address);
-      if (held !== a.token) return `pool ${a.pool} does not hold ${a.text} under token ${a.token}`;
-      const res = findReservation(state, assigned.reservation);
-      // Bound already (no pending entry) is fine: the token proves the holding.
-      if (res && !res.held.some((h) => h.address === a.address && h.token === a.token)) return `reservation ${assigned.reservation} in pool ${a.pool} does not include ${a.text}`;
+      const recorded = mine.some((m) => m.pool === a.pool && m.address === a.address && m.token === a.token);
+      // The informer may not have seen the admission's write yet: read the pool once more.
+      let problem = this.checkPool(this.d.pools.get(a.pool), a, assigned.reservation, recorded);
+      if (problem) problem = this.checkPool(await this.d.poolApi.get(a.pool), a, assigned.reservation, recorded);
+      if (problem) return problem;
     }
+    return undefined;
+  }
+
+  private checkPool(pool: SpiderIPPool | undefined, a: ReturnType<typeof recordedAddresses>[number], reservation: string, recorded: boolean): string | undefined {
+    if (!pool) return `pool ${a.pool} does not exist`;
+    let state;
+    try {
+      state = decodeAllocations(pool.status?.allocations, buildPoolView(pool).subnet);
+    } catch {
+      return `pool ${a.pool} cannot be read`;
+    }
+    if (tokenAt(state.runs, a.address) !== a.token) return `pool ${a.pool} does not hold ${a.text} under token ${a.token}`;
+    const pending = findReservation(state, reservation)?.held.some((h) => h.address === a.address && h.token === a.token) ?? false;
+    if (!pending && !recorded) return `${a.text} of pool ${a.pool} is not pending for reservation ${reservation} and this pod's endpoint does not record it`;
     return undefined;
   }
 

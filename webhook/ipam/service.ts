@@ -147,6 +147,7 @@ export class IpamService {
       pods: this.pods,
       endpoints: this.endpoints,
       pools: caches.pools,
+      poolApi: poolStore,
       endpointApi,
       allocator: this.writer,
       event: (pod, type, reason, message) => this.event(core, pod, type, reason, message),
