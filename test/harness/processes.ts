@@ -12,6 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
  */
 export interface Managed {
   name: string;
+  bin: string;
   pid: number;
   logFile: string;
 }
@@ -28,7 +29,7 @@ export function startProcess(stateDir: string, name: string, bin: string, args: 
   child.unref();
   if (child.pid === undefined) throw new Error(`${name} (${bin}) did not start; see ${logFile}`);
   writeFileSync(join(stateDir, "pids", `${name}.pid`), String(child.pid));
-  return { name, pid: child.pid, logFile };
+  return { name, bin, pid: child.pid, logFile };
 }
 
 export function alive(pid: number): boolean {
@@ -124,10 +125,10 @@ export async function waitReady(proc: Managed, what: string, probe: () => Promis
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (!alive(proc.pid)) {
-      throw new Error(`${proc.name} exited before ${what}; log ${proc.logFile}:\n${tail(proc.logFile)}`);
+      throw new Error(`${proc.name} (${proc.bin}) exited before ${what}; log ${proc.logFile}:\n${tail(proc.logFile)}`);
     }
     if (await probe().catch(() => false)) return;
     await sleep(200);
   }
-  throw new Error(`${proc.name} did not answer ${what} within ${timeoutMs / 1000}s; log ${proc.logFile}:\n${tail(proc.logFile)}`);
+  throw new Error(`${proc.name} (${proc.bin}) did not answer ${what} within ${timeoutMs / 1000}s; log ${proc.logFile}:\n${tail(proc.logFile)}`);
 }
