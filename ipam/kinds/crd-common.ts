@@ -89,5 +89,28 @@ export const routesSchema: Schema = {
   },
 };
 
+/**
+ * The spec fields SpiderIPPool and SpiderSubnet share, "from ipVersion to routes"
+ * (api.md); `what` names the object in the descriptions.
+ */
+export function addressSpecProperties(what: "pool" | "subnet") {
+  return {
+    ipVersion: ipVersionSchema({ "x-kubernetes-validations": immutable("spec.ipVersion") }),
+    subnet: str(`the ${what}'s CIDR, network form (10.6.0.0/16)`, { minLength: 1, "x-kubernetes-validations": immutable("spec.subnet") }),
+    ips: strList(`addresses (10.6.0.5) or inclusive ranges (10.6.0.10-10.6.0.99) inside subnet the ${what} may hand out`),
+    excludeIPs: strList("addresses or ranges never handed out"),
+    gateway: str(`the subnet's gateway; never handed to a pod${what === "subnet" ? ", inherited by the subnet's pools" : ""}`),
+    routes: routesSchema,
+  } satisfies Record<string, Schema>;
+}
+
+/** The printer columns of the kinds that hold addresses. */
+export const ADDRESS_COLUMNS: PrinterColumn[] = [
+  { name: "VERSION", type: "integer", jsonPath: ".spec.ipVersion" },
+  { name: "SUBNET", type: "string", jsonPath: ".spec.subnet" },
+  { name: "ALLOCATED-IP-COUNT", type: "integer", jsonPath: ".status.allocatedIPCount" },
+  { name: "TOTAL-IP-COUNT", type: "integer", jsonPath: ".status.totalIPCount" },
+];
+
 /** Compile-time check that a schema's property names are exactly a TypeScript type's keys. */
 export type SameKeys<A, B> = [Exclude<keyof A, keyof B>, Exclude<keyof B, keyof A>] extends [never, never] ? true : false;

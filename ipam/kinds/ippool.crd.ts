@@ -1,13 +1,8 @@
-import { bool, immutable, int, ipVersionSchema, labelSelectorSchema, routesSchema, str, strList, type CrdDefinition, type SameKeys, type Schema } from "./crd-common.js";
+import { ADDRESS_COLUMNS, addressSpecProperties, bool, int, labelSelectorSchema, str, strList, type CrdDefinition, type SameKeys, type Schema } from "./crd-common.js";
 import type { IPPoolSpec, IPPoolStatus } from "./ippool.js";
 
 const specProperties = {
-  ipVersion: ipVersionSchema({ "x-kubernetes-validations": immutable("spec.ipVersion") }),
-  subnet: str("the pool's CIDR, network form (10.6.0.0/16)", { minLength: 1, "x-kubernetes-validations": immutable("spec.subnet") }),
-  ips: strList("addresses (10.6.0.5) or inclusive ranges (10.6.0.10-10.6.0.99) inside subnet"),
-  excludeIPs: strList("addresses or ranges never handed out"),
-  gateway: str("the subnet's gateway; never handed to a pod"),
-  routes: routesSchema,
+  ...addressSpecProperties("pool"),
   podAffinity: labelSelectorSchema("only pods with matching labels may use the pool"),
   namespaceAffinity: labelSelectorSchema("only pods in matching namespaces may use the pool"),
   namespaceName: strList("only pods in these namespaces (replaces namespaceAffinity when non-empty)"),
@@ -38,10 +33,7 @@ export const ippoolCrd: CrdDefinition = {
   shortNames: ["sp"],
   scope: "Cluster",
   printerColumns: [
-    { name: "VERSION", type: "integer", jsonPath: ".spec.ipVersion" },
-    { name: "SUBNET", type: "string", jsonPath: ".spec.subnet" },
-    { name: "ALLOCATED-IP-COUNT", type: "integer", jsonPath: ".status.allocatedIPCount" },
-    { name: "TOTAL-IP-COUNT", type: "integer", jsonPath: ".status.totalIPCount" },
+    ...ADDRESS_COLUMNS,
     { name: "DEFAULT", type: "boolean", jsonPath: ".spec.default" },
     { name: "DISABLE", type: "boolean", jsonPath: ".spec.disable" },
   ],

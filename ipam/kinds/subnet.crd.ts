@@ -1,13 +1,8 @@
-import { immutable, int, ipVersionSchema, routesSchema, str, strList, type CrdDefinition, type SameKeys, type Schema } from "./crd-common.js";
+import { ADDRESS_COLUMNS, addressSpecProperties, int, str, strList, type CrdDefinition, type SameKeys, type Schema } from "./crd-common.js";
 import type { SubnetSpec, SubnetStatus } from "./subnet.js";
 
 const specProperties = {
-  ipVersion: ipVersionSchema({ "x-kubernetes-validations": immutable("spec.ipVersion") }),
-  subnet: str("the subnet's CIDR, network form", { minLength: 1, "x-kubernetes-validations": immutable("spec.subnet") }),
-  ips: strList("addresses or inclusive ranges the subnet may hand to pools"),
-  excludeIPs: strList("addresses or ranges never handed to a pool"),
-  gateway: str("the subnet's gateway, inherited by its pools"),
-  routes: routesSchema,
+  ...addressSpecProperties("subnet"),
   vlan: int("VLAN id inherited by the pools", { minimum: 0, maximum: 4094 }),
 } satisfies Record<string, Schema>;
 
@@ -41,12 +36,7 @@ export const subnetCrd: CrdDefinition = {
   listKind: "SpiderSubnetList",
   shortNames: ["ss"],
   scope: "Cluster",
-  printerColumns: [
-    { name: "VERSION", type: "integer", jsonPath: ".spec.ipVersion" },
-    { name: "SUBNET", type: "string", jsonPath: ".spec.subnet" },
-    { name: "ALLOCATED-IP-COUNT", type: "integer", jsonPath: ".status.allocatedIPCount" },
-    { name: "TOTAL-IP-COUNT", type: "integer", jsonPath: ".status.totalIPCount" },
-  ],
+  printerColumns: ADDRESS_COLUMNS,
   spec: { type: "object", required: ["subnet"], properties: specProperties },
   status: { type: "object", properties: statusProperties },
 };
