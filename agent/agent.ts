@@ -2,14 +2,13 @@ import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { IPSet } from "../ipam/address/ipset.js";
-import { reservedAddresses } from "../ipam/allocation/pool-view.js";
+import { Counter, Histogram, Registry } from "prom-client";
 import { ENDPOINT_PLURAL, type SpiderEndpoint } from "../ipam/kinds/endpoint.js";
 import { IPPOOL_PLURAL, type SpiderIPPool } from "../ipam/kinds/ippool.js";
 import { RESERVEDIP_PLURAL, type SpiderReservedIP } from "../ipam/kinds/reservedip.js";
 import { startInformer } from "../k8s/informer.js";
-import { PoolWriter } from "../k8s/pool-writer.js";
+import { PoolWriter, reservedFrom } from "../k8s/pool-writer.js";
+import { registerProcessMetrics } from "../k8s/process-metrics.js";
 import { CustomResources, isNotFound } from "../k8s/resources.js";
 import { createLogger } from "../k8s/log.js";
 import type { AgentConfig } from "./config.js";
@@ -47,21 +46,14 @@ export async function startAgent(config: AgentConfig, opts: { kubeConfig?: KubeC
   const endpoints = new CustomResources<SpiderEndpoint>(kc, ENDPOINT_PLURAL, true);
 
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "spiderpool_agent_" });
-  for (const n of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) registry.removeSingleMetric(`spiderpool_agent_${n}`);
+  registerProcessMetrics(registry, "spiderpool_agent_");
   const requests = new Counter({ name: "spiderpool_agent_cni_requests_total", help: "CNI requests answered, by command and result.", labelNames: ["command", "result"] as const, registers: [registry] });
   const duration = new Histogram({ name: "spiderpool_agent_cni_request_duration_seconds", help: "Time to answer a CNI request, by command.", labelNames: ["command"] as const, buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [registry] });
 
   const writer = new PoolWriter({
-    store: { get: (n) => poolApi.get(n), replaceStatus: (p) => poolApi.replaceStatus(p) },
+    store: poolApi,
     cached: (n) => pools.get(n),
-    reserved: (family) => {
-      try {
-        return reservedAddresses(family, reserved.list());
-      } catch {
-        return IPSet.empty(family);
-      }
-    },
+    reserved: reservedFrom(() => reserved.list(), log),
     now: () => Date.now(),
     coolDownMs: config.coolDownMs,
     log,

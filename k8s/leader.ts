@@ -5,7 +5,7 @@ import type { Logger } from "pino";
  * A Lease's acquireTime/renewTime are MicroTime: the apiserver wants exactly six
  * fractional digits, while client-node serialises a Date with toISOString's three.
  */
-class MicroTime extends Date {
+export class MicroTime extends Date {
   override toISOString(): string {
     return super.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
   }

@@ -1,14 +1,31 @@
 import type { Logger } from "pino";
 import type { Family } from "../ipam/address/ip.js";
-import type { IPSet } from "../ipam/address/ipset.js";
+import { IPSet } from "../ipam/address/ipset.js";
 import { applyPoolRequests } from "../ipam/allocation/batch.js";
 import { decodeAllocations, encodeAllocations } from "../ipam/allocation/codec.js";
-import { buildPoolView, specFamily } from "../ipam/allocation/pool-view.js";
+import { buildPoolView, reservedAddresses, specFamily } from "../ipam/allocation/pool-view.js";
 import type { PoolRequest, PoolResponse } from "../ipam/allocation/requests.js";
 import { poolUsage } from "../ipam/allocation/usage.js";
 import { IpamError } from "../ipam/errors.js";
 import type { SpiderIPPool } from "../ipam/kinds/ippool.js";
+import type { SpiderReservedIP } from "../ipam/kinds/reservedip.js";
 import { ConflictError } from "./resources.js";
+
+/**
+ * The SpiderReservedIP addresses of a family, from a cache. An object that cannot be read
+ * (the validating webhook should have refused it) is logged, and until it is fixed no
+ * reserved address of that family is known.
+ */
+export function reservedFrom(list: () => readonly SpiderReservedIP[], log: Logger): (family: Family) => IPSet {
+  return (family) => {
+    try {
+      return reservedAddresses(family, list());
+    } catch (err) {
+      log.error({ err }, "a SpiderReservedIP cannot be read; treating its addresses as unknown");
+      return IPSet.empty(family);
+    }
+  };
+}
 
 /** Where pools are read from and written to (the apiserver, through the status subresource). */
 export interface PoolStore {

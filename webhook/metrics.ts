@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { registerProcessMetrics } from "../k8s/process-metrics.js";
 
 /**
  * The controller's Prometheus metrics, in a private registry (never prom-client's global
@@ -95,13 +96,6 @@ export class ControllerMetrics {
   readonly subnetCount = new Gauge({ name: "spiderpool_total_subnet_counts", help: "SpiderSubnets in the cluster.", registers: [this.registry] });
 
   constructor(processMetrics = false) {
-    if (processMetrics) {
-      const prefix = "spiderpool_controller_";
-      collectDefaultMetrics({ register: this.registry, prefix });
-      // Gauges named *_total break Prometheus naming rules (promtool says so); drop them.
-      for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) {
-        this.registry.removeSingleMetric(prefix + name);
-      }
-    }
+    if (processMetrics) registerProcessMetrics(this.registry, "spiderpool_controller_");
   }
 }

@@ -13,6 +13,7 @@ import {
   formatAddress,
   sameNetwork,
   sample,
+  tryParse,
   type ParsedSpec,
   type Violation,
 } from "./spec-rules.js";
@@ -25,14 +26,6 @@ export const POOL_FINALIZER = "spiderpool.spidernet.io";
 export interface PoolContext {
   pools: readonly SpiderIPPool[];
   subnets: readonly SpiderSubnet[];
-}
-
-function tryParse<T>(fn: () => T): T | undefined {
-  try {
-    return fn();
-  } catch {
-    return undefined;
-  }
 }
 
 /** The SpiderSubnet whose CIDR is exactly this pool's, if any. */

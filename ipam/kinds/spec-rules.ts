@@ -32,6 +32,15 @@ export interface ParsedSpec {
   gateway?: bigint;
 }
 
+/** The value `fn` parses, or undefined when it throws (for rules that judge other objects). */
+export function tryParse<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch {
+    return undefined;
+  }
+}
+
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** At most a few entries of a set, for messages. */

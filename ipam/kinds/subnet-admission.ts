@@ -1,16 +1,8 @@
 import { formatCIDR, parseCIDR } from "../address/cidr.js";
 import { canonicalIPList } from "../address/iplist.js";
 import { listSet, type PoolContext } from "./ippool-admission.js";
-import { checkAddressSpec, conflictingNetwork, sameNetwork, sample, type Violation } from "./spec-rules.js";
+import { checkAddressSpec, conflictingNetwork, sameNetwork, sample, tryParse, type Violation } from "./spec-rules.js";
 import type { SpiderSubnet } from "./subnet.js";
-
-function tryParse<T>(fn: () => T): T | undefined {
-  try {
-    return fn();
-  } catch {
-    return undefined;
-  }
-}
 
 /** The mutating step: ipVersion from the CIDR, ips/excludeIPs in canonical form. */
 export function defaultSubnet(subnet: SpiderSubnet): SpiderSubnet {

@@ -6,18 +6,12 @@ import type { Logger } from "pino";
 import { startAgent, type Agent } from "../../agent/agent.js";
 import { parseAgentConfig } from "../../agent/config.js";
 import { startInformer, type StartedInformer } from "../../k8s/informer.js";
+import { MicroTime } from "../../k8s/leader.js";
 import { isNotFound } from "../../k8s/resources.js";
 import { WorkQueue } from "../../webhook/reconcile/queue.js";
 import { REPO_ROOT } from "./binaries.js";
 import { cni, DEBIAN_CNI_DIR, type CniOutcome } from "./cni-exec.js";
 import { addNetns, delNetns } from "./netns.js";
-
-/** A Lease's renewTime is MicroTime: six fractional digits, not toISOString's three. */
-class MicroTime extends Date {
-  override toISOString(): string {
-    return super.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
-  }
-}
 
 export interface Sandbox {
   uid: string;

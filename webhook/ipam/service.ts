@@ -1,10 +1,8 @@
 import { CoreV1Api, type KubeConfig, type V1ConfigMap, type V1Namespace, type V1Node } from "@kubernetes/client-node";
 import yaml from "js-yaml";
 import type { Logger } from "pino";
-import type { Family } from "../../ipam/address/ip.js";
-import { IPSet } from "../../ipam/address/ipset.js";
 import { decodeAllocations } from "../../ipam/allocation/codec.js";
-import { buildPoolView, reservedAddresses } from "../../ipam/allocation/pool-view.js";
+import { buildPoolView } from "../../ipam/allocation/pool-view.js";
 import { poolUsage } from "../../ipam/allocation/usage.js";
 import { parseAssignedIPs } from "../../ipam/annotations/assigned.js";
 import { ANNO_ASSIGNED_IPS } from "../../ipam/annotations/keys.js";
@@ -22,7 +20,7 @@ import { WorkQueue } from "../reconcile/queue.js";
 import type { AdmissionHandler } from "../server.js";
 import { AutoPools } from "./auto-pools.js";
 import { Binder, type PodLike } from "./binder.js";
-import { DryRunAllocator, PoolWriter } from "../../k8s/pool-writer.js";
+import { DryRunAllocator, PoolWriter, reservedFrom } from "../../k8s/pool-writer.js";
 import { LateAllocation } from "./late-allocation.js";
 import { collectExpiredReservations } from "./reservation-gc.js";
 import type { ReserveContext } from "./reserve.js";
@@ -75,19 +73,12 @@ export class IpamService {
 
     const poolApi = caches.pools;
     const poolStore = new CustomResources<SpiderIPPool>(kc, "spiderippools");
-    const reservedOf = (family: Family): IPSet => {
-      try {
-        return reservedAddresses(family, caches.reserved.list());
-      } catch (err) {
-        log.error({ err }, "a SpiderReservedIP cannot be read; treating its addresses as unknown");
-        return IPSet.empty(family);
-      }
-    };
+    const reservedOf = reservedFrom(() => caches.reserved.list(), log);
     const now = (): number => Date.now();
     const writerOptions = { cached: (n: string) => poolApi.get(n), reserved: reservedOf, now, coolDownMs: config.ipam.coolDownMs };
     this.writer = new PoolWriter({
       ...writerOptions,
-      store: { get: (n) => poolStore.get(n), replaceStatus: (p) => poolStore.replaceStatus(p) },
+      store: poolStore,
       log,
       onConflict: () => metrics.poolConflicts.inc(),
       onWrite: (_pool, batch) => metrics.poolWrites.observe(batch),
