@@ -1,11 +1,12 @@
-import type { Logger } from "pino";
+import { isDeepStrictEqual } from "node:util";
 import { parseAssignedIPs, sameNics, type AssignedIPs, type AssignedNic } from "../ipam/annotations/assigned.js";
 import { ANNO_ASSIGNED_IPS } from "../ipam/annotations/keys.js";
 import type { EndpointAttachment, SpiderEndpoint } from "../ipam/kinds/endpoint.js";
 import { CNI_ERROR_CODES, type AddAnswer, type AgentRequest, type AnswerIP, type AnswerRoute, type GcAnswer, type GcRequest } from "../cni/protocol.js";
-import { releaseEndpoint } from "../k8s/endpoint-release.js";
-import type { Allocator } from "../k8s/pool-writer.js";
-import { ConflictError, type CustomResources } from "../k8s/resources.js";
+import type { PodLike } from "../ipam/kinds/pod.js";
+import { releaseEndpoint } from "../ipam/lifecycle/endpoints.js";
+import { ConflictError, type Allocator, type Clock, type EndpointStore, type Log } from "../ipam/ports.js";
+import { poll, retry, type RetryPolicy } from "../ipam/retry.js";
 
 /** A refusal with the CNI code the plugin prints. */
 export class AgentFailure extends Error {
@@ -20,25 +21,26 @@ export class AgentFailure extends Error {
   }
 }
 
-export interface PodView {
-  metadata: { name?: string; namespace?: string; uid?: string; annotations?: Record<string, string> };
-  spec?: { nodeName?: string };
-}
-
 export interface CniServiceDeps {
   nodeName: string;
   /** The informer's Pod on this node, else a fresh read (undefined: no such Pod). */
-  pod: (namespace: string, name: string, fresh: boolean) => Promise<PodView | undefined>;
-  endpoints: CustomResources<SpiderEndpoint>;
+  pod: (namespace: string, name: string, fresh: boolean) => Promise<PodLike | undefined>;
+  endpoints: EndpointStore;
   /** Every endpoint (GC reads them once per call). */
   listEndpoints: () => Promise<readonly SpiderEndpoint[]>;
   allocator: Allocator;
   /** Asks the controller to reserve for a Pod that has nothing for this NIC; absent: not configured. */
-  lateAllocate?: (pod: PodView, ifName: string) => Promise<void>;
+  lateAllocate?: (pod: PodLike, ifName: string) => Promise<void>;
   endpointWaitMs: number;
+  clock: Clock;
   ready: () => boolean;
-  log: Logger;
+  log: Log;
 }
+
+/** How often an ADD looks again for the controller's record of a just-created Pod. */
+const ENDPOINT_POLL = { baseMs: 200, maxMs: 200, jitter: false } as const;
+/** Agents of one node rarely collide on an endpoint; a few quick rounds settle it. */
+const ATTACHMENT_RETRY: RetryPolicy = { attempts: 6, baseMs: 10, maxMs: 100, jitter: true };
 
 const sameNic = (a: AssignedNic | undefined, b: AssignedNic | undefined): boolean => a !== undefined && b !== undefined && sameNics([a], [b]);
 
@@ -50,7 +52,7 @@ const sameNic = (a: AssignedNic | undefined, b: AssignedNic | undefined): boolea
 export class CniService {
   constructor(private readonly d: CniServiceDeps) {}
 
-  private async podOf(req: AgentRequest): Promise<PodView> {
+  private async podOf(req: AgentRequest): Promise<PodLike> {
     let pod = await this.d.pod(req.podNamespace, req.podName, false);
     // The informer may still hold the previous Pod of this name: read again before refusing.
     if (!pod || (req.podUID && pod.metadata.uid !== req.podUID)) pod = await this.d.pod(req.podNamespace, req.podName, true);
@@ -61,7 +63,7 @@ export class CniService {
     return pod;
   }
 
-  private assignedOf(pod: PodView): AssignedIPs | undefined {
+  private assignedOf(pod: PodLike): AssignedIPs | undefined {
     const text = pod.metadata.annotations?.[ANNO_ASSIGNED_IPS];
     if (!text) return undefined;
     try {
@@ -72,26 +74,30 @@ export class CniService {
   }
 
   /** The endpoint once it records exactly this Pod's NIC; waits for the controller up to endpointWaitMs. */
-  private async recordFor(pod: PodView, assigned: AssignedIPs, nic: AssignedNic): Promise<SpiderEndpoint> {
-    const deadline = Date.now() + this.d.endpointWaitMs;
+  private async recordFor(pod: PodLike, assigned: AssignedIPs, nic: AssignedNic): Promise<SpiderEndpoint> {
     let last = "no SpiderEndpoint yet";
-    for (;;) {
-      const ep = await this.d.endpoints.get(pod.metadata.name ?? "", pod.metadata.namespace);
-      const cur = ep?.status?.current;
-      if (ep && cur) {
+    let seen = false; // on the last look
+    const mismatch = (): AgentFailure =>
+      new AgentFailure(CNI_ERROR_CODES.RECORD_MISMATCH, `${ANNO_ASSIGNED_IPS} of pod ${pod.metadata.namespace}/${pod.metadata.name} does not match what the controller recorded`, last);
+    const found = await poll(
+      async () => {
+        const ep = await this.d.endpoints.get(pod.metadata.name ?? "", pod.metadata.namespace);
+        seen = ep !== undefined;
+        const cur = ep?.status?.current;
+        if (!ep || !cur) return undefined;
         const recorded = cur.ips.find((x) => x.interface === nic.interface);
         if (cur.uid === pod.metadata.uid && cur.reservation === assigned.reservation && sameNic(recorded, nic)) return ep;
         last = cur.uid !== pod.metadata.uid ? `the SpiderEndpoint records pod uid ${cur.uid}` : `the SpiderEndpoint records ${JSON.stringify(recorded ?? null)} for ${nic.interface}`;
         // An endpoint of this very Pod that disagrees will not change its mind: stop waiting.
-        if (cur.uid === pod.metadata.uid) break;
-      }
-      if (Date.now() >= deadline) {
-        if (!ep) throw new AgentFailure(CNI_ERROR_CODES.TRY_AGAIN_LATER, `the controller has not recorded pod ${pod.metadata.namespace}/${pod.metadata.name}'s reservation yet`, last);
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new AgentFailure(CNI_ERROR_CODES.RECORD_MISMATCH, `${ANNO_ASSIGNED_IPS} of pod ${pod.metadata.namespace}/${pod.metadata.name} does not match what the controller recorded`, last);
+        if (cur.uid === pod.metadata.uid) throw mismatch();
+        return undefined;
+      },
+      { ...ENDPOINT_POLL, attempts: Number.MAX_SAFE_INTEGER, deadlineMs: this.d.endpointWaitMs },
+      this.d.clock,
+    );
+    if (found) return found;
+    if (!seen) throw new AgentFailure(CNI_ERROR_CODES.TRY_AGAIN_LATER, `the controller has not recorded pod ${pod.metadata.namespace}/${pod.metadata.name}'s reservation yet`, last);
+    throw mismatch();
   }
 
   async add(req: AgentRequest): Promise<AddAnswer> {
@@ -121,21 +127,19 @@ export class CniService {
     await this.updateAttachments(ep, (list) => [...list.filter((a) => a.interface !== att.interface || a.network !== att.network), att], att.containerID);
   }
 
-  private async updateAttachments(ep: SpiderEndpoint, change: (list: EndpointAttachment[]) => EndpointAttachment[], containerID?: string): Promise<SpiderEndpoint | undefined> {
+  private updateAttachments(ep: SpiderEndpoint, change: (list: EndpointAttachment[]) => EndpointAttachment[], containerID?: string): Promise<SpiderEndpoint | undefined> {
     let current: SpiderEndpoint | undefined = ep;
-    for (let attempt = 0; current?.status?.current; attempt++) {
-      const cur = current.status.current;
-      const attachments = change(cur.attachments ?? []);
-      const next = { ...cur, attachments, ...(containerID !== undefined ? { containerID } : {}) };
-      if (JSON.stringify(next) === JSON.stringify(cur)) return current;
-      try {
-        return await this.d.endpoints.replaceStatus({ ...current, status: { ...current.status, current: next } });
-      } catch (err) {
-        if (!(err instanceof ConflictError) || attempt >= 5) throw err;
-        current = await this.d.endpoints.get(ep.metadata.name ?? "", ep.metadata.namespace);
-      }
-    }
-    return current;
+    return retry(
+      async (attempt) => {
+        if (attempt > 1) current = await this.d.endpoints.get(ep.metadata.name ?? "", ep.metadata.namespace);
+        const cur = current?.status?.current;
+        if (!current || !cur) return current;
+        const next = { ...cur, attachments: change(cur.attachments ?? []), ...(containerID !== undefined ? { containerID } : {}) };
+        if (isDeepStrictEqual(next, cur)) return current;
+        return this.d.endpoints.replaceStatus({ ...current, status: { ...current.status, current: next } });
+      },
+      { policy: ATTACHMENT_RETRY, clock: this.d.clock, retryable: (err) => err instanceof ConflictError },
+    );
   }
 
   /** The address stays with the Pod: DEL only forgets the attachment. Always succeeds for unknown Pods. */

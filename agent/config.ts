@@ -1,5 +1,5 @@
 import { DEFAULT_AGENT_SOCKET_PATH } from "../cni/protocol.js";
-import { ConfigError, deepFreeze, resolveSettings, type Setting } from "../k8s/settings.js";
+import { ConfigError, deepFreeze, resolveSettings, type Setting } from "../runtime/settings.js";
 
 /** spiderpool-agent's configuration: parsed once from flags and environment, frozen. */
 export interface AgentConfig {

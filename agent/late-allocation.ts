@@ -3,7 +3,8 @@ import { request } from "node:https";
 import type { Logger } from "pino";
 import { CNI_ERROR_CODES } from "../cni/protocol.js";
 import type { AgentConfig } from "./config.js";
-import { AgentFailure, type PodView } from "./cni-service.js";
+import type { PodLike } from "../ipam/kinds/pod.js";
+import { AgentFailure } from "./cni-service.js";
 
 /**
  * Asks spiderpool-controller to reserve, on this node, for a Pod that reached CNI without
@@ -11,7 +12,7 @@ import { AgentFailure, type PodView } from "./cni-service.js";
  * The controller runs the same reservation code as admission, writes assigned-ips into the
  * Pod and records it; the agent then answers from that like any other Pod.
  */
-export function startLateAllocation(config: AgentConfig, log: Logger): (pod: PodView, ifName: string) => Promise<void> {
+export function startLateAllocation(config: AgentConfig, log: Logger): (pod: PodLike, ifName: string) => Promise<void> {
   const url = new URL("/v1/allocate", config.controllerUrl);
   const ca = config.controllerCaFile ? readFileSync(config.controllerCaFile, "utf8") : undefined;
   return (pod, ifName) =>

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { ENDPOINT_PLURAL, type SpiderEndpoint } from "../ipam/kinds/endpoint.js";
 import { CustomResources } from "../k8s/resources.js";
-import { startAgent } from "../agent/agent.js";
+import { startAgent } from "../agent/wiring.js";
 import { parseAgentConfig } from "../agent/config.js";
 import { CONTROL_PLANE, startCluster, stopCluster } from "../test/harness/cluster.js";
 import { DEBIAN_CNI_DIR, PATH_WITHOUT_NODE, installedCniBinDir } from "../test/harness/cni-exec.js";

@@ -5,7 +5,8 @@ import {
   type KubeConfig,
   type V1Secret,
 } from "@kubernetes/client-node";
-import { ConflictError, type CaBundleTarget, type SecretStore, type StoredSecret } from "./manager.js";
+import { ConflictError } from "../ipam/ports.js";
+import type { CaBundleTarget, SecretStore, StoredSecret } from "./manager.js";
 
 function decode(secret: V1Secret): StoredSecret {
   const data: Record<string, string> = {};

@@ -1,5 +1,11 @@
 import forge from "node-forge";
 import { createCA, issueCertificate, notAfter, serviceDnsNames, type KeyPair } from "./pki.js";
+import { ConflictError } from "../ipam/ports.js";
+import { retry, type RetryPolicy } from "../ipam/retry.js";
+import { systemClock } from "../runtime/clock.js";
+
+/** Replicas that start together race for the Secret; six rounds settle it. */
+const SECRET_RETRY: RetryPolicy = { attempts: 6, baseMs: 10, maxMs: 100, jitter: true };
 
 /** The Secret's keys. tls.crt/tls.key serve; ca.* sign; ca-bundle.crt is what clients trust. */
 export const SECRET_KEYS = {
@@ -27,13 +33,6 @@ export interface SecretStore {
 /** Somewhere the CA bundle must be published (the webhook configurations). Idempotent. */
 export interface CaBundleTarget {
   inject(caBundlePem: string): Promise<void>;
-}
-
-export class ConflictError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ConflictError";
-  }
 }
 
 export interface CertificateOptions {
@@ -159,10 +158,11 @@ export class WebhookCertificates {
    * `force` rotates now (an operator's request, or a test).
    */
   async reconcile(force?: "serving" | "ca"): Promise<ServingMaterial> {
-    for (let attempt = 0; ; attempt++) {
-      try {
+    // Another replica wrote first: start again from what it wrote (without forcing twice).
+    return retry(
+      async (attempt) => {
         const stored = await this.ensureSecret();
-        const change = this.next(stored.data, attempt === 0 ? force : undefined);
+        const change = this.next(stored.data, attempt === 1 ? force : undefined);
         const data = change ? (await this.store.update(change.data, stored.resourceVersion)).data : stored.data;
         if (change) this.onRotation(change.event);
         const material: ServingMaterial = {
@@ -172,12 +172,9 @@ export class WebhookCertificates {
         };
         for (const t of this.targets) await t.inject(material.caBundlePem);
         return material;
-      } catch (err) {
-        // Another replica wrote first: start again from what it wrote.
-        if (err instanceof ConflictError && attempt < 5) continue;
-        throw err;
-      }
-    }
+      },
+      { policy: SECRET_RETRY, clock: systemClock, retryable: (err) => err instanceof ConflictError },
+    );
   }
 
   private async ensureSecret(): Promise<StoredSecret> {

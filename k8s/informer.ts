@@ -1,10 +1,6 @@
 import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from "@kubernetes/client-node";
-import type { Logger } from "pino";
-
-export interface Cache<T> {
-  get(name: string, namespace?: string): T | undefined;
-  list(namespace?: string): readonly T[];
-}
+import type { Cache, Log } from "../ipam/ports.js";
+import { backoffDelay, type Backoff } from "../ipam/retry.js";
 
 export interface StartedInformer<T> extends Cache<T> {
   /** Resolves once the first list is in the cache. */
@@ -13,6 +9,9 @@ export interface StartedInformer<T> extends Cache<T> {
   on(event: "add" | "update" | "delete", fn: (obj: T) => void): void;
   stop(): Promise<void>;
 }
+
+/** Restarts of a failed watch: quick at first (a CRD just created answers 429 for a moment), capped at 30 s. */
+const WATCH_RESTART: Backoff = { baseMs: 250, maxMs: 30_000, jitter: true };
 
 /**
  * A list-and-watch cache over client-node's ListWatch, which re-lists on 410 Gone but
@@ -24,7 +23,7 @@ export function startInformer<T extends object>(
   what: string,
   path: string,
   list: () => Promise<KubernetesListObject<T>>,
-  log: Logger,
+  log: Log,
   opts: { labelSelector?: string; fieldSelector?: string } = {},
 ): StartedInformer<T> {
   // The project's kinds type their metadata a little differently from client-node's
@@ -39,7 +38,7 @@ export function startInformer<T extends object>(
   });
   lw.on("error", (err: unknown) => {
     if (stopped) return;
-    const delay = Math.min(30_000, 250 * 2 ** failures++);
+    const delay = backoffDelay(++failures, WATCH_RESTART);
     // Right after a CRD is created the apiserver answers 429 "storage is (re)initializing"
     // for a moment: the first retries are routine, a run of them is worth a warning.
     const summary = { informer: what, retryInMs: delay, attempt: failures, code: (err as { code?: number }).code, error: String((err as Error).message ?? err).split("\n")[0] };

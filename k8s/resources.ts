@@ -1,13 +1,6 @@
 import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesListObject } from "@kubernetes/client-node";
 import { GROUP, VERSION } from "../ipam/kinds/meta.js";
-
-/** A write lost a compare-and-swap (HTTP 409): read again and retry. */
-export class ConflictError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ConflictError";
-  }
-}
+import { ConflictError, type ObjectStore, type Preconditions } from "../ipam/ports.js";
 
 export function isNotFound(err: unknown): boolean {
   return err instanceof ApiException && err.code === 404;
@@ -27,7 +20,7 @@ interface Named {
  * resourceVersion, so the apiserver rejects them (ConflictError) when the object changed
  * since it was read: the compare-and-swap that allocation and reconcilers rest on.
  */
-export class CustomResources<T extends Named> {
+export class CustomResources<T extends Named> implements ObjectStore<T> {
   private readonly api: CustomObjectsApi;
 
   constructor(
@@ -107,12 +100,14 @@ export class CustomResources<T extends Named> {
     }
   }
 
-  async delete(name: string, namespace?: string): Promise<void> {
+  /** Deletes if the object still matches `preconditions` (ConflictError if not); one already gone is fine. */
+  async delete(name: string, namespace: string | undefined, preconditions: Preconditions): Promise<void> {
+    const body = { preconditions };
     try {
-      if (this.namespaced) await this.api.deleteNamespacedCustomObject({ ...this.base(namespace), name });
-      else await this.api.deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: this.plural, name });
+      if (this.namespaced) await this.api.deleteNamespacedCustomObject({ ...this.base(namespace), name, body });
+      else await this.api.deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: this.plural, name, body });
     } catch (err) {
-      if (!isNotFound(err)) throw err;
+      if (!isNotFound(err)) conflict(err);
     }
   }
 }

@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import yaml from "js-yaml";
 import { parseControllerConfig } from "../webhook/config.js";
-import { startController } from "../webhook/controller.js";
+import { startController } from "../webhook/wiring.js";
 import { REPO_ROOT, findBinary } from "../test/harness/binaries.js";
 import { FULL_CLUSTER, KWOK_NODE_ANNOTATION, startCluster, stopCluster } from "../test/harness/cluster.js";
 import { apply, crdManifests, establishCrds, waitFor } from "../test/harness/kube.js";

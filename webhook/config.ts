@@ -1,4 +1,4 @@
-import { ConfigError, deepFreeze, resolveSettings, type Setting } from "../k8s/settings.js";
+import { ConfigError, deepFreeze, resolveSettings, type Setting } from "../runtime/settings.js";
 
 export { ConfigError };
 

@@ -1,5 +1,9 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import { registerProcessMetrics } from "../k8s/process-metrics.js";
+import { decodeAllocations } from "../ipam/allocation/codec.js";
+import { buildPoolView } from "../ipam/allocation/pool-view.js";
+import { poolUsage } from "../ipam/allocation/usage.js";
+import type { SpiderIPPool } from "../ipam/kinds/ippool.js";
+import { registerProcessMetrics } from "../runtime/process-metrics.js";
 
 /**
  * The controller's Prometheus metrics, in a private registry (never prom-client's global
@@ -97,5 +101,36 @@ export class ControllerMetrics {
 
   constructor(processMetrics = false) {
     if (processMetrics) registerProcessMetrics(this.registry, "spiderpool_controller_");
+  }
+
+  /** Per-pool gauges from the caches, computed when /metrics is scraped (a pool that does not parse is skipped). */
+  refreshPools(pools: readonly SpiderIPPool[], subnets: number): void {
+    this.poolCount.set(pools.length);
+    this.subnetCount.set(subnets);
+    this.poolTotal.reset();
+    this.poolAvailable.reset();
+    for (const p of pools) {
+      try {
+        const view = buildPoolView(p);
+        const usage = poolUsage(view, decodeAllocations(p.status?.allocations, view.subnet));
+        this.poolTotal.set({ pool: p.metadata.name ?? "" }, usage.total);
+        this.poolAvailable.set({ pool: p.metadata.name ?? "" }, usage.available);
+      } catch {
+        continue;
+      }
+    }
+  }
+
+  /** Records one Pod admission's outcome in the allocation family (dry runs are not allocations). */
+  observeAdmission({ ok, reason, seconds, dryRun }: { ok: boolean; reason?: string; seconds: number; dryRun: boolean }): void {
+    if (dryRun) return;
+    this.allocationDuration.observe(seconds);
+    if (ok) {
+      this.allocations.inc();
+      return;
+    }
+    this.allocationFailures.inc({ reason: reason ?? "UNKNOWN" });
+    if (reason === "POOL_EXHAUSTED") this.usedOut.inc();
+    if (reason === "NO_CANDIDATE_POOL" || reason === "POOL_NOT_FOUND") this.noPool.inc();
   }
 }

@@ -3,15 +3,12 @@ import { createServer as createHttpsServer, type Server } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type { Logger } from "pino";
 import type { ControllerMetrics } from "./metrics.js";
-import { parseReview, type AdmissionRequest, type AdmissionReview } from "./admission/review.js";
+import { parseReview, type AdmissionHandler, type AdmissionRequest } from "./admission/review.js";
 
 export interface TlsMaterial {
   certPem: string;
   keyPem: string;
 }
-
-/** Answers one admission review; may throw, which the server turns into an HTTP 500. */
-export type AdmissionHandler = (req: AdmissionRequest) => AdmissionReview | Promise<AdmissionReview>;
 
 export interface ServerOptions {
   host: string;

@@ -1,9 +1,8 @@
 import ipaddr from "ipaddr.js";
 import { IpamError } from "../errors.js";
-import type { IPVersion } from "../kinds/meta.js";
 
 /** 4 or 6; the same values as `spec.ipVersion`. */
-export type Family = IPVersion;
+export type Family = 4 | 6;
 
 /** One address as a number: IPv4 in [0, 2^32), IPv6 in [0, 2^128). */
 export interface IPAddress {

@@ -24,7 +24,7 @@ function applyOne(draft: AllocationDraft, req: PoolRequest, options: ApplyOption
   try {
     switch (req.kind) {
       case "allocate":
-        return { ok: true, kind: "allocate", allocation: allocateInDraft(draft, req) };
+        return { ok: true, kind: "allocate", allocation: allocateInDraft(draft, req), view: draft.view };
       case "release":
         return { ok: true, kind: "release", outcome: releaseInDraft(draft, req.address, req.token, options) };
       case "bind":

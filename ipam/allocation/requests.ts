@@ -1,5 +1,6 @@
 import type { IPAddress } from "../address/ip.js";
 import type { IpamError } from "../errors.js";
+import type { PoolView } from "./pool-view.js";
 import type { HeldAddress } from "./state.js";
 
 /** The reservation an allocation belongs to (one Pod admission), see PendingReservation. */
@@ -58,7 +59,8 @@ export interface Allocation {
 export type ReleaseOutcome = "released" | "not-held" | "token-mismatch";
 
 export type PoolResponse =
-  | { readonly ok: true; readonly kind: "allocate"; readonly allocation: Allocation }
+  /** `view`: the pool as the allocation saw it (subnet, gateway), so callers need not derive it again. */
+  | { readonly ok: true; readonly kind: "allocate"; readonly allocation: Allocation; readonly view: PoolView }
   | { readonly ok: true; readonly kind: "release"; readonly outcome: ReleaseOutcome }
   | { readonly ok: true; readonly kind: "bind"; readonly found: boolean; readonly held: readonly HeldAddress[] }
   | {

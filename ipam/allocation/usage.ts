@@ -1,4 +1,7 @@
+import { parseCIDR } from "../address/cidr.js";
 import { IPSet } from "../address/ipset.js";
+import type { SpiderIPPool } from "../kinds/ippool.js";
+import { decodeAllocations } from "./codec.js";
 import { type PoolView, saturatingCount } from "./pool-view.js";
 import type { PoolAllocations } from "./state.js";
 
@@ -13,13 +16,20 @@ export interface PoolUsage {
 
 /** The counters for status, printer columns and the per-pool gauges. Counts saturate (see PoolView). */
 export function poolUsage(view: PoolView, state: PoolAllocations): PoolUsage {
-  const held = IPSet.of(
-    view.family,
-    state.runs.map((r) => ({ start: r.start, end: r.start + BigInt(r.count) - 1n })),
-  );
+  const held = heldSet(view.family, state);
   return {
     total: view.totalIPCount,
     allocated: saturatingCount(held.size()),
     available: saturatingCount(view.allocatable.difference(held).size()),
   };
+}
+
+function heldSet(family: PoolView["family"], state: PoolAllocations): IPSet {
+  return IPSet.of(family, state.runs.map((r) => ({ start: r.start, end: r.start + BigInt(r.count) - 1n })));
+}
+
+/** Every address a pool's allocation record holds, pending or bound (throws when the record or subnet does not parse). */
+export function heldAddresses(pool: SpiderIPPool): IPSet {
+  const subnet = parseCIDR(pool.spec.subnet);
+  return heldSet(subnet.family, decodeAllocations(pool.status?.allocations, subnet));
 }

@@ -1,11 +1,7 @@
 import { AnnotationError } from "../errors.js";
+import type { NetworkRef } from "../kinds/meta.js";
 import { ANNO_MULTUS_DEFAULT_NETWORK, ANNO_MULTUS_NETWORKS, FIRST_INTERFACE, defaultInterfaceName } from "./keys.js";
 
-/** A NetworkAttachmentDefinition a NIC is attached through. */
-export interface NetworkRef {
-  readonly namespace: string;
-  readonly name: string;
-}
 
 /** One Pod NIC and the Multus network it comes from (absent: the cluster default network, unknown). */
 export interface PodInterface {

@@ -1,4 +1,4 @@
-import type { NetworkRef } from "../annotations/multus.js";
+import type { NetworkRef } from "./meta.js";
 
 /**
  * The cluster configuration (ConfigMap `spiderpool-conf`, key `conf.yml`), Spiderpool's

@@ -1,7 +1,6 @@
 import { formatCIDR, parseCIDR } from "../address/cidr.js";
 import { canonicalIPList, parseIPList } from "../address/iplist.js";
 import { IPSet } from "../address/ipset.js";
-import { decodeAllocations } from "../allocation/codec.js";
 import type { SpiderIPPool } from "./ippool.js";
 import { API_VERSION } from "./meta.js";
 import {
@@ -26,6 +25,11 @@ export const POOL_FINALIZER = "spiderpool.spidernet.io";
 export interface PoolContext {
   pools: readonly SpiderIPPool[];
   subnets: readonly SpiderSubnet[];
+  /**
+   * The addresses a pool's allocation record holds (for the in-use rules). Allocation state
+   * is the allocation layer's to read; the rules only ask.
+   */
+  held: (pool: SpiderIPPool) => IPSet;
 }
 
 /** The SpiderSubnet whose CIDR is exactly this pool's, if any. */
@@ -43,7 +47,7 @@ export function subnetOfPool(pool: SpiderIPPool, subnets: readonly SpiderSubnet[
  * finalizer, and adoption by the SpiderSubnet on the same CIDR (owner reference; gateway,
  * routes and vlan inherited when unset). Anything unparsable is left for validation to refuse.
  */
-export function defaultIPPool(pool: SpiderIPPool, ctx: PoolContext, creating: boolean): SpiderIPPool {
+export function defaultIPPool(pool: SpiderIPPool, ctx: Pick<PoolContext, "subnets">, creating: boolean): SpiderIPPool {
   const out: SpiderIPPool = structuredClone(pool);
   const spec = out.spec;
   const cidr = tryParse(() => parseCIDR(spec.subnet));
@@ -73,15 +77,6 @@ export function defaultIPPool(pool: SpiderIPPool, ctx: PoolContext, creating: bo
     if (spec.vlan === undefined && subnet.spec.vlan !== undefined) spec.vlan = subnet.spec.vlan;
   }
   return out;
-}
-
-/** Addresses the pool's allocation record holds (for the in-use rules). */
-export function heldAddresses(pool: SpiderIPPool, parsed: Pick<ParsedSpec, "family" | "subnet">): IPSet {
-  const state = decodeAllocations(pool.status?.allocations, parsed.subnet);
-  return IPSet.of(
-    parsed.family,
-    state.runs.map((r) => ({ start: r.start, end: r.start + BigInt(r.count - 1) })),
-  );
 }
 
 function checkNeighbours(pool: SpiderIPPool, parsed: ParsedSpec, ctx: PoolContext, out: Violation[]): void {
@@ -157,13 +152,13 @@ export function validateIPPool(pool: SpiderIPPool, old: SpiderIPPool | undefined
   }
   if (!parsed) return out;
   checkNeighbours(pool, parsed, ctx, out);
-  if (old && out.length === 0) checkInUse(pool, old, parsed, out);
+  if (old && out.length === 0) checkInUse(pool, old, parsed, ctx, out);
   return out;
 }
 
 /** Addresses in use may not leave the pool, be excluded, or become its gateway. */
-function checkInUse(pool: SpiderIPPool, old: SpiderIPPool, parsed: ParsedSpec, out: Violation[]): void {
-  const held = heldAddresses(old, parsed);
+function checkInUse(pool: SpiderIPPool, old: SpiderIPPool, parsed: ParsedSpec, ctx: PoolContext, out: Violation[]): void {
+  const held = ctx.held(old);
   if (held.isEmpty) return;
   const kept = parsed.ips.difference(parsed.excluded);
   const dropped = held.difference(kept);

@@ -1,3 +1,5 @@
+import type { Family } from "../address/ip.js";
+
 /** The slice of Kubernetes object metadata the core reads. Adapters pass real objects in. */
 export interface ObjectMeta {
   name?: string;
@@ -36,9 +38,16 @@ export interface LabelSelectorRequirement {
 export const GROUP = "spiderpool.spidernet.io";
 export const VERSION = "v2beta1";
 export const API_VERSION = `${GROUP}/${VERSION}`;
-export type IPVersion = 4 | 6;
+/** `spec.ipVersion`: the address family. */
+export type IPVersion = Family;
 
 export interface Route {
   dst: string;
   gw: string;
+}
+
+/** A NetworkAttachmentDefinition (k8s.cni.cncf.io/v1) a NIC is attached through. */
+export interface NetworkRef {
+  readonly namespace: string;
+  readonly name: string;
 }

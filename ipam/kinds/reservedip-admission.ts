@@ -1,7 +1,7 @@
 import { parseCIDR } from "../address/cidr.js";
 import { parseIP } from "../address/ip.js";
 import { canonicalIPList, parseIPList } from "../address/iplist.js";
-import { heldAddresses, type PoolContext } from "./ippool-admission.js";
+import type { PoolContext } from "./ippool-admission.js";
 import type { SpiderReservedIP } from "./reservedip.js";
 import { sample, type Violation } from "./spec-rules.js";
 
@@ -65,7 +65,7 @@ export function reservedIPWarnings(obj: SpiderReservedIP, ctx: PoolContext): str
     try {
       const subnet = parseCIDR(pool.spec.subnet);
       if (subnet.family !== family) continue;
-      const inUse = heldAddresses(pool, { family, subnet }).intersection(reserved);
+      const inUse = ctx.held(pool).intersection(reserved);
       if (!inUse.isEmpty) {
         warnings.push(`${sample(inUse)} of pool ${pool.metadata.name} ${inUse.size() === 1n ? "is" : "are"} in use; reserved from now on, but kept by ${inUse.size() === 1n ? "its pod" : "their pods"} until released`);
       }

@@ -1,23 +1,6 @@
+import { isDeepStrictEqual } from "node:util";
+import type { Affinity, NodeSelectorRequirement } from "../kinds/pod.js";
 import type { NodeConstraint } from "../selection/types.js";
-
-/** The JSON shapes of core/v1 NodeAffinity that placement writes (a subset). */
-export interface NodeSelectorRequirement {
-  key: string;
-  operator: "In" | "NotIn" | "Exists" | "DoesNotExist" | "Gt" | "Lt";
-  values?: string[];
-}
-export interface NodeSelectorTerm {
-  matchExpressions?: NodeSelectorRequirement[];
-  matchFields?: NodeSelectorRequirement[];
-}
-export interface Affinity {
-  nodeAffinity?: {
-    requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms: NodeSelectorTerm[] };
-    preferredDuringSchedulingIgnoredDuringExecution?: unknown[];
-  };
-  podAffinity?: unknown;
-  podAntiAffinity?: unknown;
-}
 
 function requirements(c: NodeConstraint): { expressions: NodeSelectorRequirement[]; fields: NodeSelectorRequirement[] } {
   if ("nodeName" in c) return { expressions: [], fields: [{ key: "metadata.name", operator: "In", values: [...c.nodeName] }] };
@@ -27,7 +10,7 @@ function requirements(c: NodeConstraint): { expressions: NodeSelectorRequirement
   return { expressions, fields: [] };
 }
 
-const same = (a: NodeSelectorRequirement, b: NodeSelectorRequirement): boolean => JSON.stringify(a) === JSON.stringify(b);
+const same = (a: NodeSelectorRequirement, b: NodeSelectorRequirement): boolean => isDeepStrictEqual(a, b);
 
 /**
  * The Pod's affinity with the node constraints of its chosen pools added as required node

@@ -1,6 +1,7 @@
 import type { Family } from "../address/ip.js";
 import { familyName } from "../address/ip.js";
-import { type NetworkRef, formatNetworkRef } from "../annotations/multus.js";
+import { formatNetworkRef } from "../annotations/multus.js";
+import type { NetworkRef } from "../kinds/meta.js";
 import { specFamily } from "../allocation/pool-view.js";
 import { IpamError } from "../errors.js";
 import type { SpiderIPPool } from "../kinds/ippool.js";

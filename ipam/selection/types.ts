@@ -1,5 +1,5 @@
 import type { Family } from "../address/ip.js";
-import type { NetworkRef } from "../annotations/multus.js";
+import type { NetworkRef } from "../kinds/meta.js";
 import type { SpiderIPPool } from "../kinds/ippool.js";
 import type { LabelSelector } from "../kinds/meta.js";
 import type { SpiderSubnet } from "../kinds/subnet.js";

@@ -3,7 +3,7 @@ import { IPPOOL_PLURAL, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import { API_VERSION, GROUP, VERSION } from "../../ipam/kinds/meta.js";
 import { pino } from "pino";
 import { parseControllerConfig, type ControllerConfig } from "../../webhook/config.js";
-import { startController, type Controller } from "../../webhook/controller.js";
+import { startController, type Controller } from "../../webhook/wiring.js";
 import { webhookConfigurations } from "../../webhook/registration.js";
 import { startBalancer } from "./balancer.js";
 import { createNamespace, isStatus, waitFor } from "./kube.js";

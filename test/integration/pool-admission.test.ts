@@ -126,7 +126,7 @@ describe("SpiderIPPool admission", () => {
     });
 
     it("keeps a deleted pool until its addresses are released, then lets it go", async () => {
-      await pools.delete(name);
+      await pools.delete(name, undefined, {});
       const terminating = (await pools.get(name)) as SpiderIPPool;
       expect(terminating.metadata.deletionTimestamp).toBeTruthy();
       await tc.controller.settled();

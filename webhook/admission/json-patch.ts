@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import type { JsonPatchOp } from "./review.js";
 
 /** RFC 6901 escaping of one path segment. */
@@ -9,17 +10,13 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function equal(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
 /**
  * The JSON Patch that turns `before` into `after`. Objects are compared key by key;
  * arrays and scalars are replaced whole when they differ, which keeps the patch valid
  * whatever else changed the array meanwhile in the same admission chain.
  */
 export function diff(before: unknown, after: unknown, path = ""): JsonPatchOp[] {
-  if (equal(before, after)) return [];
+  if (isDeepStrictEqual(before, after)) return [];
   if (!isObject(before) || !isObject(after)) {
     return path === "" ? [{ op: "replace", path: "", value: after }] : [{ op: "replace", path, value: after }];
   }

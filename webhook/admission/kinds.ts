@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import { defaultIPPool, validateIPPool, type PoolContext } from "../../ipam/kinds/ippool-admission.js";
 import type { SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import type { ObjectMeta } from "../../ipam/kinds/meta.js";
@@ -6,9 +7,8 @@ import type { SpiderReservedIP } from "../../ipam/kinds/reservedip.js";
 import type { Violation } from "../../ipam/kinds/spec-rules.js";
 import { defaultSubnet, validateSubnet } from "../../ipam/kinds/subnet-admission.js";
 import type { SpiderSubnet } from "../../ipam/kinds/subnet.js";
-import type { AdmissionHandler } from "../server.js";
 import { diff } from "./json-patch.js";
-import { allow, deny, type AdmissionRequest } from "./review.js";
+import { allow, deny, type AdmissionHandler, type AdmissionRequest } from "./review.js";
 
 interface KindRules<T extends { metadata: ObjectMeta }> {
   kind: string;
@@ -44,7 +44,7 @@ export function kindHandlers<T extends { metadata: ObjectMeta }>(
       // A change of status or metadata alone (finalizer removal on a terminating object)
       // cannot break a spec rule; judging it would only block the cleanup.
       const old = req.operation === "UPDATE" ? (req.oldObject as T) : undefined;
-      if (old && JSON.stringify((old as { spec?: unknown }).spec) === JSON.stringify((obj as { spec?: unknown }).spec)) return allow(req);
+      if (old && isDeepStrictEqual((old as { spec?: unknown }).spec, (obj as { spec?: unknown }).spec)) return allow(req);
       const ctx = context();
       const violations = rules.validate(obj, old, ctx);
       if (violations.length > 0) return deny(req, refusalMessage(rules.kind, obj.metadata.name ?? req.name, violations));

@@ -59,6 +59,9 @@ export interface JsonPatchOp {
   value?: unknown;
 }
 
+/** Answers one admission review; may throw, which the server turns into an HTTP 500. */
+export type AdmissionHandler = (req: AdmissionRequest) => AdmissionReview | Promise<AdmissionReview>;
+
 /** Reads an AdmissionReview body; throws a plain Error naming what is wrong with the envelope. */
 export function parseReview(body: unknown): AdmissionRequest {
   if (typeof body !== "object" || body === null) throw new Error("the body is not a JSON object");

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import { answer } from "../../../agent/cni-service.js";
 import { parseAgentConfig } from "../../../agent/config.js";
-import { ConfigError } from "../../../k8s/settings.js";
+import { ConfigError } from "../../../runtime/settings.js";
 
 describe("the agent's ADD answer", () => {
   const dual = {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import forge from "node-forge";
-import { ConflictError, SECRET_KEYS, WebhookCertificates, type CaBundleTarget, type CertificateOptions, type SecretStore, type StoredSecret } from "../../../certs/manager.js";
+import { ConflictError } from "../../../ipam/ports.js";
+import { SECRET_KEYS, WebhookCertificates, type CaBundleTarget, type CertificateOptions, type SecretStore, type StoredSecret } from "../../../certs/manager.js";
 
 /** An in-memory Secret with resourceVersion preconditions, like the apiserver's. */
 class MemoryStore implements SecretStore {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import { encodeAllocations } from "../../../ipam/allocation/codec.js";
 import { emptyAllocations } from "../../../ipam/allocation/state.js";
+import { heldAddresses } from "../../../ipam/allocation/usage.js";
 import { parseCIDR } from "../../../ipam/address/cidr.js";
 import { parseIP } from "../../../ipam/address/ip.js";
 import { defaultIPPool, POOL_FINALIZER, validateIPPool } from "../../../ipam/kinds/ippool-admission.js";
@@ -18,7 +19,8 @@ const pool = (name: string, spec: Partial<IPPoolSpec>, held: string[] = []): Spi
   return p;
 };
 const subnet = (name: string, spec: SpiderSubnet["spec"]): SpiderSubnet => ({ metadata: { name, uid: `uid-${name}` }, spec });
-const none = { pools: [], subnets: [] };
+const held = heldAddresses;
+const none = { pools: [], subnets: [], held };
 
 describe("defaultIPPool", () => {
   it("fills ipVersion, canonicalises lists, adds the finalizer on create only", () => {
@@ -32,7 +34,7 @@ describe("defaultIPPool", () => {
 
   it("is adopted by the subnet on its CIDR and inherits what it does not set", () => {
     const s = subnet("s", { subnet: "10.1.0.0/16", gateway: "10.1.0.1", routes: [{ dst: "10.9.0.0/16", gw: "10.1.0.1" }], vlan: 7 });
-    const out = defaultIPPool(pool("a", { subnet: "10.1.0.0/16", gateway: "10.1.0.254" }), { pools: [], subnets: [s] }, true);
+    const out = defaultIPPool(pool("a", { subnet: "10.1.0.0/16", gateway: "10.1.0.254" }), { subnets: [s] }, true);
     expect(out.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: "SpiderSubnet", name: "s", uid: "uid-s", controller: true })]);
     expect(out.spec.gateway).toBe("10.1.0.254");
     expect(out.spec.routes).toEqual([{ dst: "10.9.0.0/16", gw: "10.1.0.1" }]);
@@ -52,13 +54,13 @@ describe("validateIPPool", () => {
 
   it("lets pools share a CIDR but not an address, and refuses overlapping CIDRs", () => {
     const other = pool("b", { subnet: "10.1.0.0/24", ips: ["10.1.0.5-10.1.0.9"] });
-    expect(validateIPPool(pool("a", { subnet: "10.1.0.0/24", ips: ["10.1.0.10"] }), undefined, { pools: [other], subnets: [] })).toEqual([]);
-    expect(validateIPPool(pool("a", { subnet: "10.1.0.0/24", ips: ["10.1.0.9-10.1.0.10"] }), undefined, { pools: [other], subnets: [] })[0]?.message).toContain(
+    expect(validateIPPool(pool("a", { subnet: "10.1.0.0/24", ips: ["10.1.0.10"] }), undefined, { pools: [other], subnets: [], held })).toEqual([]);
+    expect(validateIPPool(pool("a", { subnet: "10.1.0.0/24", ips: ["10.1.0.9-10.1.0.10"] }), undefined, { pools: [other], subnets: [], held })[0]?.message).toContain(
       "spec.ips 10.1.0.9 are also in pool b",
     );
-    expect(validateIPPool(pool("a", { subnet: "10.1.0.0/23" }), undefined, { pools: [other], subnets: [] })[0]?.message).toContain("overlaps pool b's subnet 10.1.0.0/24");
+    expect(validateIPPool(pool("a", { subnet: "10.1.0.0/23" }), undefined, { pools: [other], subnets: [], held })[0]?.message).toContain("overlaps pool b's subnet 10.1.0.0/24");
     // Another family never conflicts.
-    expect(validateIPPool(pool("a", { subnet: "fd00::/64" }), undefined, { pools: [other], subnets: [] })).toEqual([]);
+    expect(validateIPPool(pool("a", { subnet: "fd00::/64" }), undefined, { pools: [other], subnets: [], held })).toEqual([]);
   });
 
   it("keeps addresses in use in the pool", () => {
@@ -73,7 +75,7 @@ describe("validateIPPool", () => {
 describe("subnets and reserved addresses", () => {
   it("refuses a subnet that would leave a pool's addresses outside it", () => {
     const p = pool("a", { subnet: "10.1.0.0/24", ips: ["10.1.0.200"] });
-    expect(validateSubnet(subnet("s", { subnet: "10.1.0.0/24", ips: ["10.1.0.1-10.1.0.100"] }), undefined, { pools: [p], subnets: [] })[0]?.message).toContain(
+    expect(validateSubnet(subnet("s", { subnet: "10.1.0.0/24", ips: ["10.1.0.1-10.1.0.100"] }), undefined, { pools: [p], subnets: [], held })[0]?.message).toContain(
       "spec.ips must keep 10.1.0.200, which pool a holds",
     );
   });
@@ -81,7 +83,7 @@ describe("subnets and reserved addresses", () => {
   it("defaults a reserved object's family and warns about addresses in use", () => {
     const r = defaultReservedIP({ metadata: { name: "r" }, spec: { ips: ["10.1.0.4", "10.1.0.3"] } });
     expect(r.spec).toEqual({ ipVersion: 4, ips: ["10.1.0.3-10.1.0.4"] });
-    const held = pool("a", { subnet: "10.1.0.0/24", ips: ["10.1.0.2-10.1.0.9"] }, ["10.1.0.4"]);
-    expect(reservedIPWarnings(r, { pools: [held], subnets: [] })).toEqual(["10.1.0.4 of pool a is in use; reserved from now on, but kept by its pod until released"]);
+    const inUse = pool("a", { subnet: "10.1.0.0/24", ips: ["10.1.0.2-10.1.0.9"] }, ["10.1.0.4"]);
+    expect(reservedIPWarnings(r, { pools: [inUse], subnets: [], held })).toEqual(["10.1.0.4 of pool a is in use; reserved from now on, but kept by its pod until released"]);
   });
 });

@@ -1,3 +1,5 @@
+import { parseArgs } from "node:util";
+
 /**
  * Program settings from flags and environment: each setting has a flag, an environment
  * variable and a default; flags win over the environment. Parsed once, every problem
@@ -20,23 +22,20 @@ export class ConfigError extends Error {
   }
 }
 
-/** Reads `--name=value` / `--name value` flags. Unknown flags are errors. */
+/**
+ * Reads `--name=value` / `--name value` flags with node's parseArgs, leniently, so that
+ * every unknown flag, stray argument and missing value is reported, not just the first.
+ */
 export function parseFlags(argv: readonly string[], known: ReadonlySet<string>, problems: string[]): Map<string, string> {
+  const options = Object.fromEntries([...known].map((f) => [f, { type: "string" as const }]));
+  const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
   const out = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? "";
-    const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(arg);
-    if (!m?.[1]) {
-      problems.push(`unexpected argument '${arg}' (flags look like --name=value)`);
-      continue;
-    }
-    if (!known.has(m[1])) {
-      problems.push(`unknown flag --${m[1]}`);
-      continue;
-    }
-    const value = m[2] ?? argv[++i];
-    if (value === undefined) problems.push(`flag --${m[1]} needs a value`);
-    else out.set(m[1], value);
+  for (const t of tokens) {
+    if (t.kind === "positional") problems.push(`unexpected argument '${t.value}' (flags look like --name=value)`);
+    else if (t.kind !== "option") continue;
+    else if (!known.has(t.name)) problems.push(`unknown flag --${t.name}`);
+    else if (t.value === undefined) problems.push(`flag --${t.name} needs a value`);
+    else out.set(t.name, t.value);
   }
   return out;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@jest/globals";
 import { pino } from "pino";
-import { WorkQueue } from "../../../webhook/reconcile/queue.js";
+import { WorkQueue } from "../../../runtime/work-queue.js";
 
 const log = pino({ level: "silent" });
 
@@ -27,7 +27,7 @@ describe("WorkQueue", () => {
     let calls = 0;
     const q = new WorkQueue("t", async () => {
       if (++calls < 3) throw new Error("conflict");
-    }, log, 1, 5);
+    }, log, 1, { baseMs: 5, maxMs: 5, jitter: false });
     q.add("x");
     await new Promise((r) => setTimeout(r, 500));
     await q.idle();

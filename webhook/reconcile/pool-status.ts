@@ -1,4 +1,4 @@
-import type { Logger } from "pino";
+import { isDeepStrictEqual } from "node:util";
 import { parseCIDR } from "../../ipam/address/cidr.js";
 import { IPSet } from "../../ipam/address/ipset.js";
 import { decodeAllocations } from "../../ipam/allocation/codec.js";
@@ -8,27 +8,18 @@ import { defaultIPPool, listSet, POOL_FINALIZER, subnetOfPool } from "../../ipam
 import type { SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import { sameNetwork } from "../../ipam/kinds/spec-rules.js";
 import type { SpiderSubnet, SubnetStatus } from "../../ipam/kinds/subnet.js";
-import type { Cache } from "../../k8s/informer.js";
-import type { CustomResources } from "../../k8s/resources.js";
+import type { Cache, Log, ObjectStore } from "../../ipam/ports.js";
+import type { StartedInformer } from "../../k8s/informer.js";
+import { WorkQueue } from "../../runtime/work-queue.js";
+import type { LeaderTask } from "./leader-task.js";
 
 export interface PoolReconcilerDeps {
   pools: Cache<SpiderIPPool>;
   subnets: Cache<SpiderSubnet>;
-  poolApi: CustomResources<SpiderIPPool>;
-  subnetApi: CustomResources<SpiderSubnet>;
-  log: Logger;
+  poolApi: ObjectStore<SpiderIPPool>;
+  subnetApi: ObjectStore<SpiderSubnet>;
+  log: Log;
 }
-
-/** JSON with object keys sorted: the apiserver returns custom resources with sorted keys. */
-function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, value: unknown) =>
-    value && typeof value === "object" && !Array.isArray(value)
-      ? Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : value,
-  );
-}
-
-const sameJSON = (a: unknown, b: unknown): boolean => canonical(a) === canonical(b);
 
 /** How long an automatic pool's carve-out survives without its pool. */
 const CARVE_GRACE_MS = 5 * 60 * 1000;
@@ -62,18 +53,18 @@ export class PoolReconciler {
       const finalizers = pool.metadata.finalizers ?? [];
       if (usage.allocated === 0 && state.pending.length === 0 && finalizers.includes(POOL_FINALIZER)) {
         await this.d.poolApi.replace({ ...pool, metadata: { ...pool.metadata, finalizers: finalizers.filter((f) => f !== POOL_FINALIZER) } });
-        log.info("no address in use; finalizer removed, the pool goes");
+        log.info({}, "no address in use; finalizer removed, the pool goes");
       }
       return;
     }
-    const adopted = defaultIPPool(pool, { pools: [], subnets: this.d.subnets.list() }, false);
-    if (!sameJSON(adopted.metadata.ownerReferences, pool.metadata.ownerReferences)) {
+    const adopted = defaultIPPool(pool, { subnets: this.d.subnets.list() }, false);
+    if (!isDeepStrictEqual(adopted.metadata.ownerReferences, pool.metadata.ownerReferences)) {
       await this.d.poolApi.replace(adopted);
       log.info({ subnet: adopted.metadata.ownerReferences?.find((r) => r.kind === "SpiderSubnet")?.name }, "pool adopted by its subnet");
       return; // the update event brings it back here for the status
     }
     const status = { ...pool.status, totalIPCount: usage.total, allocatedIPCount: usage.allocated };
-    if (!sameJSON(status, pool.status)) {
+    if (!isDeepStrictEqual(status, pool.status)) {
       await this.d.poolApi.replaceStatus({ ...pool, status });
     }
   }
@@ -120,7 +111,7 @@ export class PoolReconciler {
       allocatedIPCount: saturatingCount(handed.size()),
       totalIPCount: saturatingCount(usable.size()),
     };
-    if (!sameJSON(status, subnet.status)) await this.d.subnetApi.replaceStatus({ ...subnet, status });
+    if (!isDeepStrictEqual(status, subnet.status)) await this.d.subnetApi.replaceStatus({ ...subnet, status });
   }
 
   /** The subnets a pool event concerns: the one on its CIDR, if any. */
@@ -147,5 +138,62 @@ export class PoolReconciler {
         }
       })
       .map((p) => p.metadata.name ?? "");
+  }
+}
+
+/**
+ * The leader task that keeps pool and subnet status true: every pool or subnet event queues
+ * the object and the ones on its CIDR (a pool's counters depend on its subnet, a subnet's
+ * list on its pools).
+ */
+export class PoolStatusSync implements LeaderTask {
+  private readonly reconciler: PoolReconciler;
+  private readonly queue: WorkQueue;
+  private leading = false;
+
+  constructor(private readonly d: PoolReconcilerDeps & { pools: StartedInformer<SpiderIPPool>; subnets: StartedInformer<SpiderSubnet> }) {
+    this.reconciler = new PoolReconciler(d);
+    this.queue = new WorkQueue("pools", async (key) => {
+      const [kind, name] = key.split("/", 2) as [string, string];
+      if (kind === "pool") await this.reconciler.reconcilePool(name);
+      else await this.reconciler.reconcileSubnet(name);
+    }, d.log);
+    for (const ev of ["add", "update", "delete"] as const) {
+      d.pools.on(ev, (p) => this.onPool(p));
+      d.subnets.on(ev, (s) => this.onSubnet(s));
+    }
+  }
+
+  private onPool(p: SpiderIPPool): void {
+    if (!this.leading) return;
+    this.queue.add(`pool/${p.metadata.name ?? ""}`);
+    for (const s of this.reconciler.subnetsOfPool(p)) this.queue.add(`subnet/${s}`);
+  }
+
+  private onSubnet(s: SpiderSubnet): void {
+    if (!this.leading) return;
+    this.queue.add(`subnet/${s.metadata.name ?? ""}`);
+    for (const p of this.reconciler.poolsOfSubnet(s)) this.queue.add(`pool/${p}`);
+  }
+
+  startLeading(): void {
+    this.leading = true;
+    void Promise.all([this.d.pools.synced, this.d.subnets.synced]).then(() => {
+      for (const p of this.d.pools.list()) this.onPool(p);
+      for (const s of this.d.subnets.list()) this.onSubnet(s);
+    });
+  }
+
+  stopLeading(): void {
+    this.leading = false;
+  }
+
+  settled(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  stop(): void {
+    this.stopLeading();
+    this.queue.stop();
   }
 }

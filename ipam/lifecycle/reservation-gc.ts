@@ -1,19 +1,18 @@
-import type { Logger } from "pino";
-import { decodeAllocations } from "../../ipam/allocation/codec.js";
-import { buildPoolView } from "../../ipam/allocation/pool-view.js";
-import { expiredReservations } from "../../ipam/allocation/state.js";
-import type { SpiderIPPool } from "../../ipam/kinds/ippool.js";
-import type { Allocator } from "../../k8s/pool-writer.js";
+import { decodeAllocations } from "../allocation/codec.js";
+import { buildPoolView } from "../allocation/pool-view.js";
+import { expiredReservations } from "../allocation/state.js";
+import type { SpiderIPPool } from "../kinds/ippool.js";
+import type { Allocator, Cache, Clock, Log } from "../ports.js";
 
 export interface ReservationGcDeps {
-  pools: () => readonly SpiderIPPool[];
+  pools: Cache<SpiderIPPool>;
   /** The Pod (ns/name) carrying this reservation in its annotation, if one exists now. */
   podWithReservation: (reservation: string) => string | undefined;
   /** Binds instead, when a Pod turns out to carry the reservation. */
   bind: (podKey: string) => void;
   allocator: Allocator;
-  now: () => number;
-  log: Logger;
+  clock: Pick<Clock, "now">;
+  log: Log;
   onRelease?: (count: number) => void;
 }
 
@@ -24,8 +23,8 @@ export interface ReservationGcDeps {
  */
 export async function collectExpiredReservations(d: ReservationGcDeps): Promise<number> {
   let released = 0;
-  const now = d.now();
-  for (const pool of d.pools()) {
+  const now = d.clock.now();
+  for (const pool of d.pools.list()) {
     const name = pool.metadata.name ?? "";
     let expired;
     try {

@@ -1,19 +1,19 @@
 import { KubernetesObjectApi, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
-import type { Logger } from "pino";
-import { parseCIDR } from "../../ipam/address/cidr.js";
-import type { Family } from "../../ipam/address/ip.js";
-import { IPSet } from "../../ipam/address/ipset.js";
-import { ANNO_IPPOOL_IP_NUMBER, ANNO_IPPOOL_RECLAIM } from "../../ipam/annotations/keys.js";
-import { autoPoolSize, parsePoolIPNumber, parseReclaim } from "../../ipam/annotations/scalars.js";
-import { IpamError } from "../../ipam/errors.js";
-import { autoPoolLabels, autoPoolName, lowest, type Application } from "../../ipam/kinds/auto-pool.js";
-import type { ClusterConfig } from "../../ipam/kinds/cluster-config.js";
-import { listSet, POOL_FINALIZER } from "../../ipam/kinds/ippool-admission.js";
-import type { SpiderIPPool } from "../../ipam/kinds/ippool.js";
-import { API_VERSION, type LabelSelector, type OwnerReference } from "../../ipam/kinds/meta.js";
-import { sameNetwork } from "../../ipam/kinds/spec-rules.js";
-import type { SpiderSubnet } from "../../ipam/kinds/subnet.js";
-import { ConflictError, type CustomResources } from "../../k8s/resources.js";
+import { parseCIDR } from "../ipam/address/cidr.js";
+import type { Family } from "../ipam/address/ip.js";
+import { IPSet } from "../ipam/address/ipset.js";
+import { ANNO_IPPOOL_IP_NUMBER, ANNO_IPPOOL_RECLAIM } from "../ipam/annotations/keys.js";
+import { autoPoolSize, parsePoolIPNumber, parseReclaim } from "../ipam/annotations/scalars.js";
+import { IpamError } from "../ipam/errors.js";
+import { autoPoolLabels, autoPoolName, lowest, type Application } from "../ipam/kinds/auto-pool.js";
+import type { ClusterConfig } from "../ipam/kinds/cluster-config.js";
+import { listSet, POOL_FINALIZER } from "../ipam/kinds/ippool-admission.js";
+import type { SpiderIPPool } from "../ipam/kinds/ippool.js";
+import { API_VERSION, type LabelSelector, type OwnerReference } from "../ipam/kinds/meta.js";
+import { sameNetwork } from "../ipam/kinds/spec-rules.js";
+import type { SpiderSubnet } from "../ipam/kinds/subnet.js";
+import { ConflictError, type Clock, type Log, type ObjectStore } from "../ipam/ports.js";
+import { retry, type RetryPolicy } from "../ipam/retry.js";
 
 
 export interface AutoPoolRequest {
@@ -27,6 +27,8 @@ export interface AutoPoolRequest {
   /** Work out the pool a dry run would use, writing nothing. */
   dryRun: boolean;
 }
+
+const CARVE_RETRY: RetryPolicy = { attempts: 11, baseMs: 20, maxMs: 200, jitter: true };
 
 interface App extends Application {
   replicas: number;
@@ -46,12 +48,13 @@ export class AutoPools {
   constructor(
     kc: KubeConfig,
     private readonly d: {
-      pools: CustomResources<SpiderIPPool>;
-      subnets: CustomResources<SpiderSubnet>;
+      pools: ObjectStore<SpiderIPPool>;
+      subnets: ObjectStore<SpiderSubnet>;
       poolCache: () => readonly SpiderIPPool[];
       reserved: (family: Family) => IPSet;
       cluster: () => ClusterConfig;
-      log: Logger;
+      clock: Clock;
+      log: Log;
     },
   ) {
     this.objects = KubernetesObjectApi.makeApiClient(kc);
@@ -110,15 +113,9 @@ export class AutoPools {
     throw new IpamError("POOL_EXHAUSTED", `${app.kind} ${app.namespace}/${app.name} needs ${size} addresses for ${req.interface}: ${failures.join("; ")}; add addresses to the subnet or lower ${ANNO_IPPOOL_IP_NUMBER}`, { pool: name });
   }
 
-  private async ensureIn(subnetName: string, name: string, app: App, req: AutoPoolRequest, size: number, reclaim: boolean): Promise<SpiderIPPool> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.ensureOnce(subnetName, name, app, req, size, reclaim);
-      } catch (err) {
-        if (!(err instanceof ConflictError) || attempt >= 10) throw err;
-        await new Promise((r) => setTimeout(r, Math.random() * 20 * (attempt + 1)));
-      }
-    }
+  /** Another admission of the same subnet or application wrote first: read again and redo. */
+  private ensureIn(subnetName: string, name: string, app: App, req: AutoPoolRequest, size: number, reclaim: boolean): Promise<SpiderIPPool> {
+    return retry(() => this.ensureOnce(subnetName, name, app, req, size, reclaim), { policy: CARVE_RETRY, clock: this.d.clock, retryable: (err) => err instanceof ConflictError });
   }
 
   private async ensureOnce(subnetName: string, name: string, app: App, req: AutoPoolRequest, size: number, reclaim: boolean): Promise<SpiderIPPool> {

@@ -1,4 +1,5 @@
-import type { Logger } from "pino";
+import { ConflictError, type Log } from "../ipam/ports.js";
+import { backoffDelay, type Backoff } from "../ipam/retry.js";
 
 /**
  * A keyed, de-duplicating work queue: a key added while queued is queued once; a key added
@@ -20,9 +21,9 @@ export class WorkQueue {
   constructor(
     private readonly name: string,
     private readonly handle: (key: string) => Promise<void>,
-    private readonly log: Logger,
+    private readonly log: Log,
     private readonly concurrency = 1,
-    private readonly maxBackoffMs = 30_000,
+    private readonly backoff: Backoff = { baseMs: 200, maxMs: 30_000, jitter: false },
   ) {}
 
   add(key: string): void {
@@ -81,8 +82,10 @@ export class WorkQueue {
     } catch (err) {
       const n = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, n);
-      const delay = Math.min(this.maxBackoffMs, 100 * 2 ** n);
-      this.log.warn({ err, queue: this.name, key, attempt: n, retryInMs: delay }, "reconcile failed; retrying");
+      const delay = backoffDelay(n, this.backoff);
+      // A lost compare-and-swap means another writer was first: the next round reads its result.
+      if (err instanceof ConflictError) this.log.debug({ queue: this.name, key, attempt: n, retryInMs: delay }, "reconcile lost a compare-and-swap; retrying");
+      else this.log.warn({ err, queue: this.name, key, attempt: n, retryInMs: delay }, "reconcile failed; retrying");
       this.addAfter(key, delay);
     } finally {
       this.active.delete(key);

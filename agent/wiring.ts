@@ -1,0 +1,103 @@
+import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import { ENDPOINT_PLURAL, type SpiderEndpoint } from "../ipam/kinds/endpoint.js";
+import { IPPOOL_PLURAL, type SpiderIPPool } from "../ipam/kinds/ippool.js";
+import type { PodLike } from "../ipam/kinds/pod.js";
+import { RESERVEDIP_PLURAL, type SpiderReservedIP } from "../ipam/kinds/reservedip.js";
+import { reservedFrom } from "../ipam/lifecycle/pool-commit.js";
+import { PoolWriter } from "../ipam/lifecycle/pool-writer.js";
+import { startInformer } from "../k8s/informer.js";
+import { loadKubeConfig } from "../k8s/kubeconfig.js";
+import { CustomResources, isNotFound } from "../k8s/resources.js";
+import { systemClock } from "../runtime/clock.js";
+import { createLogger } from "../runtime/log.js";
+import type { AgentConfig } from "./config.js";
+import { CniService } from "./cni-service.js";
+import { startLateAllocation } from "./late-allocation.js";
+import { AgentMetrics } from "./metrics.js";
+import { startSocketServer } from "./socket-server.js";
+
+export interface Agent {
+  readonly healthPort: number;
+  readonly registry: Registry;
+  isReady(): boolean;
+  close(): Promise<void>;
+}
+
+/** /healthz, /readyz and /metrics on their own port (never on the CNI socket). */
+async function startHealthServer(config: AgentConfig, ready: () => boolean, registry: Registry): Promise<Server> {
+  const health: Server = createServer((req, res) => {
+    if (req.url === "/healthz") res.writeHead(200).end("ok");
+    else if (req.url === "/readyz") res.writeHead(ready() ? 200 : 503).end(ready() ? "ok" : "not ready");
+    else if (req.url === "/metrics") {
+      registry.metrics().then(
+        (text) => res.writeHead(200, { "content-type": registry.contentType }).end(text),
+        () => res.writeHead(500).end(),
+      );
+    } else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => health.listen(config.healthPort, config.healthHost, resolve));
+  return health;
+}
+
+/**
+ * spiderpool-agent, wired in one place: serves the CNI plugin on this node from the Pods'
+ * reservations. It caches the Pods of its node (a field-selected informer), the pools and
+ * the reserved addresses; it writes nothing but attachments on SpiderEndpoints and, for Pods
+ * that vanished without the controller noticing (CNI GC), exact releases.
+ */
+export async function startAgent(config: AgentConfig, opts: { kubeConfig?: KubeConfig; log?: Logger } = {}): Promise<Agent> {
+  const kc = opts.kubeConfig ?? loadKubeConfig(config);
+  const log = (opts.log ?? createLogger("spiderpool-agent", config.logLevel)).child({ node: config.nodeName });
+  const core = kc.makeApiClient(CoreV1Api);
+  const byNode = `spec.nodeName=${config.nodeName}`;
+  const pods = startInformer<PodLike>(kc, "pods", "/api/v1/pods", async () => (await core.listPodForAllNamespaces({ fieldSelector: byNode })) as never, log, { fieldSelector: byNode });
+  const poolApi = new CustomResources<SpiderIPPool>(kc, IPPOOL_PLURAL);
+  const pools = startInformer(kc, "spiderippools", poolApi.path, () => poolApi.list(), log);
+  const reservedApi = new CustomResources<SpiderReservedIP>(kc, RESERVEDIP_PLURAL);
+  const reserved = startInformer(kc, "spiderreservedips", reservedApi.path, () => reservedApi.list(), log);
+  const endpoints = new CustomResources<SpiderEndpoint>(kc, ENDPOINT_PLURAL, true);
+  const metrics = new AgentMetrics(true);
+
+  const writer = new PoolWriter({ store: poolApi, cached: (n) => pools.get(n), reserved: reservedFrom(() => reserved.list(), log), clock: systemClock, coolDownMs: config.coolDownMs, log });
+  const ready = (): boolean => pods.isSynced() && pools.isSynced() && reserved.isSynced();
+  const late = config.controllerUrl ? startLateAllocation(config, log) : undefined;
+  const service = new CniService({
+    nodeName: config.nodeName,
+    pod: async (namespace, name, fresh) => {
+      if (!fresh) return pods.get(name, namespace);
+      try {
+        return (await core.readNamespacedPod({ name, namespace })) as PodLike;
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    },
+    endpoints,
+    listEndpoints: async () => (await endpoints.list()).items,
+    allocator: writer,
+    ...(late ? { lateAllocate: late } : {}),
+    endpointWaitMs: config.endpointWaitMs,
+    clock: systemClock,
+    ready,
+    log,
+  });
+  const socket = await startSocketServer(config.socketPath, service, metrics, log);
+  const health = await startHealthServer(config, ready, metrics.registry);
+  const healthPort = (health.address() as AddressInfo).port;
+  log.info({ socket: config.socketPath, healthPort }, "spiderpool-agent started");
+
+  return {
+    healthPort,
+    registry: metrics.registry,
+    isReady: ready,
+    async close() {
+      await socket.close();
+      await new Promise<void>((resolve) => health.close(() => resolve()));
+      await Promise.all([pods.stop(), pools.stop(), reserved.stop()]);
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import { parseAddressInCIDR } from "../address/cidr.js";
+import type { AssignedIPs } from "../annotations/assigned.js";
+import type { EndpointIP, SpiderEndpoint } from "../kinds/endpoint.js";
+import { API_VERSION, type OwnerReference } from "../kinds/meta.js";
+import type { PodLike } from "../kinds/pod.js";
+import type { Allocator, EndpointStore, Log } from "../ports.js";
+
+/** Keeps a SpiderEndpoint until its addresses are released. */
+export const ENDPOINT_FINALIZER = "spiderpool.spidernet.io/release-ips";
+
+/** Each address an endpoint or annotation records, with its pool and token. */
+export function recordedAddresses(ips: readonly EndpointIP[]): { pool: string; address: bigint; token: number; text: string }[] {
+  const out: { pool: string; address: bigint; token: number; text: string }[] = [];
+  for (const nic of ips) {
+    for (const p of ["ipv4", "ipv6"] as const) {
+      const text = nic[p];
+      const pool = nic[`${p}Pool`];
+      const token = nic[`${p}Token`];
+      if (text && pool && token !== undefined) out.push({ pool, address: parseAddressInCIDR(text).address.value, token, text });
+    }
+  }
+  return out;
+}
+
+/** Releases exactly what the endpoint records (by token: a repeat is a no-op). Returns how many were freed. */
+export async function releaseRecorded(allocator: Allocator, ep: SpiderEndpoint): Promise<number> {
+  const addrs = recordedAddresses(ep.status?.current?.ips ?? []);
+  const results = await Promise.all(addrs.map((a) => allocator.submit(a.pool, { kind: "release", address: a.address, token: a.token })));
+  return results.filter((r) => r.ok && r.kind === "release" && r.outcome === "released").length;
+}
+
+/**
+ * Releases what the endpoint records, then removes its finalizer and the endpoint. A lost
+ * compare-and-swap throws; repeating the whole step is harmless because releases are exact.
+ */
+export async function releaseEndpoint(allocator: Allocator, endpoints: EndpointStore, ep: SpiderEndpoint, reason: string, log: Log): Promise<number> {
+  const released = await releaseRecorded(allocator, ep);
+  log.info({ endpoint: `${ep.metadata.namespace}/${ep.metadata.name}`, reason, released }, "addresses released");
+  const finalizers = (ep.metadata.finalizers ?? []).filter((f) => f !== ENDPOINT_FINALIZER);
+  await endpoints.replace({ ...ep, metadata: { ...ep.metadata, finalizers } });
+  if (!ep.metadata.deletionTimestamp) await endpoints.delete(ep.metadata.name ?? "", ep.metadata.namespace, { uid: ep.metadata.uid });
+  return released;
+}
+
+/**
+ * The Pod's top controller as Spiderpool reports it: a ReplicaSet made by a Deployment is
+ * reported as that Deployment (its name minus the pod-template-hash suffix).
+ */
+export function topController(pod: PodLike): { kind: string; name: string; ref?: OwnerReference } {
+  const ref = pod.metadata.ownerReferences?.find((r) => r.controller);
+  if (!ref) return { kind: "Pod", name: pod.metadata.name ?? "" };
+  const hash = pod.metadata.labels?.["pod-template-hash"];
+  if (ref.kind === "ReplicaSet" && hash && ref.name.endsWith(`-${hash}`)) {
+    return { kind: "Deployment", name: ref.name.slice(0, -(hash.length + 1)), ref };
+  }
+  return { kind: ref.kind, name: ref.name, ref };
+}
+
+/**
+ * The SpiderEndpoint recording what a Pod holds. Owned by the Pod, except a StatefulSet's
+ * Pod: its endpoint is owned by the StatefulSet and outlives the Pod, so the address sticks.
+ */
+export function endpointFor(pod: PodLike, assigned: AssignedIPs): SpiderEndpoint {
+  const top = topController(pod);
+  const { name = "", namespace = "", uid = "" } = pod.metadata;
+  const node = pod.spec?.nodeName;
+  const owner: OwnerReference =
+    top.kind === "StatefulSet" && top.ref
+      ? { apiVersion: top.ref.apiVersion, kind: top.ref.kind, name: top.ref.name, uid: top.ref.uid, blockOwnerDeletion: false }
+      : { apiVersion: "v1", kind: "Pod", name, uid, blockOwnerDeletion: false };
+  return {
+    apiVersion: API_VERSION,
+    kind: "SpiderEndpoint",
+    metadata: { name, namespace, ownerReferences: [owner], finalizers: [ENDPOINT_FINALIZER] },
+    status: {
+      current: {
+        uid,
+        ...(node ? { node } : {}),
+        ips: assigned.ips,
+        reservation: assigned.reservation,
+      },
+      ownerControllerType: top.kind,
+      ownerControllerName: top.name,
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import type { Family } from "../address/ip.js";
+import { IPSet } from "../address/ipset.js";
+import { applyPoolRequests } from "../allocation/batch.js";
+import { decodeAllocations, encodeAllocations } from "../allocation/codec.js";
+import { buildPoolView, reservedAddresses, specFamily } from "../allocation/pool-view.js";
+import type { PoolRequest, PoolResponse } from "../allocation/requests.js";
+import { poolUsage } from "../allocation/usage.js";
+import { IpamError } from "../errors.js";
+import type { SpiderIPPool } from "../kinds/ippool.js";
+import type { SpiderReservedIP } from "../kinds/reservedip.js";
+import type { Log } from "../ports.js";
+
+export interface CommitOptions {
+  /** SpiderReservedIP addresses of a family. */
+  reserved: (family: Family) => IPSet;
+  now: number;
+  coolDownMs: number;
+}
+
+export interface Committed {
+  /** One answer per request, in order. */
+  answers: PoolResponse[];
+  /** The pool to write, or undefined when the requests change nothing (repeats, refusals). */
+  next?: SpiderIPPool;
+}
+
+/**
+ * Applies requests to one pool object: the pool's view is derived once, the core applies
+ * the requests in order, and the result is the pool object to write with one
+ * compare-and-swap. A terminating or disabled pool refuses new allocations but still
+ * releases and binds.
+ */
+export function commitToPool(pool: SpiderIPPool, requests: readonly PoolRequest[], o: CommitOptions): Committed {
+  const name = pool.metadata.name ?? "";
+  const view = buildPoolView(pool, o.reserved(specFamily(name, pool.spec)));
+  const refuse = pool.metadata.deletionTimestamp ? "is being deleted" : pool.spec.disable ? "is disabled" : undefined;
+  const state = decodeAllocations(pool.status?.allocations, view.subnet);
+  const runnable = requests.filter((r) => !(refuse && r.kind === "allocate"));
+  const { state: next, results } = applyPoolRequests(view, state, runnable, { now: o.now, coolDownMs: o.coolDownMs });
+  let k = 0;
+  const answers: PoolResponse[] = requests.map((r) =>
+    refuse && r.kind === "allocate"
+      ? { ok: false, kind: "allocate", error: new IpamError("POOL_NOT_ALLOWED", `pool ${name} ${refuse}; it allocates nothing new`, { pool: name }) }
+      : (results[k++] as PoolResponse),
+  );
+  const text = encodeAllocations(next, view.subnet);
+  if (text === (pool.status?.allocations ?? encodeAllocations(state, view.subnet))) return { answers };
+  const usage = poolUsage(view, next);
+  return {
+    answers,
+    next: { ...pool, status: { ...pool.status, allocations: text, allocatedIPCount: usage.allocated, totalIPCount: usage.total } },
+  };
+}
+
+/**
+ * The SpiderReservedIP addresses of a family, from a cache. An object that cannot be read
+ * (the validating webhook should have refused it) is logged, and until it is fixed no
+ * reserved address of that family is known.
+ */
+export function reservedFrom(list: () => readonly SpiderReservedIP[], log: Log): (family: Family) => IPSet {
+  return (family) => {
+    try {
+      return reservedAddresses(family, list());
+    } catch (err) {
+      log.error({ err }, "a SpiderReservedIP cannot be read; treating its addresses as unknown");
+      return IPSet.empty(family);
+    }
+  };
+}

@@ -1,0 +1,116 @@
+import type { Family } from "../address/ip.js";
+import type { IPSet } from "../address/ipset.js";
+import type { PoolRequest, PoolResponse } from "../allocation/requests.js";
+import { IpamError } from "../errors.js";
+import type { SpiderIPPool } from "../kinds/ippool.js";
+import { ConflictError, type Allocator, type Clock, type Log, type PoolStore } from "../ports.js";
+import { retry, type RetryPolicy } from "../retry.js";
+import { commitToPool } from "./pool-commit.js";
+
+export interface PoolWriterOptions {
+  store: PoolStore;
+  /** The informer's copy, possibly behind; a write that loses re-reads from the store. */
+  cached: (name: string) => SpiderIPPool | undefined;
+  /** SpiderReservedIP addresses of a family. */
+  reserved: (family: Family) => IPSet;
+  clock: Clock;
+  coolDownMs: number;
+  log: Log;
+  onConflict?: (pool: string) => void;
+  onWrite?: (pool: string, batch: number) => void;
+  /** How lost compare-and-swaps are retried; CONFLICT_RETRY by default. */
+  retry?: RetryPolicy;
+}
+
+/** Replicas that collide retry soon and apart; 30 attempts ride out a burst of hundreds of admissions. */
+export const CONFLICT_RETRY: RetryPolicy = { attempts: 30, baseMs: 10, maxMs: 200, jitter: true };
+
+interface Waiting {
+  request: PoolRequest;
+  resolve: (r: PoolResponse) => void;
+  reject: (e: unknown) => void;
+}
+
+const rv = (p: SpiderIPPool | undefined): number => Number(p?.metadata.resourceVersion ?? -1);
+
+/**
+ * Group commit per pool: requests for one pool that arrive while a write to it is in
+ * flight wait and go together in the next write, so N concurrent admissions cost about
+ * one compare-and-swap per round trip instead of N. A write that loses the race (another
+ * replica wrote first) re-reads the pool and applies the whole batch again after a
+ * jittered backoff; nobody's result is final until its write has succeeded.
+ */
+export class PoolWriter implements Allocator {
+  private readonly queues = new Map<string, Waiting[]>();
+  private readonly running = new Set<string>();
+  /** What this writer last wrote per pool: fresher than the informer right after a write. */
+  private readonly written = new Map<string, SpiderIPPool>();
+
+  constructor(private readonly o: PoolWriterOptions) {}
+
+  submit(pool: string, request: PoolRequest): Promise<PoolResponse> {
+    return new Promise((resolve, reject) => {
+      const q = this.queues.get(pool) ?? [];
+      q.push({ request, resolve, reject });
+      this.queues.set(pool, q);
+      if (!this.running.has(pool)) void this.drain(pool);
+    });
+  }
+
+  observe(pool: SpiderIPPool): void {
+    const name = pool.metadata.name ?? "";
+    if (rv(pool) > rv(this.written.get(name))) this.written.set(name, pool);
+  }
+
+  private freshest(name: string): SpiderIPPool | undefined {
+    const a = this.o.cached(name);
+    const b = this.written.get(name);
+    return rv(b) > rv(a) ? b : a;
+  }
+
+  private async drain(pool: string): Promise<void> {
+    this.running.add(pool);
+    try {
+      for (;;) {
+        const batch = this.queues.get(pool) ?? [];
+        if (batch.length === 0) break;
+        this.queues.set(pool, []);
+        try {
+          const results = await this.commit(pool, batch.map((w) => w.request));
+          batch.forEach((w, i) => w.resolve(results[i] as PoolResponse));
+        } catch (err) {
+          for (const w of batch) w.reject(err);
+        }
+      }
+    } finally {
+      this.running.delete(pool);
+    }
+  }
+
+  private async commit(name: string, requests: PoolRequest[]): Promise<PoolResponse[]> {
+    const { clock, store } = this.o;
+    let pool = this.freshest(name) ?? (await store.get(name));
+    return retry(
+      async (attempt) => {
+        if (attempt > 1) pool = await store.get(name);
+        if (!pool) throw new IpamError("POOL_NOT_FOUND", `pool ${name} does not exist`, { pool: name });
+        const { answers, next } = commitToPool(pool, requests, { reserved: this.o.reserved, now: clock.now(), coolDownMs: this.o.coolDownMs });
+        if (!next) return answers;
+        const written = await store.replaceStatus(next);
+        this.written.set(name, written);
+        this.o.onWrite?.(name, requests.length);
+        return answers;
+      },
+      {
+        policy: this.o.retry ?? CONFLICT_RETRY,
+        clock,
+        retryable: (err) => err instanceof ConflictError,
+        // A lost compare-and-swap is the protocol working, not a fault.
+        onRetry: (_err, attempt, delayMs) => {
+          this.o.onConflict?.(name);
+          this.o.log.debug({ pool: name, attempt, delayMs, batch: requests.length }, "pool write lost a compare-and-swap; re-reading");
+        },
+      },
+    );
+  }
+}

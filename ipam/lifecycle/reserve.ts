@@ -1,0 +1,266 @@
+import { cidrContains, formatAddressInCIDR } from "../address/cidr.js";
+import { type Family, familyName, formatAddress, type IPAddress, parseIP } from "../address/ip.js";
+import type { IPSet } from "../address/ipset.js";
+import { listSet } from "../kinds/ippool-admission.js";
+import type { PoolView } from "../allocation/pool-view.js";
+import type { Allocation, ReservationRef } from "../allocation/requests.js";
+import type { AssignedIPs, AssignedNic } from "../annotations/assigned.js";
+import { ANNO_ASSIGNED_IPS, ANNO_IPS, ANNO_ROUTES } from "../annotations/keys.js";
+import { podInterfaces } from "../annotations/multus.js";
+import { parsePinnedIPs, type PinnedNicIPs } from "../annotations/pinned.js";
+import { parseRoutesAnnotation } from "../annotations/routes.js";
+import { IpamError } from "../errors.js";
+import type { ClusterConfig } from "../kinds/cluster-config.js";
+import type { SpiderIPPool } from "../kinds/ippool.js";
+import type { OwnerReference, Route } from "../kinds/meta.js";
+import type { PodLike } from "../kinds/pod.js";
+import type { SpiderSubnet } from "../kinds/subnet.js";
+import type { Allocator, Cache, Clock } from "../ports.js";
+import { selectCandidates } from "../selection/select.js";
+import type { Candidate, FamilyCandidates, NicCandidates, NodeConstraint } from "../selection/types.js";
+
+/** What allocation needs to know about the Pod. At admission the name may be unknown. */
+export interface PodFacts {
+  namespace: string;
+  name?: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  nodeName?: string;
+  /** The Pod's owners (automatic pools belong to its top controller). */
+  ownerReferences?: readonly OwnerReference[];
+}
+
+/**
+ * The facts of a Pod as a user sent it: `namespace` from the AdmissionRequest when the object
+ * lacks it, and without any assigned-ips annotation, which only the system writes.
+ */
+export function podFacts(pod: PodLike, namespace: string, nodeName = pod.spec?.nodeName): PodFacts {
+  const annotations = { ...pod.metadata.annotations };
+  delete annotations[ANNO_ASSIGNED_IPS];
+  return {
+    namespace,
+    ...(pod.metadata.name ? { name: pod.metadata.name } : {}),
+    labels: pod.metadata.labels ?? {},
+    annotations,
+    ...(nodeName ? { nodeName } : {}),
+    ...(pod.metadata.ownerReferences ? { ownerReferences: pod.metadata.ownerReferences } : {}),
+  };
+}
+
+/** A Namespace or Node as reservation reads it: labels (and a Namespace's default-pool annotations). */
+export interface LabelledObject {
+  metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+}
+
+export interface ReserveContext {
+  allocator: Allocator;
+  pools: Cache<SpiderIPPool>;
+  subnets: Cache<SpiderSubnet>;
+  namespaces: Cache<LabelledObject>;
+  nodes: Cache<LabelledObject>;
+  reservedIPs: (family: Family) => IPSet;
+  cluster: () => ClusterConfig;
+  installNamespace: string;
+  clock: Pick<Clock, "now">;
+  /** How long a reservation may wait for its Pod before it is collected. */
+  ttlMs: number;
+  /** The application's automatic pool for a NIC/family whose rule names subnets. */
+  autoPool?: (pod: PodFacts, iface: string, family: Family, subnets: readonly string[], dryRun: boolean) => Promise<SpiderIPPool>;
+  /** A dry run: nothing may be written (the allocator is a dry one too). */
+  dryRun?: boolean;
+}
+
+export interface Reservation {
+  assigned: AssignedIPs;
+  /** Node constraints of node-affine pools, for the Pod's scheduling (node not known yet). */
+  constraints: NodeConstraint[];
+  /** NIC/family pairs left to CNI time (defer mode, node-affine pools). */
+  deferred: string[];
+}
+
+interface Taken {
+  nic: string;
+  family: Family;
+  pool: SpiderIPPool;
+  view: PoolView;
+  allocation: Allocation;
+  constraint?: NodeConstraint;
+}
+
+/** One reservation in the making: what it took so far, what it left for later, why it failed. */
+interface Attempt {
+  readonly pod: PodFacts;
+  readonly ctx: ReserveContext;
+  readonly ref: ReservationRef;
+  readonly who: string;
+  readonly pinned: readonly PinnedNicIPs[];
+  readonly nodeKnown: boolean;
+  readonly taken: Taken[];
+  readonly deferred: string[];
+  readonly failures: string[];
+}
+
+function pinnedFor(pinned: readonly PinnedNicIPs[], nic: string, family: Family): IPAddress | undefined {
+  const p = pinned.find((x) => x.interface === nic);
+  return family === 4 ? p?.ipv4 : p?.ipv6;
+}
+
+/** The candidate pools of every NIC, by the rules of api.md, for this Pod in its namespace (and on its node, when known). */
+function selectFor(pod: PodFacts, ctx: ReserveContext): readonly NicCandidates[] {
+  const cluster = ctx.cluster();
+  const ns = ctx.namespaces.get(pod.namespace)?.metadata;
+  const nodeLabels = pod.nodeName ? ctx.nodes.get(pod.nodeName)?.metadata?.labels : undefined;
+  const nics = podInterfaces(pod.annotations, pod.namespace, cluster.clusterDefaultNetwork).map((p) => ({ interface: p.interface, ...(p.network ? { network: p.network } : {}) }));
+  return selectCandidates({
+    pod: { namespace: pod.namespace, ...(pod.name ? { name: pod.name } : {}), labels: pod.labels, annotations: pod.annotations },
+    ...(ns ? { namespace: ns } : {}),
+    ...(pod.nodeName ? { node: { name: pod.nodeName, ...(nodeLabels ? { labels: nodeLabels } : {}) } } : {}),
+    nics,
+    pools: ctx.pools.list(),
+    subnets: ctx.subnets.list(),
+    config: { ...cluster, installNamespace: ctx.installNamespace },
+  });
+}
+
+/**
+ * Reserves the Pod's addresses for every NIC and family, the one code path of allocation
+ * (admission and late allocation at CNI time both come here). Candidate pools are tried in
+ * order; a full one is skipped for the next. When any NIC/family cannot be served, every
+ * address this call took is released again before the refusal is thrown, so a refused Pod
+ * holds nothing.
+ */
+export async function reserveAddresses(pod: PodFacts, reservationId: string, ctx: ReserveContext, onlyInterfaces?: readonly string[]): Promise<Reservation> {
+  const selection = selectFor(pod, ctx);
+  const owner = pod.name ? `${pod.namespace}/${pod.name}` : undefined;
+  const a: Attempt = {
+    pod,
+    ctx,
+    ref: { id: reservationId, ...(owner ? { owner } : {}), expiresAt: ctx.clock.now() + ctx.ttlMs },
+    who: `pod ${pod.namespace}/${pod.name ?? "(new)"}`,
+    pinned: pod.annotations[ANNO_IPS] !== undefined ? parsePinnedIPs(pod.annotations[ANNO_IPS]) : [],
+    nodeKnown: pod.nodeName !== undefined,
+    taken: [],
+    deferred: [],
+    failures: [],
+  };
+  try {
+    for (const nic of selection) {
+      if (onlyInterfaces && !onlyInterfaces.includes(nic.interface)) continue;
+      for (const fc of [nic.ipv4, nic.ipv6]) if (fc) await reserveFamily(a, nic, fc);
+    }
+    if (a.failures.length > 0) {
+      throw new IpamError("POOL_EXHAUSTED", `${a.who} cannot get an address: ${a.failures.join("; also ")}; add addresses to those pools or name another pool`, {});
+    }
+    const routes = pod.annotations[ANNO_ROUTES] !== undefined ? parseRoutesAnnotation(pod.annotations[ANNO_ROUTES]) : [];
+    const assigned = assignedIPs(reservationId, selection, a.taken, routes, a.who);
+    const constraints = a.nodeKnown ? [] : a.taken.flatMap((t) => (t.constraint ? [t.constraint] : []));
+    return { assigned, constraints, deferred: a.deferred };
+  } catch (err) {
+    await releaseTaken(ctx.allocator, a.taken, reservationId);
+    throw err;
+  }
+}
+
+/** The pools to try for one NIC/family: an automatic pool for the subnet rules, minus node-affine ones in defer mode. */
+async function candidatesOf(a: Attempt, nic: NicCandidates, fc: FamilyCandidates): Promise<{ candidates: readonly Candidate[]; fresh?: SpiderIPPool; deferred?: boolean }> {
+  const { ctx } = a;
+  if (fc.kind === "subnet") {
+    if (!ctx.autoPool) throw new IpamError("SUBNET_NOT_FOUND", `${a.who} asks for an automatic pool for ${nic.interface}, which this controller does not make`);
+    // The pool was just created or grown: the caches may not have it yet.
+    const auto = await ctx.autoPool(a.pod, nic.interface, fc.family, fc.candidates.map((c) => c.name), ctx.dryRun === true);
+    ctx.allocator.observe?.(auto);
+    return { candidates: [{ name: auto.metadata.name ?? "" }], fresh: auto };
+  }
+  if (!a.nodeKnown && ctx.cluster().nodeAffinePools === "defer") {
+    const anywhere = fc.candidates.filter((c) => c.node === undefined);
+    return { candidates: anywhere, deferred: anywhere.length === 0 };
+  }
+  return { candidates: fc.candidates };
+}
+
+async function reserveFamily(a: Attempt, nic: NicCandidates, fc: FamilyCandidates): Promise<void> {
+  const { ctx } = a;
+  const family = fc.family;
+  const { candidates, fresh, deferred } = await candidatesOf(a, nic, fc);
+  if (deferred) {
+    a.deferred.push(`${nic.interface}/${familyName(family)}`);
+    return;
+  }
+  const want = pinnedFor(a.pinned, nic.interface, family);
+  const reasons: string[] = [];
+  for (const c of candidates) {
+    const pool = fresh?.metadata.name === c.name ? fresh : ctx.pools.get(c.name);
+    if (!pool) continue;
+    const answer = await ctx.allocator.submit(c.name, { kind: "allocate", interface: nic.interface, reservation: a.ref, ...(want ? { address: want } : {}) });
+    if (answer.ok && answer.kind === "allocate") {
+      a.taken.push({ nic: nic.interface, family, pool, view: answer.view, allocation: answer.allocation, ...(c.node ? { constraint: c.node } : {}) });
+      return;
+    }
+    if (answer.ok) continue;
+    if (!want) reasons.push(answer.error.message);
+    // A pinned address outside this pool may be in the next; one that this pool refuses otherwise (taken, excluded) is final.
+    else if (answer.error.code !== "IP_NOT_IN_POOL") throw answer.error;
+  }
+  if (want) throw pinnedNowhere(a, nic.interface, want, candidates, fc);
+  a.failures.push(`no ${familyName(family)} address for ${nic.interface}: ${reasons.join("; ")}`);
+}
+
+/** The refusal of a pinned address that no candidate holds, naming the pools that hold it but may not serve this Pod. */
+function pinnedNowhere(a: Attempt, iface: string, want: IPAddress, candidates: readonly Candidate[], fc: FamilyCandidates): IpamError {
+  const holds = (name: string): boolean => {
+    const p = a.ctx.pools.get(name);
+    return p !== undefined && listSet(p.spec.ips, want.family).contains(want.value);
+  };
+  const filtered = fc.filtered.filter((f) => holds(f.name));
+  const because = filtered.length > 0 ? `; it is in ${filtered.map((f) => `pool ${f.name}, which ${f.detail}`).join(", ")}` : "";
+  return new IpamError(
+    "IP_NOT_IN_POOL",
+    `${a.who} pins ${formatAddress(want)} for ${iface}, but no pool it may use holds it (candidates: ${candidates.map((c) => c.name).join(", ") || "none"})${because}`,
+    { ip: formatAddress(want), interface: iface },
+  );
+}
+
+/** Gives back what a refused admission took (its own reservation only). */
+async function releaseTaken(allocator: Allocator, taken: readonly Taken[], reservationId: string): Promise<void> {
+  const pools = new Set(taken.filter((t) => !t.allocation.reused).map((t) => t.pool.metadata.name ?? ""));
+  await Promise.all([...pools].map((p) => allocator.submit(p, { kind: "release-reservation", reservation: reservationId })));
+}
+
+const inSubnetOf = (t: Taken, gw: IPAddress): boolean => gw.family === t.family && cidrContains(t.view.subnet, gw.value);
+
+/** One NIC's entry of the annotation: its addresses, pools, tokens, gateways, and the routes whose next hop it can reach. */
+function assignedNic(nic: NicCandidates, mine: readonly Taken[], routes: readonly Route[]): AssignedNic {
+  const out: AssignedNic = { interface: nic.interface };
+  const poolRoutes: Route[] = [];
+  for (const t of mine) {
+    const p = t.family === 4 ? "ipv4" : "ipv6";
+    out[p] = formatAddressInCIDR(t.allocation.address, t.view.subnet);
+    out[`${p}Pool`] = t.pool.metadata.name ?? "";
+    out[`${p}Token`] = t.allocation.token;
+    if (t.view.gateway !== undefined) out[`${p}Gateway`] = formatAddress({ family: t.family, value: t.view.gateway });
+    if (t.pool.spec.vlan !== undefined) out.vlan = t.pool.spec.vlan;
+    poolRoutes.push(...(t.pool.spec.routes ?? []));
+  }
+  const extra = routes.filter((r) => mine.some((t) => inSubnetOf(t, parseIP(r.gw))));
+  const all = [...poolRoutes, ...extra.filter((r) => !poolRoutes.some((x) => x.dst === r.dst))];
+  if (all.length > 0) out.routes = all;
+  if (nic.cleanGateway) out.cleanGateway = true;
+  return out;
+}
+
+function assignedIPs(reservationId: string, selection: readonly NicCandidates[], taken: readonly Taken[], routes: readonly Route[], who: string): AssignedIPs {
+  const nics: AssignedNic[] = [];
+  for (const nic of selection) {
+    const mine = taken.filter((t) => t.nic === nic.interface);
+    if (mine.length > 0) nics.push(assignedNic(nic, mine, routes));
+  }
+  for (const r of routes) {
+    if (!taken.some((t) => inSubnetOf(t, parseIP(r.gw)))) {
+      throw new IpamError("ANNOTATION_INVALID", `annotation ${ANNO_ROUTES} routes ${r.dst} via ${r.gw}, but no NIC of ${who} has a subnet holding ${r.gw}; use a next hop inside one of the pod's subnets`, { route: r.dst });
+    }
+  }
+  // A repeated admission for the same named Pod gets back its earlier reservation.
+  const ids = new Set(taken.map((t) => t.allocation.reservation ?? reservationId));
+  return { reservation: ids.size === 1 ? ([...ids][0] ?? reservationId) : reservationId, ips: nics };
+}
+

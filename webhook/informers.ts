@@ -1,0 +1,52 @@
+import { CoreV1Api, type KubeConfig, type V1ConfigMap, type V1Namespace, type V1Node } from "@kubernetes/client-node";
+import { ENDPOINT_PLURAL, type SpiderEndpoint } from "../ipam/kinds/endpoint.js";
+import { IPPOOL_PLURAL, type SpiderIPPool } from "../ipam/kinds/ippool.js";
+import type { PodLike } from "../ipam/kinds/pod.js";
+import { RESERVEDIP_PLURAL, type SpiderReservedIP } from "../ipam/kinds/reservedip.js";
+import { SUBNET_PLURAL, type SpiderSubnet } from "../ipam/kinds/subnet.js";
+import type { Log } from "../ipam/ports.js";
+import { startInformer, type StartedInformer } from "../k8s/informer.js";
+import { CustomResources } from "../k8s/resources.js";
+import type { ControllerConfig } from "./config.js";
+
+/** Every cache the controller keeps, each started once and shared by the parts that read it. */
+export interface ControllerInformers {
+  pools: StartedInformer<SpiderIPPool>;
+  subnets: StartedInformer<SpiderSubnet>;
+  reserved: StartedInformer<SpiderReservedIP>;
+  endpoints: StartedInformer<SpiderEndpoint>;
+  pods: StartedInformer<PodLike>;
+  namespaces: StartedInformer<V1Namespace>;
+  nodes: StartedInformer<V1Node>;
+  /** The cluster configuration's ConfigMap alone (a field selector on its name). */
+  configMaps: StartedInformer<V1ConfigMap>;
+}
+
+export function startControllerInformers(kc: KubeConfig, config: ControllerConfig, log: Log): ControllerInformers {
+  const core = kc.makeApiClient(CoreV1Api);
+  const custom = <T extends { metadata: object }>(plural: string, namespaced = false): StartedInformer<T> => {
+    const api = new CustomResources<T & { metadata: { name?: string } }>(kc, plural, namespaced);
+    return startInformer<T>(kc, plural, api.path, () => api.list(), log);
+  };
+  const ns = config.namespace;
+  const byName = `metadata.name=${config.ipam.configMap}`;
+  return {
+    pools: custom<SpiderIPPool>(IPPOOL_PLURAL),
+    subnets: custom<SpiderSubnet>(SUBNET_PLURAL),
+    reserved: custom<SpiderReservedIP>(RESERVEDIP_PLURAL),
+    endpoints: custom<SpiderEndpoint>(ENDPOINT_PLURAL, true),
+    pods: startInformer<PodLike>(kc, "pods", "/api/v1/pods", async () => (await core.listPodForAllNamespaces()) as never, log),
+    namespaces: startInformer(kc, "namespaces", "/api/v1/namespaces", () => core.listNamespace(), log),
+    nodes: startInformer(kc, "nodes", "/api/v1/nodes", () => core.listNode(), log),
+    configMaps: startInformer(kc, "configmaps", `/api/v1/namespaces/${ns}/configmaps`, () => core.listNamespacedConfigMap({ namespace: ns, fieldSelector: byName }), log, { fieldSelector: byName }),
+  };
+}
+
+/** Allocation waits until every cache has its first list: truth comes from the pools, never from a half-filled cache. */
+export function allSynced(i: ControllerInformers): boolean {
+  return Object.values(i).every((c: StartedInformer<unknown>) => c.isSynced());
+}
+
+export async function stopInformers(i: ControllerInformers): Promise<void> {
+  await Promise.all(Object.values(i).map((c: StartedInformer<unknown>) => c.stop()));
+}
