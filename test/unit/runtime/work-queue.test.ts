@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import { pino } from "pino";
+import { ConflictError } from "../../../ipam/ports.js";
+import { RecordingLog } from "../../fakes/log.js";
 import { WorkQueue } from "../../../runtime/work-queue.js";
 
 const log = pino({ level: "silent" });
@@ -32,6 +34,21 @@ describe("WorkQueue", () => {
     await new Promise((r) => setTimeout(r, 500));
     await q.idle();
     expect(calls).toBe(3);
+    q.stop();
+  });
+
+  it("logs a lost compare-and-swap at debug, any other failure as a warning", async () => {
+    const rec = new RecordingLog();
+    const errors = [new ConflictError("stale resourceVersion"), new Error("apiserver unreachable")];
+    const q = new WorkQueue("t", async () => {
+      const e = errors.shift();
+      if (e) throw e;
+    }, rec, 1, { baseMs: 1, maxMs: 1, jitter: false });
+    q.add("x");
+    await new Promise((r) => setTimeout(r, 50));
+    await q.idle();
+    expect(rec.at("debug").map((l) => l.message)).toEqual(["reconcile lost a compare-and-swap; retrying"]);
+    expect(rec.at("warn").map((l) => l.message)).toEqual(["reconcile failed; retrying"]);
     q.stop();
   });
 });

@@ -1,0 +1,120 @@
+import { describe, expect, it } from "@jest/globals";
+import { formatAssignedIPs, type AssignedIPs } from "../../../ipam/annotations/assigned.js";
+import type { SpiderEndpoint } from "../../../ipam/kinds/endpoint.js";
+import type { SpiderIPPool } from "../../../ipam/kinds/ippool.js";
+import type { PodLike } from "../../../ipam/kinds/pod.js";
+import { Binder } from "../../../ipam/lifecycle/binder.js";
+import { reserveAddresses } from "../../../ipam/lifecycle/reserve.js";
+import type { Cache, EventRecorder } from "../../../ipam/ports.js";
+import { FakeStore, listCache } from "../../fakes/store.js";
+import { heldIn, pool, reserveContext, writerOver } from "./fixtures.js";
+
+interface Recorded {
+  type: string;
+  reason: string;
+  message: string;
+}
+
+/** A reservation made the way admission makes it, a Pod carrying it, and a binder over fakes. */
+async function setup(poolCache?: (store: FakeStore<SpiderIPPool>) => Cache<SpiderIPPool>) {
+  const pools = new FakeStore<SpiderIPPool>();
+  pools.seed(pool("p"));
+  const endpoints = new FakeStore<SpiderEndpoint>();
+  const pods = listCache<PodLike>();
+  const events: Recorded[] = [];
+  const event: EventRecorder = (_s, type, reason, message) => {
+    events.push({ type, reason, message });
+    return Promise.resolve();
+  };
+  const w = writerOver(pools);
+  const reserve = async (id: string) =>
+    (await reserveAddresses({ namespace: "app", labels: {}, annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["p"]}' } }, id, reserveContext(pools, w.writer, w.clock))).assigned;
+  const binder = new Binder({
+    pods,
+    endpoints: endpoints.cache(),
+    pools: poolCache ? poolCache(pools) : pools.cache(),
+    poolStore: pools,
+    endpointStore: endpoints,
+    allocator: w.writer,
+    event,
+    log: w.log,
+  });
+  const addPod = (name: string, assigned: AssignedIPs, uid = `uid-${name}`): PodLike => {
+    const p: PodLike = { metadata: { name, namespace: "app", uid, annotations: { "ipam.spidernet.io/assigned-ips": formatAssignedIPs(assigned) } }, spec: { nodeName: "n1" } };
+    pods.items.push(p);
+    return p;
+  };
+  return { pools, endpoints, pods, events, binder, reserve, addPod, log: w.log };
+}
+
+describe("Binder over fake ports", () => {
+  it("records a Pod's reservation in its endpoint and binds it in the pool", async () => {
+    const t = await setup();
+    const assigned = await t.reserve("r1");
+    t.addPod("web-0", assigned);
+    await t.binder.reconcile("app/web-0");
+    const ep = t.endpoints.peek("web-0", "app");
+    expect(ep?.status?.current).toMatchObject({ uid: "uid-web-0", node: "n1", reservation: "r1", ips: assigned.ips });
+    expect(t.events.map((e) => e.reason)).toEqual(["IPReserved"]);
+    // Bound: no longer pending, so the expired-reservation collector will not take it.
+    expect(t.pools.peek("p")?.status?.allocations).not.toContain("r1");
+    expect(heldIn(t.pools, "p")).toEqual(["10.6.0.10"]);
+  });
+
+  it("refuses an annotation whose token the pool does not hold", async () => {
+    const t = await setup();
+    const assigned = await t.reserve("r1");
+    const forged: AssignedIPs = { ...assigned, ips: assigned.ips.map((n) => ({ ...n, ipv4Token: (n.ipv4Token ?? 0) + 7 })) };
+    t.addPod("web-0", forged);
+    await t.binder.reconcile("app/web-0");
+    expect(t.endpoints.peek("web-0", "app")).toBeUndefined();
+    expect(t.events).toEqual([expect.objectContaining({ type: "Warning", reason: "AssignedIPsMismatch", message: expect.stringContaining("does not hold 10.6.0.10/24 under token") })]);
+    expect(t.log.at("warn").map((l) => l.message)).toEqual(["annotation does not match the pool record"]);
+  });
+
+  it("refuses an annotation copied from a Pod that is already bound", async () => {
+    const t = await setup();
+    const assigned = await t.reserve("r1");
+    t.addPod("web-0", assigned);
+    await t.binder.reconcile("app/web-0");
+    t.addPod("copy", assigned);
+    await t.binder.reconcile("app/copy");
+    expect(t.endpoints.peek("copy", "app")).toBeUndefined();
+    expect(t.events.at(-1)).toMatchObject({ reason: "AssignedIPsMismatch", message: expect.stringContaining("is not pending for reservation r1") });
+  });
+
+  it("reads the pool live when its cache has not seen the admission's write yet", async () => {
+    // The cache keeps the pool as it was before the admission wrote it.
+    const cached: { pool?: SpiderIPPool } = {};
+    const t = await setup((store) => ({ get: (n) => (n === "p" ? cached.pool : store.peek(n)), list: () => (cached.pool ? [cached.pool] : []) }));
+    cached.pool = t.pools.peek("p");
+    const assigned = await t.reserve("r1");
+    t.addPod("web-0", assigned);
+    await t.binder.reconcile("app/web-0");
+    expect(t.endpoints.peek("web-0", "app")?.status?.current?.reservation).toBe("r1");
+    expect(t.pools.reads).toContain("/p");
+  });
+
+  it("releases exactly what the endpoint records once the Pod is gone, and lets the endpoint go", async () => {
+    const t = await setup();
+    const assigned = await t.reserve("r1");
+    t.addPod("web-0", assigned);
+    await t.binder.reconcile("app/web-0");
+    t.pods.items.length = 0;
+    await t.binder.reconcile("app/web-0");
+    expect(heldIn(t.pools, "p")).toEqual([]);
+    expect(t.endpoints.peek("web-0", "app")).toBeUndefined();
+  });
+
+  it("keeps a StatefulSet Pod's endpoint and addresses when the Pod goes", async () => {
+    const t = await setup();
+    const assigned = await t.reserve("r1");
+    const pod = t.addPod("db-0", assigned);
+    pod.metadata.ownerReferences = [{ apiVersion: "apps/v1", kind: "StatefulSet", name: "db", uid: "sts-uid", controller: true }];
+    await t.binder.reconcile("app/db-0");
+    t.pods.items.length = 0;
+    await t.binder.reconcile("app/db-0");
+    expect(heldIn(t.pools, "p")).toEqual(["10.6.0.10"]);
+    expect(t.endpoints.peek("db-0", "app")?.status?.ownerControllerType).toBe("StatefulSet");
+  });
+});
