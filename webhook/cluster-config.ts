@@ -18,6 +18,8 @@ export function clusterConfigFrom(configMaps: StartedInformer<V1ConfigMap>, log:
   configMaps.on("add", load);
   configMaps.on("update", load);
   configMaps.on("delete", () => (current = DEFAULT_CLUSTER_CONFIG));
+  // What the cache already holds (events before these handlers are not replayed).
+  for (const cm of configMaps.list()) load(cm);
   return () => current;
 }
 

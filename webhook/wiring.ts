@@ -175,11 +175,13 @@ export async function startController(config: ControllerConfig, opts: Controller
     endpoints: new CustomResources<SpiderEndpoint>(kc, ENDPOINT_PLURAL, true),
   };
   const s: Shared = { kc, config, log, clock: systemClock, metrics: new ControllerMetrics(true), informers, stores };
+  // Everything that follows informer events is built before the first await, so no event is missed.
+  const alloc = allocation(s);
+  const tasks = leaderTasks(s, alloc.writer, identity);
 
   const certificates = new ServingCertificates(kc, config, s.metrics, log);
   const tls = await certificates.initial();
   if (config.registration.enabled) await registerWebhooks(kc, config, tls.caBundlePem);
-  const alloc = allocation(s);
   const late = new LateAllocationEndpoint(kc, { reserve: alloc.reserve, allocator: alloc.writer, log }, new Set(config.ipam.agentUsers));
   const synced = (): boolean => allSynced(informers);
   const server = await startWebhookServer({
@@ -195,7 +197,6 @@ export async function startController(config: ControllerConfig, opts: Controller
   });
   certificates.follow((next) => server.setTls(next));
 
-  const tasks = leaderTasks(s, alloc.writer, identity);
   const elector = new LeaderElector(
     kc,
     { namespace: config.namespace, name: "spiderpool-controller", identity, leaseDurationSeconds: 15, renewEveryMs: 5000 },

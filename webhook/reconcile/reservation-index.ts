@@ -18,6 +18,8 @@ export class ReservationIndex {
       const id = reservationOf(p);
       if (id && this.byReservation.get(id) === podKey(p)) this.byReservation.delete(id);
     });
+    // What the cache already holds (events before these handlers are not replayed).
+    for (const p of pods.list()) this.index(p);
   }
 
   /** The Pod (ns/name) that carries reservation `id`, if the cache holds it now. */
