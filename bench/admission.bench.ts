@@ -2,10 +2,10 @@
 // side by side in one run on a local control plane (etcd + kube-apiserver).
 //   npx tsx bench/admission.bench.ts [pods-per-phase=1000] [creators=50]
 import { CoreV1Api } from "@kubernetes/client-node";
-import { CONTROL_PLANE, startCluster, stopCluster } from "../test/harness/cluster.js";
-import { startTestController } from "../test/harness/controller.js";
-import { applyCrds, createNamespace, testKubeConfig } from "../test/harness/kube.js";
-import { createPool, podSpec } from "../test/harness/pods.js";
+import { CONTROL_PLANE, startCluster, stopCluster } from "../local-cluster/cluster.js";
+import { startTestController } from "../local-cluster/controller.js";
+import { applyCrds, createNamespace, testKubeConfig } from "../local-cluster/kube.js";
+import { createPool, podSpec } from "../local-cluster/pods.js";
 
 const total = Number(process.argv[2] ?? 1000);
 const creators = Number(process.argv[3] ?? 50);

@@ -10,11 +10,11 @@ import { ENDPOINT_PLURAL, type SpiderEndpoint } from "../ipam/kinds/endpoint.js"
 import { CustomResources } from "../k8s/resources.js";
 import { startAgent } from "../agent/agent.js";
 import { parseAgentConfig } from "../agent/config.js";
-import { CONTROL_PLANE, startCluster, stopCluster } from "../test/harness/cluster.js";
-import { DEBIAN_CNI_DIR, PATH_WITHOUT_NODE, installedCniBinDir } from "../test/harness/cni-exec.js";
-import { startTestController } from "../test/harness/controller.js";
-import { applyCrds, testKubeConfig, waitFor } from "../test/harness/kube.js";
-import { createPod, createPool, podSpec } from "../test/harness/pods.js";
+import { CONTROL_PLANE, startCluster, stopCluster } from "../local-cluster/cluster.js";
+import { DEBIAN_CNI_DIR, PATH_WITHOUT_NODE, installedCniBinDir } from "../local-cluster/cni-exec.js";
+import { startTestController } from "../local-cluster/controller.js";
+import { applyCrds, testKubeConfig, waitFor } from "../local-cluster/kube.js";
+import { createPod, createPool, podSpec } from "../local-cluster/pods.js";
 
 const runs = Number(process.argv[2] ?? 40);
 

@@ -1,5 +1,5 @@
 // npm run cluster:up / cluster:down — the local control plane for trying things by hand.
-import { FULL_CLUSTER, clusterDir, startCluster, stopCluster } from "../test/harness/cluster.js";
+import { FULL_CLUSTER, clusterDir, startCluster, stopCluster } from "../local-cluster/cluster.js";
 
 const name = process.env.SPIDERPOOL_CLUSTER_NAME ?? "local";
 const cmd = process.argv[2];

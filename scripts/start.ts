@@ -11,10 +11,10 @@ import { join } from "node:path";
 import yaml from "js-yaml";
 import { parseControllerConfig } from "../webhook/config.js";
 import { startController } from "../webhook/controller.js";
-import { REPO_ROOT, findBinary } from "../test/harness/binaries.js";
-import { FULL_CLUSTER, KWOK_NODE_ANNOTATION, startCluster, stopCluster } from "../test/harness/cluster.js";
-import { apply, crdManifests, establishCrds, waitFor } from "../test/harness/kube.js";
-import { freePort } from "../test/harness/processes.js";
+import { REPO_ROOT, findBinary } from "../local-cluster/binaries.js";
+import { FULL_CLUSTER, KWOK_NODE_ANNOTATION, startCluster, stopCluster } from "../local-cluster/cluster.js";
+import { apply, crdManifests, establishCrds, waitFor } from "../local-cluster/kube.js";
+import { freePort } from "../local-cluster/processes.js";
 
 const detach = process.argv.includes("--detach");
 const exitAfterDemo = process.argv.includes("--exit");

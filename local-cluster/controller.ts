@@ -1,10 +1,10 @@
 import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
-import { IPPOOL_PLURAL, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
-import { API_VERSION, GROUP, VERSION } from "../../ipam/kinds/meta.js";
+import { IPPOOL_PLURAL, type SpiderIPPool } from "../ipam/kinds/ippool.js";
+import { API_VERSION, GROUP, VERSION } from "../ipam/kinds/meta.js";
 import { pino } from "pino";
-import { parseControllerConfig, type ControllerConfig } from "../../webhook/config.js";
-import { startController, type Controller } from "../../webhook/controller.js";
-import { webhookConfigurations } from "../../webhook/registration.js";
+import { parseControllerConfig, type ControllerConfig } from "../webhook/config.js";
+import { startController, type Controller } from "../webhook/controller.js";
+import { webhookConfigurations } from "../webhook/registration.js";
 import { startBalancer } from "./balancer.js";
 import { createNamespace, isStatus, waitFor } from "./kube.js";
 

@@ -1,9 +1,9 @@
 import { CoreV1Api, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
-import { parseAssignedIPs, type AssignedIPs } from "../../ipam/annotations/assigned.js";
-import { ANNO_ASSIGNED_IPS } from "../../ipam/annotations/keys.js";
-import { IPPOOL_PLURAL, type IPPoolSpec, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
-import { API_VERSION } from "../../ipam/kinds/meta.js";
-import { CustomResources } from "../../k8s/resources.js";
+import { parseAssignedIPs, type AssignedIPs } from "../ipam/annotations/assigned.js";
+import { ANNO_ASSIGNED_IPS } from "../ipam/annotations/keys.js";
+import { IPPOOL_PLURAL, type IPPoolSpec, type SpiderIPPool } from "../ipam/kinds/ippool.js";
+import { API_VERSION } from "../ipam/kinds/meta.js";
+import { CustomResources } from "../k8s/resources.js";
 
 /** A minimal Pod (no scheduler needed: integration tests only look at admission). */
 export function podSpec(name: string | { generateName: string }, annotations: Record<string, string> = {}, extra: Partial<V1Pod["spec"]> = {}): V1Pod {

@@ -13,7 +13,7 @@ export type BinaryName =
   | "kwok"
   | "helm";
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** scripts/versions.env, the one place the versions (and so the cache keys) are set. */
 export function binaryVersions(): Record<string, string> {

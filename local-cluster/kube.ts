@@ -16,9 +16,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import yaml from "js-yaml";
 import { REPO_ROOT, findBinary } from "./binaries.js";
-import { issueCertificate } from "../../certs/pki.js";
+import { issueCertificate } from "../certs/pki.js";
 import { kubeconfigYaml } from "./pki.js";
-import { testClusterState } from "./test-cluster.js";
+import { testClusterState } from "../test/harness/test-cluster.js";
 
 const run = promisify(execFile);
 
