@@ -8,9 +8,21 @@ import { webhookConfigurations } from "../webhook/registration.js";
 import { startBalancer } from "./balancer.js";
 import { createNamespace, isStatus, waitFor } from "./kube.js";
 
-export const TEST_RUN_LABEL = "spiderpool.test/run";
+/** Objects and namespaces carrying this label (valued with the controller's id) are under its webhooks. */
+export const SCOPE_LABEL = "spiderpool.local/controller";
 
-export interface TestController {
+export interface LocalControllerOptions {
+  /** Prefix of the controller's namespace, whose name is also its id. */
+  prefix: string;
+  /** Controller settings (environment names) over the local defaults. */
+  settings?: Record<string, string>;
+  /** conf.yml of the spiderpool-conf ConfigMap, when the cluster configuration matters. */
+  clusterConfig?: string;
+  /** Replicas behind a round-robin balancer, as behind a Service; 1 by default. */
+  replicas?: number;
+}
+
+export interface LocalController {
   /** The first replica (the others, if any, are in `replicas`). */
   controller: Controller;
   replicas: Controller[];
@@ -25,18 +37,14 @@ export interface TestController {
 }
 
 /**
- * Runs spiderpool-controller in this process against the test control plane, registered
- * through clientConfig.url (https://127.0.0.1:<port>) with the caBundle the controller
- * generates and publishes itself. The webhooks only see objects labelled with this run's
- * id, so test files sharing the control plane do not see each other's webhooks.
+ * Runs spiderpool-controller replicas in this process against a local control plane,
+ * registered through clientConfig.url (https://127.0.0.1:<port>) with the caBundle the
+ * controller generates and publishes itself. The webhooks only see objects labelled with
+ * this controller's id, so several controllers (test files, benchmarks) share one control
+ * plane without seeing each other's objects.
  */
-export async function startTestController(
-  kc: KubeConfig,
-  prefix: string,
-  settings: Record<string, string> = {},
-  clusterConfig?: string,
-  replicaCount = 1,
-): Promise<TestController> {
+export async function startLocalController(kc: KubeConfig, o: LocalControllerOptions): Promise<LocalController> {
+  const { prefix, settings = {}, clusterConfig, replicas: replicaCount = 1 } = o;
   const namespace = await createNamespace(kc, `${prefix}-system`);
   if (clusterConfig !== undefined) {
     await kc.makeApiClient(CoreV1Api).createNamespacedConfigMap({ namespace, body: { metadata: { name: "spiderpool-conf" }, data: { "conf.yml": clusterConfig } } });
@@ -51,22 +59,22 @@ export async function startTestController(
       SPIDERPOOL_TLS_EXTRA_IPS: "127.0.0.1",
       SPIDERPOOL_MUTATING_WEBHOOK_CONFIGURATIONS: names.mutating,
       SPIDERPOOL_VALIDATING_WEBHOOK_CONFIGURATIONS: names.validating,
-      SPIDERPOOL_LOG_LEVEL: process.env.SPIDERPOOL_TEST_LOG_LEVEL ?? "error",
-      // The in-process controller talks to the apiserver as the admin of the test cluster.
+      SPIDERPOOL_LOG_LEVEL: "error",
+      // The in-process controller talks to the apiserver as the admin of the local cluster.
       SPIDERPOOL_SYSTEM_USERS: "local-admin",
-      // This harness registers the webhooks itself, scoped to this run's objects.
+      // Registered here instead, scoped to this controller's objects.
       SPIDERPOOL_REGISTER_WEBHOOKS: "false",
       ...settings,
     },
     [],
   );
-  const log = pino({ level: config.logLevel, base: { test: prefix } });
+  const log = pino({ level: config.logLevel, base: { controller: prefix } });
   const replicas: Controller[] = [];
   // Replicas one after the other: the first creates the certificate Secret, the rest adopt it.
   for (let i = 0; i < replicaCount; i++) replicas.push(await startController(config, { kubeConfig: kc, log: log.child({ replica: i }), identity: `${id}-${i}` }));
   const controller = replicas[0] as Controller;
   const balancer = replicaCount > 1 ? await startBalancer(replicas.map((r) => r.port)) : undefined;
-  const labels = { [TEST_RUN_LABEL]: id };
+  const labels = { [SCOPE_LABEL]: id };
   const [mutating, validating] = webhookConfigurations({
     mutatingName: names.mutating,
     validatingName: names.validating,
@@ -74,7 +82,7 @@ export async function startTestController(
     failurePolicy: "Fail",
     objectSelector: { matchLabels: labels },
     excludedNamespaces: config.ipam.excludedNamespaces,
-    // Pods are judged only in namespaces labelled for this run (see createPodNamespace).
+    // Pods are judged only in namespaces labelled for this controller (see createPodNamespace).
     podNamespaceSelector: { matchLabels: labels },
   });
   const admission = kc.makeApiClient(AdmissionregistrationV1Api);

@@ -1,62 +1,18 @@
 import {
   ApiException,
   ApiextensionsV1Api,
-  KubeConfig,
+  type KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
   type KubernetesObject,
-  type V1Status,
 } from "@kubernetes/client-node";
 // Not re-exported by the package root; the path is stable across 1.x.
 import { ObjectSerializer } from "@kubernetes/client-node/dist/serializer.js";
-import { execFile } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { promisify } from "node:util";
 import yaml from "js-yaml";
-import { REPO_ROOT, findBinary } from "./binaries.js";
-import { issueCertificate } from "../certs/pki.js";
-import { kubeconfigYaml } from "./pki.js";
-import { testClusterState } from "../test/harness/test-cluster.js";
-
-const run = promisify(execFile);
-
-/** A KubeConfig for this run's test control plane (admin identity). */
-export function testKubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromFile(testClusterState().kubeconfig);
-  return kc;
-}
-
-/** Runs the real kubectl against the test control plane; rejects with its stderr. */
-export async function kubectl(args: string[], stdin?: string): Promise<string> {
-  const bin = findBinary("kubectl");
-  const env = { ...process.env, KUBECONFIG: testClusterState().kubeconfig };
-  if (stdin === undefined) {
-    const { stdout } = await run(bin, args, { env, maxBuffer: 64 << 20 });
-    return stdout;
-  }
-  return new Promise((resolve, reject) => {
-    const child = execFile(bin, args, { env, maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`kubectl ${args.join(" ")}: ${stderr || err.message}`)) : resolve(stdout),
-    );
-    child.stdin?.end(stdin);
-  });
-}
-
-/** The Status the apiserver answered with when `call` was refused; fails if it succeeded. */
-export async function refusal(call: Promise<unknown>): Promise<V1Status> {
-  try {
-    await call;
-  } catch (err) {
-    if (err instanceof ApiException) {
-      return (typeof err.body === "string" ? JSON.parse(err.body) : err.body) as V1Status;
-    }
-    throw err;
-  }
-  throw new Error("expected the apiserver to refuse the request, but it succeeded");
-}
+import { REPO_ROOT } from "./binaries.js";
 
 export function isStatus(err: unknown, code: number): boolean {
   return err instanceof ApiException && err.code === code;
@@ -83,7 +39,7 @@ export function toModel(obj: KubernetesObject): KubernetesObject {
 }
 
 /** Server-side applies objects (idempotent). */
-export async function apply(kc: KubeConfig, objects: KubernetesObject[], fieldManager = "spiderpool-tests"): Promise<void> {
+export async function apply(kc: KubeConfig, objects: KubernetesObject[], fieldManager = "spiderpool-local"): Promise<void> {
   const client = KubernetesObjectApi.makeApiClient(kc);
   for (const obj of objects) {
     await client.patch(toModel(obj), undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply);
@@ -142,17 +98,4 @@ export async function createNamespace(kc: KubeConfig, prefix: string, labels: Re
   await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels, annotations } });
   await ensureDefaultServiceAccount(client, name);
   return name;
-}
-
-/**
- * A KubeConfig for another identity of the test cluster: a client certificate signed by
- * the cluster CA (so the apiserver authenticates it), with no rights until RBAC grants some.
- */
-export function userKubeConfig(username: string, groups: string[] = []): KubeConfig {
-  const state = testClusterState();
-  const ca = { certPem: readFileSync(join(state.dir, "pki", "ca.crt"), "utf8"), keyPem: readFileSync(join(state.dir, "pki", "ca.key"), "utf8") };
-  const cert = issueCertificate(ca, { commonName: username, organizations: groups, usage: "client" });
-  const kc = new KubeConfig();
-  kc.loadFromString(kubeconfigYaml(state.server, ca.certPem, cert.certPem, cert.keyPem));
-  return kc;
 }

@@ -35,7 +35,7 @@ export interface SimNodeOptions {
 }
 
 /**
- * A test node that does for Pods bound to it what a kubelet does for their network: a
+ * A simulated node that does for Pods bound to it what a kubelet does for their network: a
  * network namespace per Pod, Debian's real macvlan plugin with `ipam.type: spiderpool`
  * (which asks this node's real spiderpool-agent), the Pod's status (podIPs, Running), and
  * CNI DEL plus the final delete when the Pod goes. It keeps the Node Ready (status and

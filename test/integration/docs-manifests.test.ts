@@ -4,8 +4,9 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import yaml from "js-yaml";
 import { REPO_ROOT } from "../../local-cluster/binaries.js";
-import { startTestController, type TestController } from "../../local-cluster/controller.js";
-import { apply, applyCrds, testKubeConfig } from "../../local-cluster/kube.js";
+import { startTestController, type TestController } from "../harness/controller.js";
+import { apply, applyCrds } from "../../local-cluster/kube.js";
+import { testKubeConfig } from "../harness/kube.js";
 
 /**
  * Every manifest under docs/examples is applied to the real apiserver through the

@@ -7,8 +7,9 @@ import { allocatedCount } from "../../ipam/allocation/state.js";
 import { parseCIDR } from "../../ipam/address/cidr.js";
 import { IPPOOL_PLURAL, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import { CustomResources } from "../../k8s/resources.js";
-import { startTestController, type TestController } from "../../local-cluster/controller.js";
-import { applyCrds, testKubeConfig } from "../../local-cluster/kube.js";
+import { startTestController, type TestController } from "../harness/controller.js";
+import { applyCrds } from "../../local-cluster/kube.js";
+import { testKubeConfig } from "../harness/kube.js";
 import { createPool, podSpec } from "../../local-cluster/pods.js";
 
 /**

@@ -6,8 +6,9 @@ import { parseCIDR } from "../../ipam/address/cidr.js";
 import { IPPOOL_PLURAL, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import { ENDPOINT_PLURAL, type SpiderEndpoint } from "../../ipam/kinds/endpoint.js";
 import { CustomResources } from "../../k8s/resources.js";
-import { startTestController, type TestController } from "../../local-cluster/controller.js";
-import { applyCrds, createNamespace, kubectl, refusal, testKubeConfig, userKubeConfig, waitFor } from "../../local-cluster/kube.js";
+import { startTestController, type TestController } from "../harness/controller.js";
+import { applyCrds, createNamespace, waitFor } from "../../local-cluster/kube.js";
+import { kubectl, refusal, testKubeConfig, userKubeConfig } from "../harness/kube.js";
 import { assignedOf, createPod, createPool, podSpec } from "../../local-cluster/pods.js";
 
 const IPPOOL = "ipam.spidernet.io/ippool";

@@ -6,8 +6,9 @@ import { IPSet } from "../../ipam/address/ipset.js";
 import { decodeAllocations } from "../../ipam/allocation/codec.js";
 import { IPPOOL_PLURAL, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import { CustomResources } from "../../k8s/resources.js";
-import { startTestController, type TestController } from "../../local-cluster/controller.js";
-import { applyCrds, refusal, testKubeConfig } from "../../local-cluster/kube.js";
+import { startTestController, type TestController } from "../harness/controller.js";
+import { applyCrds } from "../../local-cluster/kube.js";
+import { refusal, testKubeConfig } from "../harness/kube.js";
 import { assignedOf, createPod, createPool, podSpec } from "../../local-cluster/pods.js";
 
 /**

@@ -1,0 +1,19 @@
+import type { KubeConfig } from "@kubernetes/client-node";
+import { startLocalController, type LocalController } from "../../local-cluster/controller.js";
+
+export type TestController = LocalController;
+
+/**
+ * spiderpool-controller for one test file: local-cluster's controller, scoped to the
+ * file's own objects, logging at SPIDERPOOL_TEST_LOG_LEVEL (errors only by default).
+ */
+export function startTestController(
+  kc: KubeConfig,
+  prefix: string,
+  settings: Record<string, string> = {},
+  clusterConfig?: string,
+  replicas = 1,
+): Promise<TestController> {
+  const logLevel = process.env.SPIDERPOOL_TEST_LOG_LEVEL ?? "error";
+  return startLocalController(kc, { prefix, settings: { SPIDERPOOL_LOG_LEVEL: logLevel, ...settings }, clusterConfig, replicas });
+}
