@@ -3,6 +3,7 @@
 //   npx tsx bench/admission.bench.ts [pods-per-phase=1000] [creators=50]
 import { CoreV1Api } from "@kubernetes/client-node";
 import { CONTROL_PLANE, startCluster, stopCluster } from "../local-cluster/cluster.js";
+import { ensureBinariesOrExit } from "../local-cluster/ensure-binaries.js";
 import { startLocalController } from "../local-cluster/controller.js";
 import { applyCrds, createNamespace } from "../local-cluster/kube.js";
 import { adminKubeConfig } from "../local-cluster/kubeconfig.js";
@@ -35,6 +36,7 @@ async function phase(name: string, create: () => Promise<unknown>): Promise<{ ra
   return r;
 }
 
+await ensureBinariesOrExit(CONTROL_PLANE);
 const state = await startCluster("bench", CONTROL_PLANE);
 try {
   const kc = adminKubeConfig(state);

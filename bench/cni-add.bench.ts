@@ -11,6 +11,7 @@ import { CustomResources } from "../k8s/resources.js";
 import { startAgent } from "../agent/agent.js";
 import { parseAgentConfig } from "../agent/config.js";
 import { CONTROL_PLANE, startCluster, stopCluster } from "../local-cluster/cluster.js";
+import { ensureBinariesOrExit } from "../local-cluster/ensure-binaries.js";
 import { DEBIAN_CNI_DIR, PATH_WITHOUT_NODE, installedCniBinDir } from "../local-cluster/cni-exec.js";
 import { startLocalController } from "../local-cluster/controller.js";
 import { applyCrds, waitFor } from "../local-cluster/kube.js";
@@ -35,6 +36,7 @@ function timeOnce(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: s
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
+await ensureBinariesOrExit(CONTROL_PLANE);
 const state = await startCluster("bench-cni", CONTROL_PLANE);
 try {
   const kc = adminKubeConfig(state);

@@ -2,11 +2,13 @@
 # Builds the Kubernetes control-plane binaries, etcd, kwok and helm from the Go module
 # proxy into a cache outside the repository, one folder per component and version.
 #
-# test/harness/binaries.ts prefers a binary in $KUBEBUILDER_ASSETS or on PATH; this script
-# only fills the cache. Versions come from scripts/versions.env.
+# local-cluster/binaries.ts prefers a binary in $KUBEBUILDER_ASSETS or on PATH; this script
+# only fills the cache. Versions come from scripts/versions.env. npm start and
+# cluster:up call it (through local-cluster/ensure-binaries.ts) for what they lack.
 #
-#   scripts/build-binaries.sh            # build what is missing, print the bin dir
-#   scripts/build-binaries.sh --print    # print "<name> <cached path>" per binary
+#   scripts/build-binaries.sh                  # build every component that is missing
+#   scripts/build-binaries.sh etcd kwok        # only these (etcd kwok kubernetes helm)
+#   scripts/build-binaries.sh --print          # print "<name> <cached path>" per binary
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,10 +28,34 @@ ALL=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok hel
 
 if [[ "${1:-}" == "--print" ]]; then for b in "${ALL[@]}"; do echo "$b $(dir_of "$b")/$b"; done; exit 0; fi
 
+for what in "${@:-all}"; do
+  case "$what" in
+    all|etcd|kwok|kubernetes|helm) ;;
+    *) echo "usage: $0 [--print | all | etcd kwok kubernetes helm ...]" >&2; exit 2 ;;
+  esac
+done
+
+# Debian's Go is too old for these modules; the official tarball lives in /usr/local/go.
+if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then export PATH="/usr/local/go/bin:$PATH"; fi
+if ! command -v go >/dev/null 2>&1; then
+  echo "[build-binaries] Go is not installed: the binaries are built from the Go module proxy." >&2
+  echo "[build-binaries] Install Go 1.25 or later (https://go.dev/dl/, into /usr/local/go), or put the" >&2
+  echo "[build-binaries] binaries on PATH or in \$KUBEBUILDER_ASSETS." >&2
+  exit 3
+fi
+
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 export GOMODCACHE="${GOMODCACHE:-$CACHE/gomod}" GOCACHE="${GOCACHE:-$CACHE/gobuild}"
 mkdir -p "$CACHE/src"
 log() { echo "[build-binaries] $*" >&2; }
+
+# One build per cache at a time (npm start in two terminals, or beside npm test): the
+# second waits, then finds what the first built.
+exec 9>"$CACHE/.build.lock"
+if ! flock -n 9; then
+  log "another build is filling $CACHE; waiting for it"
+  flock 9
+fi
 
 have() { [[ -x "$(dir_of "$1")/$1" ]]; }
 
@@ -105,10 +131,10 @@ build_helm() {
   GOBIN="$out" go install -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
 }
 
-what="${1:-all}"
-case "$what" in
-  all) build_etcd; build_kwok; build_kubernetes; build_helm ;;
-  etcd|kwok|kubernetes|helm) "build_$what" ;;
-  *) echo "usage: $0 [--print|all|etcd|kwok|kubernetes|helm]" >&2; exit 2 ;;
-esac
+for what in "${@:-all}"; do
+  case "$what" in
+    all) build_etcd; build_kwok; build_kubernetes; build_helm ;;
+    *) "build_$what" ;;
+  esac
+done
 log "binaries are in $CACHE"

@@ -11,6 +11,7 @@ import yaml from "js-yaml";
 import { parseControllerConfig } from "../webhook/config.js";
 import { startController } from "../webhook/controller.js";
 import { REPO_ROOT } from "../local-cluster/binaries.js";
+import { ensureBinariesOrExit } from "../local-cluster/ensure-binaries.js";
 import { FULL_CLUSTER, KWOK_NODE_ANNOTATION, startCluster, stopCluster } from "../local-cluster/cluster.js";
 import { apply, applyCrds, waitFor } from "../local-cluster/kube.js";
 import { adminKubeConfig } from "../local-cluster/kubeconfig.js";
@@ -21,6 +22,8 @@ const detach = process.argv.includes("--detach");
 const exitAfterDemo = process.argv.includes("--exit");
 const name = process.env.SPIDERPOOL_CLUSTER_NAME ?? "local";
 
+// Whatever is not on PATH or in the cache is built first (once; it takes a while).
+await ensureBinariesOrExit([...FULL_CLUSTER, "kubectl"]);
 console.log(`starting the local control plane "${name}" (${FULL_CLUSTER.join(", ")}) ...`);
 const state = await startCluster(name, FULL_CLUSTER);
 const kc = adminKubeConfig(state);
