@@ -7,7 +7,7 @@ import tseslint from "typescript-eslint";
 const noTestImports = { regex: "^(\\./|(\\.\\./)+)test/", message: "Only test/ imports from test/; move what you need to local-cluster/ (or another product folder)." };
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "coverage/", "charts/", "test/**/*.mjs", "*.config.js"] },
+  { ignores: ["dist/", "node_modules/", "coverage/", "charts/", "*.config.js"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -22,8 +22,9 @@ export default tseslint.config(
     },
   },
   {
-    // Plain-JavaScript scripts: outside the TypeScript project, so no type-aware rules.
-    files: ["**/*.mjs"],
+    // Plain JavaScript (scripts, jest's setup hooks): outside the TypeScript project, so no
+    // type-aware rules.
+    files: ["**/*.mjs", "**/*.cjs"],
     ...tseslint.configs.disableTypeChecked,
     rules: { ...tseslint.configs.disableTypeChecked.rules, "no-undef": "off" },
   },

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { K8S_ARGS, netconf } from "./helpers.js";
+import { K8S_ARGS, netconf } from "../../unit/cni/helpers.js";
 
 const root = fileURLToPath(new URL("../../..", import.meta.url));
 let out: string;
