@@ -77,9 +77,10 @@ export async function ensureBinaries(names: readonly BinaryName[], o: EnsureBina
   if (missing.length > 0) {
     const logDir = join(cacheDir(env), "logs");
     mkdirSync(logDir, { recursive: true });
-    report(`[binaries] ${missing.join(", ")} not found in $KUBEBUILDER_ASSETS, on PATH or in ${cacheDir(env)}; building once from the Go module proxy (a cold Kubernetes build takes 15-25 minutes on 2 cores)`);
     const byComponent = new Map<BuildComponent, BinaryName[]>();
     for (const n of missing) byComponent.set(COMPONENT_OF[n], [...(byComponent.get(COMPONENT_OF[n]) ?? []), n]);
+    const slow = byComponent.has("kubernetes") ? " (the Kubernetes binaries take 15-25 minutes cold on 2 cores)" : "";
+    report(`[binaries] ${missing.join(", ")} not found in $KUBEBUILDER_ASSETS, on PATH or in ${cacheDir(env)}; building once from the Go module proxy${slow}`);
     for (const [component, binaries] of byComponent) {
       await buildComponent(component, binaries, { env, report, logFile: join(logDir, `build-${component}.log`), build: o.build ?? buildScriptRunner(), every: o.progressEveryMs ?? 15_000 });
     }

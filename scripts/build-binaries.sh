@@ -44,6 +44,8 @@ if ! command -v go >/dev/null 2>&1; then
   exit 3
 fi
 
+# go build -v names each package as it compiles: whoever watches the log (npm start shows
+# its last line every 15 s) sees the build move.
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 export GOMODCACHE="${GOMODCACHE:-$CACHE/gomod}" GOCACHE="${GOCACHE:-$CACHE/gobuild}"
 mkdir -p "$CACHE/src"
@@ -92,7 +94,7 @@ build_kubernetes() {
   for b in "${missing[@]}"; do
     log "building $b $K8S_VERSION (a cold build takes several minutes)"
     local out; out="$(dir_of "$b")"; mkdir -p "$out"
-    go build -p "${BUILD_PARALLEL:-2}" -trimpath -tags=grpcnotrace -ldflags "$ld" -o "$out/$b.tmp" "k8s.io/kubernetes/cmd/$b"
+    go build -v -p "${BUILD_PARALLEL:-2}" -trimpath -tags=grpcnotrace -ldflags "$ld" -o "$out/$b.tmp" "k8s.io/kubernetes/cmd/$b"
     mv "$out/$b.tmp" "$out/$b"
   done
 }
@@ -107,7 +109,7 @@ build_etcd() {
   log "building etcd $ETCD_VERSION"
   go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
   local out; out="$(dir_of etcd)"; mkdir -p "$out"
-  go build -trimpath -ldflags "-s -w" -o "$out/etcd.tmp" go.etcd.io/etcd/server/v3
+  go build -v -trimpath -ldflags "-s -w" -o "$out/etcd.tmp" go.etcd.io/etcd/server/v3
   mv "$out/etcd.tmp" "$out/etcd"
 }
 
@@ -115,7 +117,7 @@ build_kwok() {
   have kwok && return 0
   log "building kwok $KWOK_VERSION"
   local out; out="$(dir_of kwok)"; mkdir -p "$out"
-  GOBIN="$out" go install -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+  GOBIN="$out" go install -v -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
   # kwok >= 0.8 ships no built-in stages; keep the module's stage documents beside it.
   local src
   src=$(go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
@@ -128,7 +130,7 @@ build_helm() {
   have helm && return 0
   log "building helm $HELM_VERSION"
   local out; out="$(dir_of helm)"; mkdir -p "$out"
-  GOBIN="$out" go install -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  GOBIN="$out" go install -v -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
 }
 
 for what in "${@:-all}"; do

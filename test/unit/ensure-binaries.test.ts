@@ -74,7 +74,7 @@ describe("ensureBinaries", () => {
     expect(calls.map((c) => c.component)).toEqual(["kubernetes"]);
     const log = join(env.SPIDERPOOL_CACHE ?? "", "logs", "build-kubernetes.log");
     expect(calls[0]?.logFile).toBe(log);
-    expect(lines[0]).toMatch(/kube-apiserver, kubectl, kwok not found .* building once/);
+    expect(lines[0]).toMatch(/^\[binaries\] kube-apiserver, kubectl, kwok not found .* building once from the Go module proxy \(the Kubernetes binaries take/);
     expect(lines[1]).toBe(`[binaries] building kubernetes (kube-apiserver, kubectl); log: ${log}`);
 
     appendFileSync(log, "[build-binaries] building kube-apiserver v1.35.4\n");
@@ -105,6 +105,7 @@ describe("ensureBinaries", () => {
     await jest.advanceTimersByTimeAsync(2_000);
     calls[0]?.finish({ code: 1 });
     const err = await done.catch((e: unknown) => e);
+    expect(lines[0]).toBe(`[binaries] helm not found in $KUBEBUILDER_ASSETS, on PATH or in ${env.SPIDERPOOL_CACHE}; building once from the Go module proxy`);
     expect(err).toBeInstanceOf(BinaryBuildError);
     expect(err).toMatchObject({ component: "helm", logFile: calls[0]?.logFile });
     expect((err as Error).message).toBe(
