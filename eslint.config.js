@@ -1,8 +1,13 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
+// Product code, scripts and benchmarks never reach into test/: what they share with the
+// tests lives in local-cluster/. A relative path that climbs to the root and enters test/
+// is how such an import is spelled from any folder but test/ itself.
+const noTestImports = { regex: "^(\\./|(\\.\\./)+)test/", message: "Only test/ imports from test/; move what you need to local-cluster/ (or another product folder)." };
+
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "coverage/", "charts/", "**/*.mjs", "*.config.js"] },
+  { ignores: ["dist/", "node_modules/", "coverage/", "charts/", "*.config.js"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -17,6 +22,18 @@ export default tseslint.config(
     },
   },
   {
+    // Plain JavaScript (scripts, jest's setup hooks): outside the TypeScript project, so no
+    // type-aware rules.
+    files: ["**/*.mjs", "**/*.cjs"],
+    ...tseslint.configs.disableTypeChecked,
+    rules: { ...tseslint.configs.disableTypeChecked.rules, "no-undef": "off" },
+  },
+  {
+    files: ["**/*.ts", "**/*.mjs"],
+    ignores: ["test/**"],
+    rules: { "no-restricted-imports": ["error", { patterns: [noTestImports] }] },
+  },
+  {
     // Test fakes implement async ports with synchronous bodies.
     files: ["test/**/*.ts"],
     rules: { "@typescript-eslint/require-await": "off" },
@@ -29,6 +46,8 @@ export default tseslint.config(
         patterns: [
           { group: ["@kubernetes/client-node", "express", "pino", "prom-client", "node:fs", "fs", "node:net", "net", "node:http", "node:https", "node:child_process", "child_process"], message: "ipam/ is the pure core: no I/O imports." },
           { group: ["../webhook/*", "../agent/*", "../cni/*", "../certs/*"], message: "ipam/ must not depend on adapters." },
+          // Repeated here: this rule's options replace, not extend, the ones above.
+          noTestImports,
         ],
       }],
       "no-restricted-properties": ["error", { object: "process", property: "env", message: "ipam/ takes configuration as arguments." }],

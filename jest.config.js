@@ -1,6 +1,6 @@
-// Three tiers, one jest run. Jest runs a project's globalSetup only when a test of that
-// project is selected, so `unit` alone starts nothing; `integration` brings up etcd and
-// kube-apiserver, `e2e` adds the rest to the same control plane (one per run).
+// Four tiers, one jest run. Jest runs a project's globalSetup only when a test of that
+// project is selected, so `unit` and `build` start no cluster; `integration` brings up
+// etcd and kube-apiserver, `e2e` adds the rest to the same control plane (one per run).
 const tsJest = ["ts-jest", { useESM: true, tsconfig: "tsconfig.json", diagnostics: { ignoreCodes: [151001] } }];
 const common = {
   extensionsToTreatAsEsm: [".ts"],
@@ -15,7 +15,13 @@ const tiers = process.env.SPIDERPOOL_TIERS?.split(",");
 
 export default {
   projects: [
-    { ...common, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.test.ts"] },
+    // No process may start in the unit tier: child_process is replaced by a module whose
+    // functions throw, naming the tier the test belongs in.
+    { ...common, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.test.ts"],
+      moduleNameMapper: { ...common.moduleNameMapper, "^(node:)?child_process$": "<rootDir>/test/harness/no-processes.cjs" } },
+    // Tests that run programs (the bundler, the built plugin, shell scripts) and need no cluster.
+    { ...common, displayName: "build", testMatch: ["<rootDir>/test/build/**/*.test.ts"],
+      setupFilesAfterEnv: ["<rootDir>/test/harness/slow-tests.ts"] },
     { ...common, displayName: "integration", testMatch: ["<rootDir>/test/integration/**/*.test.ts"],
       setupFilesAfterEnv: ["<rootDir>/test/harness/slow-tests.ts"],
       globalSetup: "<rootDir>/test/harness/setup-integration.mjs", globalTeardown: "<rootDir>/test/harness/teardown.mjs" },

@@ -2,10 +2,12 @@
 // side by side in one run on a local control plane (etcd + kube-apiserver).
 //   npx tsx bench/admission.bench.ts [pods-per-phase=1000] [creators=50]
 import { CoreV1Api } from "@kubernetes/client-node";
-import { CONTROL_PLANE, startCluster, stopCluster } from "../test/harness/cluster.js";
-import { startTestController } from "../test/harness/controller.js";
-import { applyCrds, createNamespace, testKubeConfig } from "../test/harness/kube.js";
-import { createPool, podSpec } from "../test/harness/pods.js";
+import { CONTROL_PLANE, startCluster, stopCluster } from "../local-cluster/cluster.js";
+import { ensureBinariesOrExit } from "../local-cluster/ensure-binaries.js";
+import { startLocalController } from "../local-cluster/controller.js";
+import { applyCrds, createNamespace } from "../local-cluster/kube.js";
+import { adminKubeConfig } from "../local-cluster/kubeconfig.js";
+import { createPool, podSpec } from "../local-cluster/pods.js";
 
 const total = Number(process.argv[2] ?? 1000);
 const creators = Number(process.argv[3] ?? 50);
@@ -34,12 +36,12 @@ async function phase(name: string, create: () => Promise<unknown>): Promise<{ ra
   return r;
 }
 
+await ensureBinariesOrExit(CONTROL_PLANE);
 const state = await startCluster("bench", CONTROL_PLANE);
-process.env.SPIDERPOOL_TEST_CLUSTER_DIR = state.dir;
 try {
-  const kc = testKubeConfig();
+  const kc = adminKubeConfig(state);
   await applyCrds(kc);
-  const tc = await startTestController(kc, "bench");
+  const tc = await startLocalController(kc, { prefix: "bench" });
   await createPool(kc, tc.labels, "bench-pool", { subnet: "10.90.0.0/16", ips: ["10.90.0.1-10.90.255.254"] });
   const core = kc.makeApiClient(CoreV1Api);
   const plain = await createNamespace(kc, "bench-plain");

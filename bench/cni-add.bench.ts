@@ -10,11 +10,13 @@ import { ENDPOINT_PLURAL, type SpiderEndpoint } from "../ipam/kinds/endpoint.js"
 import { CustomResources } from "../k8s/resources.js";
 import { startAgent } from "../agent/wiring.js";
 import { parseAgentConfig } from "../agent/config.js";
-import { CONTROL_PLANE, startCluster, stopCluster } from "../test/harness/cluster.js";
-import { DEBIAN_CNI_DIR, PATH_WITHOUT_NODE, installedCniBinDir } from "../test/harness/cni-exec.js";
-import { startTestController } from "../test/harness/controller.js";
-import { applyCrds, testKubeConfig, waitFor } from "../test/harness/kube.js";
-import { createPod, createPool, podSpec } from "../test/harness/pods.js";
+import { CONTROL_PLANE, startCluster, stopCluster } from "../local-cluster/cluster.js";
+import { ensureBinariesOrExit } from "../local-cluster/ensure-binaries.js";
+import { DEBIAN_CNI_DIR, PATH_WITHOUT_NODE, installedCniBinDir } from "../local-cluster/cni-exec.js";
+import { startLocalController } from "../local-cluster/controller.js";
+import { applyCrds, waitFor } from "../local-cluster/kube.js";
+import { adminKubeConfig } from "../local-cluster/kubeconfig.js";
+import { createPod, createPool, podSpec } from "../local-cluster/pods.js";
 
 const runs = Number(process.argv[2] ?? 40);
 
@@ -34,12 +36,12 @@ function timeOnce(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: s
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
+await ensureBinariesOrExit(CONTROL_PLANE);
 const state = await startCluster("bench-cni", CONTROL_PLANE);
-process.env.SPIDERPOOL_TEST_CLUSTER_DIR = state.dir;
 try {
-  const kc = testKubeConfig();
+  const kc = adminKubeConfig(state);
   await applyCrds(kc);
-  const tc = await startTestController(kc, "benchcni");
+  const tc = await startLocalController(kc, { prefix: "benchcni" });
   await createPool(kc, tc.labels, "bench-cni-pool", { subnet: "10.91.0.0/24", ips: ["10.91.0.10-10.91.0.200"] });
   const ns = await tc.createPodNamespace("bench-cni");
   const node = "bench-node";

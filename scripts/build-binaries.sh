@@ -2,11 +2,13 @@
 # Builds the Kubernetes control-plane binaries, etcd, kwok and helm from the Go module
 # proxy into a cache outside the repository, one folder per component and version.
 #
-# test/harness/binaries.ts prefers a binary in $KUBEBUILDER_ASSETS or on PATH; this script
-# only fills the cache. Versions come from scripts/versions.env.
+# local-cluster/binaries.ts prefers a binary in $KUBEBUILDER_ASSETS or on PATH; this script
+# only fills the cache. Versions come from scripts/versions.env. npm start and
+# cluster:up call it (through local-cluster/ensure-binaries.ts) for what they lack.
 #
-#   scripts/build-binaries.sh            # build what is missing, print the bin dir
-#   scripts/build-binaries.sh --print    # print "<name> <cached path>" per binary
+#   scripts/build-binaries.sh                  # build every component that is missing
+#   scripts/build-binaries.sh etcd kwok        # only these (etcd kwok kubernetes helm)
+#   scripts/build-binaries.sh --print          # print "<name> <cached path>" per binary
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,10 +28,36 @@ ALL=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok hel
 
 if [[ "${1:-}" == "--print" ]]; then for b in "${ALL[@]}"; do echo "$b $(dir_of "$b")/$b"; done; exit 0; fi
 
+for what in "${@:-all}"; do
+  case "$what" in
+    all|etcd|kwok|kubernetes|helm) ;;
+    *) echo "usage: $0 [--print | all | etcd kwok kubernetes helm ...]" >&2; exit 2 ;;
+  esac
+done
+
+# Debian's Go is too old for these modules; the official tarball lives in /usr/local/go.
+if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then export PATH="/usr/local/go/bin:$PATH"; fi
+if ! command -v go >/dev/null 2>&1; then
+  echo "[build-binaries] Go is not installed: the binaries are built from the Go module proxy." >&2
+  echo "[build-binaries] Install Go 1.25 or later (https://go.dev/dl/, into /usr/local/go), or put the" >&2
+  echo "[build-binaries] binaries on PATH or in \$KUBEBUILDER_ASSETS." >&2
+  exit 3
+fi
+
+# go build -v names each package as it compiles: whoever watches the log (npm start shows
+# its last line every 15 s) sees the build move.
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 export GOMODCACHE="${GOMODCACHE:-$CACHE/gomod}" GOCACHE="${GOCACHE:-$CACHE/gobuild}"
 mkdir -p "$CACHE/src"
 log() { echo "[build-binaries] $*" >&2; }
+
+# One build per cache at a time (npm start in two terminals, or beside npm test): the
+# second waits, then finds what the first built.
+exec 9>"$CACHE/.build.lock"
+if ! flock -n 9; then
+  log "another build is filling $CACHE; waiting for it"
+  flock 9
+fi
 
 have() { [[ -x "$(dir_of "$1")/$1" ]]; }
 
@@ -66,7 +94,7 @@ build_kubernetes() {
   for b in "${missing[@]}"; do
     log "building $b $K8S_VERSION (a cold build takes several minutes)"
     local out; out="$(dir_of "$b")"; mkdir -p "$out"
-    go build -p "${BUILD_PARALLEL:-2}" -trimpath -tags=grpcnotrace -ldflags "$ld" -o "$out/$b.tmp" "k8s.io/kubernetes/cmd/$b"
+    go build -v -p "${BUILD_PARALLEL:-2}" -trimpath -tags=grpcnotrace -ldflags "$ld" -o "$out/$b.tmp" "k8s.io/kubernetes/cmd/$b"
     mv "$out/$b.tmp" "$out/$b"
   done
 }
@@ -81,7 +109,7 @@ build_etcd() {
   log "building etcd $ETCD_VERSION"
   go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
   local out; out="$(dir_of etcd)"; mkdir -p "$out"
-  go build -trimpath -ldflags "-s -w" -o "$out/etcd.tmp" go.etcd.io/etcd/server/v3
+  go build -v -trimpath -ldflags "-s -w" -o "$out/etcd.tmp" go.etcd.io/etcd/server/v3
   mv "$out/etcd.tmp" "$out/etcd"
 }
 
@@ -89,7 +117,7 @@ build_kwok() {
   have kwok && return 0
   log "building kwok $KWOK_VERSION"
   local out; out="$(dir_of kwok)"; mkdir -p "$out"
-  GOBIN="$out" go install -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+  GOBIN="$out" go install -v -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
   # kwok >= 0.8 ships no built-in stages; keep the module's stage documents beside it.
   local src
   src=$(go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
@@ -102,13 +130,13 @@ build_helm() {
   have helm && return 0
   log "building helm $HELM_VERSION"
   local out; out="$(dir_of helm)"; mkdir -p "$out"
-  GOBIN="$out" go install -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  GOBIN="$out" go install -v -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
 }
 
-what="${1:-all}"
-case "$what" in
-  all) build_etcd; build_kwok; build_kubernetes; build_helm ;;
-  etcd|kwok|kubernetes|helm) "build_$what" ;;
-  *) echo "usage: $0 [--print|all|etcd|kwok|kubernetes|helm]" >&2; exit 2 ;;
-esac
+for what in "${@:-all}"; do
+  case "$what" in
+    all) build_etcd; build_kwok; build_kubernetes; build_helm ;;
+    *) "build_$what" ;;
+  esac
+done
 log "binaries are in $CACHE"

@@ -3,7 +3,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SETTINGS } from "../webhook/config.js";
-import { REPO_ROOT } from "../test/harness/binaries.js";
+import { REPO_ROOT } from "../local-cluster/binaries.js";
 
 const file = join(REPO_ROOT, "docs/reference/configuration.md");
 const rows = Object.values(SETTINGS).map((s) => {

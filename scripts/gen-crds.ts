@@ -2,8 +2,8 @@
 // test/unit/crds.test.ts fails when the committed files are out of step.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { crdFiles } from "../test/harness/crd-files.js";
-import { REPO_ROOT } from "../test/harness/binaries.js";
+import { crdFiles } from "../local-cluster/crd-files.js";
+import { REPO_ROOT } from "../local-cluster/binaries.js";
 
 for (const [file, text] of crdFiles()) {
   writeFileSync(join(REPO_ROOT, "crds", file), text);

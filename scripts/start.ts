@@ -4,29 +4,31 @@
 // a demo Deployment whose Pods get their addresses at admission. Runs until Ctrl-C, then
 // stops everything. --detach leaves it all running (npm run cluster:down stops the
 // control plane); --exit stops as soon as the demo is shown (used by a test).
-import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
-import { execFileSync } from "node:child_process";
+import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, type KubernetesObject } from "@kubernetes/client-node";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import yaml from "js-yaml";
 import { parseControllerConfig } from "../webhook/config.js";
 import { startController } from "../webhook/wiring.js";
-import { REPO_ROOT, findBinary } from "../test/harness/binaries.js";
-import { FULL_CLUSTER, KWOK_NODE_ANNOTATION, startCluster, stopCluster } from "../test/harness/cluster.js";
-import { apply, crdManifests, establishCrds, waitFor } from "../test/harness/kube.js";
-import { freePort } from "../test/harness/processes.js";
+import { REPO_ROOT } from "../local-cluster/binaries.js";
+import { ensureBinariesOrExit } from "../local-cluster/ensure-binaries.js";
+import { FULL_CLUSTER, KWOK_NODE_ANNOTATION, startCluster, stopCluster } from "../local-cluster/cluster.js";
+import { apply, applyCrds, waitFor } from "../local-cluster/kube.js";
+import { adminKubeConfig } from "../local-cluster/kubeconfig.js";
+import { kubectl } from "../local-cluster/kubectl.js";
+import { freePort } from "../local-cluster/processes.js";
 
 const detach = process.argv.includes("--detach");
 const exitAfterDemo = process.argv.includes("--exit");
 const name = process.env.SPIDERPOOL_CLUSTER_NAME ?? "local";
 
+// Whatever is not on PATH or in the cache is built first (once; it takes a while).
+await ensureBinariesOrExit([...FULL_CLUSTER, "kubectl"]);
 console.log(`starting the local control plane "${name}" (${FULL_CLUSTER.join(", ")}) ...`);
 const state = await startCluster(name, FULL_CLUSTER);
-const kc = new KubeConfig();
-kc.loadFromFile(state.kubeconfig);
+const kc = adminKubeConfig(state);
 const core = kc.makeApiClient(CoreV1Api);
-await apply(kc, crdManifests());
-await establishCrds(kc);
+await applyCrds(kc);
 
 const namespace = "spiderpool";
 await apply(kc, [{ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } }]);
@@ -77,10 +79,10 @@ await waitFor("3 demo pods with addresses", async () => {
 }, 120000);
 await controller.settled();
 
-const kubectl = (...args: string[]): string => execFileSync(findBinary("kubectl"), args, { env: { ...process.env, KUBECONFIG: state.kubeconfig }, encoding: "utf8" });
-console.log(kubectl("get", "spiderippools"));
-console.log(kubectl("get", "pods", "-n", "demo", "-o", "custom-columns=POD:.metadata.name,NODE:.spec.nodeName,ASSIGNED-IPS:.metadata.annotations.ipam\\.spidernet\\.io/assigned-ips"));
-console.log(kubectl("get", "spiderendpoints", "-n", "demo"));
+const show = (...args: string[]): Promise<string> => kubectl(state.kubeconfig, args);
+console.log(await show("get", "spiderippools"));
+console.log(await show("get", "pods", "-n", "demo", "-o", "custom-columns=POD:.metadata.name,NODE:.spec.nodeName,ASSIGNED-IPS:.metadata.annotations.ipam\\.spidernet\\.io/assigned-ips"));
+console.log(await show("get", "spiderendpoints", "-n", "demo"));
 console.log(`KUBECONFIG=${state.kubeconfig}   logs: ${state.dir}/logs`);
 
 const shutdown = async (): Promise<void> => {

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { AppsV1Api, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
-import { KWOK_NODE_ANNOTATION } from "../harness/cluster.js";
+import { KWOK_NODE_ANNOTATION } from "../../local-cluster/cluster.js";
 import { startTestController, type TestController } from "../harness/controller.js";
-import { applyCrds, testKubeConfig, waitFor } from "../harness/kube.js";
-import { assignedOf, createPool } from "../harness/pods.js";
+import { applyCrds, waitFor } from "../../local-cluster/kube.js";
+import { testKubeConfig } from "../harness/kube.js";
+import { assignedOf, createPool } from "../../local-cluster/pods.js";
 
 /** With the real ReplicaSet controller: a refusal shows as FailedCreate with the webhook's sentence. */
 describe("Pod admission with kube-controller-manager", () => {

@@ -5,10 +5,11 @@ import { IPPOOL_PLURAL, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import { API_VERSION } from "../../ipam/kinds/meta.js";
 import { SUBNET_PLURAL, type SpiderSubnet } from "../../ipam/kinds/subnet.js";
 import { CustomResources } from "../../k8s/resources.js";
-import { KWOK_NODE_ANNOTATION } from "../harness/cluster.js";
+import { KWOK_NODE_ANNOTATION } from "../../local-cluster/cluster.js";
 import { startTestController, type TestController } from "../harness/controller.js";
-import { applyCrds, refusal, testKubeConfig, waitFor } from "../harness/kube.js";
-import { assignedOf, createPod, podSpec } from "../harness/pods.js";
+import { applyCrds, waitFor } from "../../local-cluster/kube.js";
+import { refusal, testKubeConfig } from "../harness/kube.js";
+import { assignedOf, createPod, podSpec } from "../../local-cluster/pods.js";
 
 /** ipam.spidernet.io/subnet: each application gets its own pool carved from the subnet, sized to its replicas. */
 describe("automatic per-application pools", () => {

@@ -11,12 +11,13 @@ import { parseAddressInCIDR, parseCIDR } from "../../ipam/address/cidr.js";
 import { ENDPOINT_PLURAL, type SpiderEndpoint } from "../../ipam/kinds/endpoint.js";
 import { IPPOOL_PLURAL, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import { CustomResources } from "../../k8s/resources.js";
-import { cni, installedCniBinDir, PATH_WITHOUT_NODE } from "../harness/cni-exec.js";
+import { cni, installedCniBinDir, PATH_WITHOUT_NODE } from "../../local-cluster/cni-exec.js";
 import { startTestController, type TestController } from "../harness/controller.js";
-import { applyCrds, createNamespace, testKubeConfig, waitFor } from "../harness/kube.js";
-import { addressesIn, ping, Underlay } from "../harness/netns.js";
-import { SimNode } from "../harness/node-sim.js";
-import { assignedOf, createPool } from "../harness/pods.js";
+import { applyCrds, createNamespace, waitFor } from "../../local-cluster/kube.js";
+import { testKubeConfig } from "../harness/kube.js";
+import { addressesIn, ping, Underlay } from "../../local-cluster/netns.js";
+import { SimNode } from "../../local-cluster/node-sim.js";
+import { assignedOf, createPool } from "../../local-cluster/pods.js";
 
 const SIM_LABEL = "spiderpool.test/sim-node";
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@jest/globals";
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { REPO_ROOT } from "../harness/binaries.js";
+import { REPO_ROOT } from "../../local-cluster/binaries.js";
 
 const run = promisify(execFile);
 

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { AppsV1Api, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
-import { KWOK_NODE_ANNOTATION } from "../harness/cluster.js";
-import { createNamespace, testKubeConfig, waitFor } from "../harness/kube.js";
+import { KWOK_NODE_ANNOTATION } from "../../local-cluster/cluster.js";
+import { createNamespace, waitFor } from "../../local-cluster/kube.js";
+import { testKubeConfig } from "../harness/kube.js";
 
 /** kube-controller-manager, kube-scheduler and kwok really run: a Deployment becomes Running pods. */
 describe("e2e control plane", () => {

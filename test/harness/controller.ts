@@ -1,120 +1,19 @@
-import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
-import { IPPOOL_PLURAL, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
-import { API_VERSION, GROUP, VERSION } from "../../ipam/kinds/meta.js";
-import { pino } from "pino";
-import { parseControllerConfig, type ControllerConfig } from "../../webhook/config.js";
-import { startController, type Controller } from "../../webhook/wiring.js";
-import { webhookConfigurations } from "../../webhook/registration.js";
-import { startBalancer } from "./balancer.js";
-import { createNamespace, isStatus, waitFor } from "./kube.js";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { startLocalController, type LocalController } from "../../local-cluster/controller.js";
 
-export const TEST_RUN_LABEL = "spiderpool.test/run";
-
-export interface TestController {
-  /** The first replica (the others, if any, are in `replicas`). */
-  controller: Controller;
-  replicas: Controller[];
-  config: ControllerConfig;
-  namespace: string;
-  /** Label objects with this to put them under this controller's webhooks. */
-  labels: Record<string, string>;
-  names: { mutating: string; validating: string };
-  /** A namespace whose Pods this controller's webhooks see. */
-  createPodNamespace(prefix: string, labels?: Record<string, string>, annotations?: Record<string, string>): Promise<string>;
-  stop(): Promise<void>;
-}
+export type TestController = LocalController;
 
 /**
- * Runs spiderpool-controller in this process against the test control plane, registered
- * through clientConfig.url (https://127.0.0.1:<port>) with the caBundle the controller
- * generates and publishes itself. The webhooks only see objects labelled with this run's
- * id, so test files sharing the control plane do not see each other's webhooks.
+ * spiderpool-controller for one test file: local-cluster's controller, scoped to the
+ * file's own objects, logging at SPIDERPOOL_TEST_LOG_LEVEL (errors only by default).
  */
-export async function startTestController(
+export function startTestController(
   kc: KubeConfig,
   prefix: string,
   settings: Record<string, string> = {},
   clusterConfig?: string,
-  replicaCount = 1,
+  replicas = 1,
 ): Promise<TestController> {
-  const namespace = await createNamespace(kc, `${prefix}-system`);
-  if (clusterConfig !== undefined) {
-    await kc.makeApiClient(CoreV1Api).createNamespacedConfigMap({ namespace, body: { metadata: { name: "spiderpool-conf" }, data: { "conf.yml": clusterConfig } } });
-  }
-  const id = namespace;
-  const names = { mutating: `${id}-mutating`, validating: `${id}-validating` };
-  const config = parseControllerConfig(
-    {
-      SPIDERPOOL_NAMESPACE: namespace,
-      SPIDERPOOL_WEBHOOK_HOST: "127.0.0.1",
-      SPIDERPOOL_WEBHOOK_PORT: "0",
-      SPIDERPOOL_TLS_EXTRA_IPS: "127.0.0.1",
-      SPIDERPOOL_MUTATING_WEBHOOK_CONFIGURATIONS: names.mutating,
-      SPIDERPOOL_VALIDATING_WEBHOOK_CONFIGURATIONS: names.validating,
-      SPIDERPOOL_LOG_LEVEL: process.env.SPIDERPOOL_TEST_LOG_LEVEL ?? "error",
-      // The in-process controller talks to the apiserver as the admin of the test cluster.
-      SPIDERPOOL_SYSTEM_USERS: "local-admin",
-      // This harness registers the webhooks itself, scoped to this run's objects.
-      SPIDERPOOL_REGISTER_WEBHOOKS: "false",
-      ...settings,
-    },
-    [],
-  );
-  const log = pino({ level: config.logLevel, base: { test: prefix } });
-  const replicas: Controller[] = [];
-  // Replicas one after the other: the first creates the certificate Secret, the rest adopt it.
-  for (let i = 0; i < replicaCount; i++) replicas.push(await startController(config, { kubeConfig: kc, log: log.child({ replica: i }), identity: `${id}-${i}` }));
-  const controller = replicas[0] as Controller;
-  const balancer = replicaCount > 1 ? await startBalancer(replicas.map((r) => r.port)) : undefined;
-  const labels = { [TEST_RUN_LABEL]: id };
-  const [mutating, validating] = webhookConfigurations({
-    mutatingName: names.mutating,
-    validatingName: names.validating,
-    endpoint: { url: `https://127.0.0.1:${balancer?.port ?? controller.port}` },
-    failurePolicy: "Fail",
-    objectSelector: { matchLabels: labels },
-    excludedNamespaces: config.ipam.excludedNamespaces,
-    // Pods are judged only in namespaces labelled for this run (see createPodNamespace).
-    podNamespaceSelector: { matchLabels: labels },
-  });
-  const admission = kc.makeApiClient(AdmissionregistrationV1Api);
-  await admission.createMutatingWebhookConfiguration({ body: mutating });
-  await admission.createValidatingWebhookConfiguration({ body: validating });
-  // Publish the CA into the configurations just created, rather than waiting for the timer.
-  await controller.refreshCertificates();
-  await waitFor("controller caches synced", () => Promise.resolve(replicas.every((r) => r.isReady())));
-  await waitFor("the apiserver to call the webhook with the published CA", async () => {
-    // A server-side dry run reserves nothing; the defaulted ipVersion shows the webhook ran.
-    const probe = (await kc.makeApiClient(CustomObjectsApi).createClusterCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural: IPPOOL_PLURAL,
-      dryRun: "All",
-      body: { apiVersion: API_VERSION, kind: "SpiderIPPool", metadata: { name: `${id}-probe`, labels }, spec: { subnet: "192.0.2.0/24" } },
-    })) as SpiderIPPool;
-    return probe.spec.ipVersion === 4;
-  });
-
-  return {
-    controller,
-    replicas,
-    config,
-    namespace,
-    labels,
-    names,
-    async createPodNamespace(prefix, extraLabels = {}, annotations = {}) {
-      return createNamespace(kc, prefix, { ...labels, ...extraLabels }, annotations);
-    },
-    async stop() {
-      await admission.deleteMutatingWebhookConfiguration({ name: names.mutating }).catch(ignore404);
-      await admission.deleteValidatingWebhookConfiguration({ name: names.validating }).catch(ignore404);
-      await balancer?.close();
-      for (const r of replicas) await r.close();
-      await kc.makeApiClient(CoreV1Api).deleteNamespace({ name: namespace }).catch(ignore404);
-    },
-  };
-}
-
-function ignore404(err: unknown): void {
-  if (!isStatus(err, 404)) throw err;
+  const logLevel = process.env.SPIDERPOOL_TEST_LOG_LEVEL ?? "error";
+  return startLocalController(kc, { prefix, settings: { SPIDERPOOL_LOG_LEVEL: logLevel, ...settings }, clusterConfig, replicas });
 }

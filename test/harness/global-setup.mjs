@@ -7,14 +7,14 @@ const harness = () => tsImport("./test-cluster.ts", import.meta.url);
 
 export async function setupIntegration() {
   const { ensureTestCluster } = await harness();
-  const { CONTROL_PLANE } = await tsImport("./cluster.ts", import.meta.url);
+  const { CONTROL_PLANE } = await tsImport("../../local-cluster/cluster.ts", import.meta.url);
   const state = await ensureTestCluster(CONTROL_PLANE);
   console.log(`\n[integration] control plane ${state.server} (${state.dir})`);
 }
 
 export async function setupE2e() {
   const { ensureTestCluster } = await harness();
-  const { FULL_CLUSTER } = await tsImport("./cluster.ts", import.meta.url);
+  const { FULL_CLUSTER } = await tsImport("../../local-cluster/cluster.ts", import.meta.url);
   const state = await ensureTestCluster(FULL_CLUSTER);
   console.log(`\n[e2e] control plane ${state.server} with ${state.components.join(", ")} (${state.dir})`);
 }

@@ -1,48 +1,24 @@
-import {
-  ApiException,
-  ApiextensionsV1Api,
-  KubeConfig,
-  KubernetesObjectApi,
-  PatchStrategy,
-  type KubernetesObject,
-  type V1Status,
-} from "@kubernetes/client-node";
-// Not re-exported by the package root; the path is stable across 1.x.
-import { ObjectSerializer } from "@kubernetes/client-node/dist/serializer.js";
-import { execFile } from "node:child_process";
-import { readFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import { promisify } from "node:util";
-import yaml from "js-yaml";
-import { REPO_ROOT, findBinary } from "./binaries.js";
-import { issueCertificate } from "../../certs/pki.js";
-import { kubeconfigYaml } from "./pki.js";
+import { ApiException, type KubeConfig, type V1Status } from "@kubernetes/client-node";
+import { adminKubeConfig, identityKubeConfig } from "../../local-cluster/kubeconfig.js";
+import { kubectl as kubectlFor } from "../../local-cluster/kubectl.js";
 import { testClusterState } from "./test-cluster.js";
 
-const run = promisify(execFile);
+// The local-cluster helpers bound to this jest run's control plane (found through the
+// environment its globalSetup leaves for the workers).
 
 /** A KubeConfig for this run's test control plane (admin identity). */
 export function testKubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromFile(testClusterState().kubeconfig);
-  return kc;
+  return adminKubeConfig(testClusterState());
+}
+
+/** A KubeConfig for another identity of the test cluster, with no rights until RBAC grants some. */
+export function userKubeConfig(username: string, groups: string[] = []): KubeConfig {
+  return identityKubeConfig(testClusterState(), username, groups);
 }
 
 /** Runs the real kubectl against the test control plane; rejects with its stderr. */
-export async function kubectl(args: string[], stdin?: string): Promise<string> {
-  const bin = findBinary("kubectl");
-  const env = { ...process.env, KUBECONFIG: testClusterState().kubeconfig };
-  if (stdin === undefined) {
-    const { stdout } = await run(bin, args, { env, maxBuffer: 64 << 20 });
-    return stdout;
-  }
-  return new Promise((resolve, reject) => {
-    const child = execFile(bin, args, { env, maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`kubectl ${args.join(" ")}: ${stderr || err.message}`)) : resolve(stdout),
-    );
-    child.stdin?.end(stdin);
-  });
+export function kubectl(args: string[], stdin?: string): Promise<string> {
+  return kubectlFor(testClusterState().kubeconfig, args, stdin);
 }
 
 /** The Status the apiserver answered with when `call` was refused; fails if it succeeded. */
@@ -56,103 +32,4 @@ export async function refusal(call: Promise<unknown>): Promise<V1Status> {
     throw err;
   }
   throw new Error("expected the apiserver to refuse the request, but it succeeded");
-}
-
-export function isStatus(err: unknown, code: number): boolean {
-  return err instanceof ApiException && err.code === code;
-}
-
-/** The YAML documents of every file in crds/. */
-export function crdManifests(): KubernetesObject[] {
-  const dir = join(REPO_ROOT, "crds");
-  return readdirSync(dir)
-    .filter((f) => f.endsWith(".yaml"))
-    .sort()
-    .flatMap((f) => yaml.loadAll(readFileSync(join(dir, f), "utf8")) as KubernetesObject[]);
-}
-
-/**
- * Turns a manifest (JSON field names) into client-node's model object. The client
- * serialises built-in kinds through its models, which silently drop fields they spell
- * differently (`enum`, `x-kubernetes-validations` in a CRD schema); custom kinds pass through.
- */
-export function toModel(obj: KubernetesObject): KubernetesObject {
-  const version = (obj.apiVersion ?? "").split("/").pop() ?? "";
-  const type = `${version.charAt(0).toUpperCase()}${version.slice(1)}${obj.kind ?? ""}`;
-  return ObjectSerializer.deserialize(obj, type) as KubernetesObject;
-}
-
-/** Server-side applies objects (idempotent). */
-export async function apply(kc: KubeConfig, objects: KubernetesObject[], fieldManager = "spiderpool-tests"): Promise<void> {
-  const client = KubernetesObjectApi.makeApiClient(kc);
-  for (const obj of objects) {
-    await client.patch(toModel(obj), undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply);
-    // Without kube-controller-manager (the integration tier) nobody creates a namespace's
-    // default ServiceAccount, which Pod admission needs.
-    if (obj.kind === "Namespace") await ensureDefaultServiceAccount(client, obj.metadata?.name ?? "");
-  }
-}
-
-async function ensureDefaultServiceAccount(client: KubernetesObjectApi, namespace: string): Promise<void> {
-  try {
-    await client.create({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default", namespace } });
-  } catch (err) {
-    if (!isStatus(err, 409)) throw err;
-  }
-}
-
-/** Applies crds/ and waits until the apiserver serves every kind. */
-export async function applyCrds(kc: KubeConfig): Promise<void> {
-  await apply(kc, crdManifests());
-  await establishCrds(kc);
-}
-
-/** Waits until every CRD of crds/ is Established. */
-export async function establishCrds(kc: KubeConfig): Promise<void> {
-  const api = kc.makeApiClient(ApiextensionsV1Api);
-  for (const crd of crdManifests()) {
-    const name = crd.metadata?.name ?? "";
-    await waitFor(`CRD ${name} established`, async () => {
-      const got = await api.readCustomResourceDefinition({ name });
-      return got.status?.conditions?.some((c) => c.type === "Established" && c.status === "True");
-    });
-  }
-}
-
-/** Polls `check` until it returns a truthy value; fails naming `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60000, everyMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(everyMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `; last error: ${last.message}` : ""}`);
-}
-
-/** A fresh namespace with a unique name (and its default ServiceAccount, which only kube-controller-manager would create). */
-export async function createNamespace(kc: KubeConfig, prefix: string, labels: Record<string, string> = {}, annotations: Record<string, string> = {}): Promise<string> {
-  const name = `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
-  const client = KubernetesObjectApi.makeApiClient(kc);
-  await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels, annotations } });
-  await ensureDefaultServiceAccount(client, name);
-  return name;
-}
-
-/**
- * A KubeConfig for another identity of the test cluster: a client certificate signed by
- * the cluster CA (so the apiserver authenticates it), with no rights until RBAC grants some.
- */
-export function userKubeConfig(username: string, groups: string[] = []): KubeConfig {
-  const state = testClusterState();
-  const ca = { certPem: readFileSync(join(state.dir, "pki", "ca.crt"), "utf8"), keyPem: readFileSync(join(state.dir, "pki", "ca.key"), "utf8") };
-  const cert = issueCertificate(ca, { commonName: username, organizations: groups, usage: "client" });
-  const kc = new KubeConfig();
-  kc.loadFromString(kubeconfigYaml(state.server, ca.certPem, cert.certPem, cert.keyPem));
-  return kc;
 }

@@ -1,5 +1,5 @@
-import { clusterDir, extendCluster, readState, startCluster, stopCluster, type ClusterState, type Component } from "./cluster.js";
-import { alive } from "./processes.js";
+import { clusterDir, extendCluster, readState, startCluster, stopCluster, type ClusterState, type Component } from "../../local-cluster/cluster.js";
+import { alive } from "../../local-cluster/processes.js";
 
 /**
  * The one control plane of a jest run. Jest calls each selected project's globalSetup in

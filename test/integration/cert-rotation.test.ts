@@ -5,7 +5,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { IPPOOL_PLURAL } from "../../ipam/kinds/ippool.js";
 import { API_VERSION, GROUP, VERSION } from "../../ipam/kinds/meta.js";
 import { startTestController, type TestController } from "../harness/controller.js";
-import { applyCrds, testKubeConfig, waitFor } from "../harness/kube.js";
+import { applyCrds, waitFor } from "../../local-cluster/kube.js";
+import { testKubeConfig } from "../harness/kube.js";
 
 /** The certificate the admission server presents right now (its fingerprint). */
 function servedFingerprint(port: number): Promise<string> {

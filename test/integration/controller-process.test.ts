@@ -3,9 +3,10 @@ import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { get } from "node:https";
 import { join } from "node:path";
-import { REPO_ROOT } from "../harness/binaries.js";
-import { freePort } from "../harness/processes.js";
-import { applyCrds, createNamespace, testKubeConfig, waitFor } from "../harness/kube.js";
+import { REPO_ROOT } from "../../local-cluster/binaries.js";
+import { freePort } from "../../local-cluster/processes.js";
+import { applyCrds, createNamespace, waitFor } from "../../local-cluster/kube.js";
+import { testKubeConfig } from "../harness/kube.js";
 import { testClusterState } from "../harness/test-cluster.js";
 
 function fetchText(url: string, ca: string): Promise<{ status: number; body: string }> {

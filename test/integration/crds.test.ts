@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from "@jest/globals";
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
 import { API_VERSION, GROUP, VERSION } from "../../ipam/kinds/meta.js";
-import { applyCrds, kubectl, refusal, testKubeConfig } from "../harness/kube.js";
+import { applyCrds } from "../../local-cluster/kube.js";
+import { kubectl, refusal, testKubeConfig } from "../harness/kube.js";
 
 const plural = "spiderippools";
 

@@ -3,9 +3,12 @@ import { KubernetesObjectApi, type KubeConfig, type KubernetesObject } from "@ku
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import yaml from "js-yaml";
-import { REPO_ROOT } from "../harness/binaries.js";
+import { ANNO_ASSIGNED_IPS } from "../../ipam/annotations/keys.js";
+import { POOL_FINALIZER } from "../../ipam/kinds/ippool-admission.js";
+import { REPO_ROOT } from "../../local-cluster/binaries.js";
 import { startTestController, type TestController } from "../harness/controller.js";
-import { apply, applyCrds, testKubeConfig } from "../harness/kube.js";
+import { apply, applyCrds } from "../../local-cluster/kube.js";
+import { testKubeConfig } from "../harness/kube.js";
 
 /**
  * Every manifest under docs/examples is applied to the real apiserver through the
@@ -13,6 +16,29 @@ import { apply, applyCrds, testKubeConfig } from "../harness/kube.js";
  */
 const dir = join(REPO_ROOT, "docs/examples");
 const files = readdirSync(dir).filter((f) => f.endsWith(".yaml"));
+
+const spec = (o: KubernetesObject): { ipVersion?: number } => (o as { spec?: { ipVersion?: number } }).spec ?? {};
+
+/**
+ * What the mutating webhooks write, per kind; the CRDs default nothing, so the apiserver
+ * alone leaves these unset. For each object, the ones its manifest leaves out must be set
+ * after the apply: that is what shows the webhook ran on it.
+ */
+const WEBHOOK_WRITES: Record<string, Record<string, (o: KubernetesObject) => unknown>> = {
+  SpiderIPPool: {
+    "metadata.finalizers": (o) => (o.metadata?.finalizers?.includes(POOL_FINALIZER) ? POOL_FINALIZER : undefined),
+    "spec.ipVersion": (o) => spec(o).ipVersion,
+  },
+  SpiderSubnet: { "spec.ipVersion": (o) => spec(o).ipVersion },
+  SpiderReservedIP: { "spec.ipVersion": (o) => spec(o).ipVersion },
+  Pod: { [`metadata.annotations.${ANNO_ASSIGNED_IPS}`]: (o) => o.metadata?.annotations?.[ANNO_ASSIGNED_IPS] },
+};
+
+/** The webhook-written fields `file` leaves out, with their values in `got`. */
+function writtenByWebhook(file: KubernetesObject, got: KubernetesObject): Record<string, unknown> {
+  const fields = Object.entries(WEBHOOK_WRITES[file.kind ?? ""] ?? {}).filter(([, of]) => of(file) === undefined);
+  return Object.fromEntries(fields.map(([field, of]) => [field, of(got)]));
+}
 
 describe("docs/examples manifests", () => {
   let kc: KubeConfig;
@@ -34,10 +60,14 @@ describe("docs/examples manifests", () => {
     for (const obj of objects) {
       const got = await client.read({ apiVersion: obj.apiVersion ?? "", kind: obj.kind ?? "", metadata: { name: obj.metadata?.name ?? "", namespace: obj.metadata?.namespace } });
       expect(got.metadata?.uid).toBeTruthy();
-      // The mutating webhooks ran: Spiderpool kinds come back with ipVersion filled in,
-      // Pods with their reserved addresses.
-      if (obj.apiVersion?.startsWith("spiderpool.spidernet.io/")) expect((got as { spec?: { ipVersion?: number } }).spec?.ipVersion).toBeDefined();
-      if (obj.kind === "Pod") expect(got.metadata?.annotations?.["ipam.spidernet.io/assigned-ips"]).toContain('"ipv4":"');
+      if (obj.apiVersion?.startsWith("spiderpool.spidernet.io/")) expect(Object.keys(WEBHOOK_WRITES)).toContain(obj.kind);
+      // The mutating webhooks ran on it: what they write and the file left out is there.
+      if (WEBHOOK_WRITES[obj.kind ?? ""]) {
+        const written = writtenByWebhook(obj, got);
+        expect(Object.keys(written)).not.toEqual([]);
+        for (const [field, value] of Object.entries(written)) expect({ [field]: value }).toEqual({ [field]: expect.anything() });
+      }
+      if (obj.kind === "Pod") expect(got.metadata?.annotations?.[ANNO_ASSIGNED_IPS]).toContain('"ipv4":"');
     }
   });
 });

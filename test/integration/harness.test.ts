@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from "@jest/globals";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { clusterDir, readState, startCluster, stopCluster } from "../harness/cluster.js";
-import { alive, freePort } from "../harness/processes.js";
+import { clusterDir, readState, startCluster, stopCluster } from "../../local-cluster/cluster.js";
+import { alive, freePort } from "../../local-cluster/processes.js";
 
 /**
  * A test run killed midway leaves its control plane behind; the next run must find those

@@ -8,8 +8,9 @@ import { parseCIDR } from "../../ipam/address/cidr.js";
 import { IPPOOL_PLURAL, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import { CustomResources } from "../../k8s/resources.js";
 import { startTestController, type TestController } from "../harness/controller.js";
-import { applyCrds, testKubeConfig } from "../harness/kube.js";
-import { createPool, podSpec } from "../harness/pods.js";
+import { applyCrds } from "../../local-cluster/kube.js";
+import { testKubeConfig } from "../harness/kube.js";
+import { createPool, podSpec } from "../../local-cluster/pods.js";
 
 /**
  * The apiserver may call a webhook more than once for one request (and answers can be

@@ -7,8 +7,9 @@ import { IPPOOL_PLURAL, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import { ENDPOINT_PLURAL, type SpiderEndpoint } from "../../ipam/kinds/endpoint.js";
 import { CustomResources } from "../../k8s/resources.js";
 import { startTestController, type TestController } from "../harness/controller.js";
-import { applyCrds, createNamespace, kubectl, refusal, testKubeConfig, userKubeConfig, waitFor } from "../harness/kube.js";
-import { assignedOf, createPod, createPool, podSpec } from "../harness/pods.js";
+import { applyCrds, createNamespace, waitFor } from "../../local-cluster/kube.js";
+import { kubectl, refusal, testKubeConfig, userKubeConfig } from "../harness/kube.js";
+import { assignedOf, createPod, createPool, podSpec } from "../../local-cluster/pods.js";
 
 const IPPOOL = "ipam.spidernet.io/ippool";
 

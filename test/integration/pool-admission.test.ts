@@ -8,7 +8,8 @@ import { IPPOOL_PLURAL, type IPPoolSpec, type SpiderIPPool } from "../../ipam/ki
 import { API_VERSION } from "../../ipam/kinds/meta.js";
 import { CustomResources } from "../../k8s/resources.js";
 import { startTestController, type TestController } from "../harness/controller.js";
-import { applyCrds, kubectl, refusal, testKubeConfig, waitFor } from "../harness/kube.js";
+import { applyCrds, waitFor } from "../../local-cluster/kube.js";
+import { kubectl, refusal, testKubeConfig } from "../harness/kube.js";
 
 /** Every SpiderIPPool admission rule of api.md, each refused with its sentence, and the defaults. */
 describe("SpiderIPPool admission", () => {

@@ -6,7 +6,8 @@ import { RESERVEDIP_PLURAL, type SpiderReservedIP } from "../../ipam/kinds/reser
 import { SUBNET_PLURAL, type SpiderSubnet, type SubnetSpec } from "../../ipam/kinds/subnet.js";
 import { CustomResources } from "../../k8s/resources.js";
 import { startTestController, type TestController } from "../harness/controller.js";
-import { applyCrds, kubectl, refusal, testKubeConfig, waitFor } from "../harness/kube.js";
+import { applyCrds, waitFor } from "../../local-cluster/kube.js";
+import { kubectl, refusal, testKubeConfig } from "../harness/kube.js";
 
 /** SpiderSubnet and SpiderReservedIP admission, and a subnet adopting the pools on its CIDR. */
 describe("SpiderSubnet and SpiderReservedIP admission", () => {

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { binaryVersions, cachedPath, findBinary } from "../harness/binaries.js";
+import { binaryVersions, cachedPath, findBinary } from "../../local-cluster/binaries.js";
 
 function fakeBinary(path: string): void {
   mkdirSync(dirname(path), { recursive: true });

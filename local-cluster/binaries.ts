@@ -13,7 +13,7 @@ export type BinaryName =
   | "kwok"
   | "helm";
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** scripts/versions.env, the one place the versions (and so the cache keys) are set. */
 export function binaryVersions(): Record<string, string> {
@@ -25,10 +25,14 @@ export function binaryVersions(): Record<string, string> {
   return out;
 }
 
+/** The cache scripts/build-binaries.sh fills (SPIDERPOOL_CACHE moves it). */
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.SPIDERPOOL_CACHE ?? join(homedir(), ".cache/spiderpool");
+}
+
 /** Where scripts/build-binaries.sh puts a binary (keep the two in step). */
 export function cachedPath(name: BinaryName, env: NodeJS.ProcessEnv = process.env): string {
   const v = binaryVersions();
-  const cache = env.SPIDERPOOL_CACHE ?? join(homedir(), ".cache/spiderpool");
   const folder = {
     etcd: `etcd-${v.ETCD_VERSION}`,
     "kube-apiserver": `kubernetes-${v.K8S_VERSION}`,
@@ -38,7 +42,7 @@ export function cachedPath(name: BinaryName, env: NodeJS.ProcessEnv = process.en
     kwok: `kwok-${v.KWOK_VERSION}`,
     helm: `helm-${v.HELM_VERSION}`,
   }[name];
-  return join(cache, folder, name);
+  return join(cacheDir(env), folder, name);
 }
 
 function executable(path: string): boolean {
@@ -51,19 +55,21 @@ function executable(path: string): boolean {
 }
 
 /**
- * Finds a binary: $KUBEBUILDER_ASSETS first (the envtest convention), then PATH, then the
- * cache that scripts/build-binaries.sh fills. Throws with the command that builds it.
+ * Where a binary is: $KUBEBUILDER_ASSETS first (the envtest convention), then PATH, then
+ * the cache that scripts/build-binaries.sh fills; undefined when it is nowhere.
  */
-export function findBinary(name: BinaryName, env: NodeJS.ProcessEnv = process.env): string {
-  const tried: string[] = [];
+export function locateBinary(name: BinaryName, env: NodeJS.ProcessEnv = process.env): string | undefined {
   const candidates: string[] = [];
   if (env.KUBEBUILDER_ASSETS) candidates.push(join(env.KUBEBUILDER_ASSETS, name));
   for (const dir of (env.PATH ?? "").split(delimiter).filter(Boolean)) candidates.push(join(dir, name));
   candidates.push(cachedPath(name, env));
-  for (const c of candidates) {
-    if (executable(c)) return c;
-    tried.push(c);
-  }
+  return candidates.find(executable);
+}
+
+/** locateBinary, or an error with the command that builds it. */
+export function findBinary(name: BinaryName, env: NodeJS.ProcessEnv = process.env): string {
+  const found = locateBinary(name, env);
+  if (found) return found;
   throw new Error(
     `${name} was not found in $KUBEBUILDER_ASSETS, on PATH or in the cache (${cachedPath(name, env)}). ` +
       `Build it with: bash scripts/build-binaries.sh`,

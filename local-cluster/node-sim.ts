@@ -3,12 +3,12 @@ import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { startAgent, type Agent } from "../../agent/wiring.js";
-import { parseAgentConfig } from "../../agent/config.js";
-import { startInformer, type StartedInformer } from "../../k8s/informer.js";
-import { MicroTime } from "../../k8s/leader.js";
-import { isNotFound } from "../../k8s/resources.js";
-import { WorkQueue } from "../../runtime/work-queue.js";
+import { startAgent, type Agent } from "../agent/wiring.js";
+import { parseAgentConfig } from "../agent/config.js";
+import { startInformer, type StartedInformer } from "../k8s/informer.js";
+import { MicroTime } from "../k8s/leader.js";
+import { isNotFound } from "../k8s/resources.js";
+import { WorkQueue } from "../runtime/work-queue.js";
 import { REPO_ROOT } from "./binaries.js";
 import { cni, DEBIAN_CNI_DIR, type CniOutcome } from "./cni-exec.js";
 import { addNetns, delNetns } from "./netns.js";
@@ -35,7 +35,7 @@ export interface SimNodeOptions {
 }
 
 /**
- * A test node that does for Pods bound to it what a kubelet does for their network: a
+ * A simulated node that does for Pods bound to it what a kubelet does for their network: a
  * network namespace per Pod, Debian's real macvlan plugin with `ipam.type: spiderpool`
  * (which asks this node's real spiderpool-agent), the Pod's status (podIPs, Running), and
  * CNI DEL plus the final delete when the Pod goes. It keeps the Node Ready (status and

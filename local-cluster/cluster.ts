@@ -136,16 +136,33 @@ async function startApiserver(state: ClusterState): Promise<void> {
   await waitReady(p, `${state.server}/readyz`, () => probe(`${state.server}/readyz`, ca));
 }
 
+/**
+ * kube-controller-manager and kube-scheduler serve /healthz over TLS on a loopback port,
+ * with a self-signed certificate in `certDir`, and ask the apiserver who may call it.
+ */
+function servingArgs(state: ClusterState, port: number, certDir: string): string[] {
+  return [
+    `--authentication-kubeconfig=${state.kubeconfig}`,
+    `--authorization-kubeconfig=${state.kubeconfig}`,
+    "--bind-address=127.0.0.1",
+    `--secure-port=${port}`,
+    `--cert-dir=${join(state.dir, certDir)}`,
+  ];
+}
+
+/** Starts `component` with `args` and waits for its /healthz on `port`. */
+async function startServing(state: ClusterState, component: "kube-controller-manager" | "kube-scheduler", port: number, args: string[]): Promise<void> {
+  const p = startProcess(state.dir, component, findBinary(component), args);
+  state.ports[component] = port;
+  await waitReady(p, `https://127.0.0.1:${port}/healthz`, () => probe(`https://127.0.0.1:${port}/healthz`));
+}
+
 async function startControllerManager(state: ClusterState): Promise<void> {
   const port = await freePort();
   const pkiDir = join(state.dir, "pki");
   const args = [
     `--kubeconfig=${state.kubeconfig}`,
-    `--authentication-kubeconfig=${state.kubeconfig}`,
-    `--authorization-kubeconfig=${state.kubeconfig}`,
-    "--bind-address=127.0.0.1",
-    `--secure-port=${port}`,
-    `--cert-dir=${join(state.dir, "kcm")}`,
+    ...servingArgs(state, port, "kcm"),
     "--leader-elect=false",
     `--service-account-private-key-file=${join(pkiDir, "sa.key")}`,
     `--root-ca-file=${join(pkiDir, "ca.crt")}`,
@@ -159,9 +176,7 @@ async function startControllerManager(state: ClusterState): Promise<void> {
     "--kube-api-burst=400",
     "--v=1",
   ];
-  const p = startProcess(state.dir, "kube-controller-manager", findBinary("kube-controller-manager"), args);
-  state.ports["kube-controller-manager"] = port;
-  await waitReady(p, `https://127.0.0.1:${port}/healthz`, () => probe(`https://127.0.0.1:${port}/healthz`));
+  await startServing(state, "kube-controller-manager", port, args);
 }
 
 async function startScheduler(state: ClusterState): Promise<void> {
@@ -181,18 +196,7 @@ async function startScheduler(state: ClusterState): Promise<void> {
       "",
     ].join("\n"),
   );
-  const args = [
-    `--config=${config}`,
-    `--authentication-kubeconfig=${state.kubeconfig}`,
-    `--authorization-kubeconfig=${state.kubeconfig}`,
-    "--bind-address=127.0.0.1",
-    `--secure-port=${port}`,
-    `--cert-dir=${join(state.dir, "scheduler")}`,
-    "--v=1",
-  ];
-  const p = startProcess(state.dir, "kube-scheduler", findBinary("kube-scheduler"), args);
-  state.ports["kube-scheduler"] = port;
-  await waitReady(p, `https://127.0.0.1:${port}/healthz`, () => probe(`https://127.0.0.1:${port}/healthz`));
+  await startServing(state, "kube-scheduler", port, [`--config=${config}`, ...servingArgs(state, port, "scheduler"), "--v=1"]);
 }
 
 function stageFiles(dir: string): string[] {

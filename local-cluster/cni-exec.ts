@@ -71,8 +71,8 @@ let installed: Promise<string> | undefined;
 
 /**
  * Builds the plugin's host artifact (scripts/bundle.mjs --host) and installs it with
- * scripts/install-cni.sh into a bin dir of its own, once per test process: the tests run
- * exactly what a node gets.
+ * scripts/install-cni.sh into a bin dir of its own, once per process: tests and benchmarks
+ * run exactly what a node gets.
  */
 export function installedCniBinDir(): Promise<string> {
   installed ??= (async () => {

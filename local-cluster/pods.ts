@@ -1,11 +1,11 @@
 import { CoreV1Api, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
-import { parseAssignedIPs, type AssignedIPs } from "../../ipam/annotations/assigned.js";
-import { ANNO_ASSIGNED_IPS } from "../../ipam/annotations/keys.js";
-import { IPPOOL_PLURAL, type IPPoolSpec, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
-import { API_VERSION } from "../../ipam/kinds/meta.js";
-import { CustomResources } from "../../k8s/resources.js";
+import { parseAssignedIPs, type AssignedIPs } from "../ipam/annotations/assigned.js";
+import { ANNO_ASSIGNED_IPS } from "../ipam/annotations/keys.js";
+import { IPPOOL_PLURAL, type IPPoolSpec, type SpiderIPPool } from "../ipam/kinds/ippool.js";
+import { API_VERSION } from "../ipam/kinds/meta.js";
+import { CustomResources } from "../k8s/resources.js";
 
-/** A minimal Pod (no scheduler needed: integration tests only look at admission). */
+/** A minimal Pod (no scheduler needed: its addresses come at admission). */
 export function podSpec(name: string | { generateName: string }, annotations: Record<string, string> = {}, extra: Partial<V1Pod["spec"]> = {}): V1Pod {
   const id = typeof name === "string" ? { name } : name;
   return {
@@ -26,7 +26,7 @@ export async function createPod(kc: KubeConfig, namespace: string, pod: V1Pod): 
   return kc.makeApiClient(CoreV1Api).createNamespacedPod({ namespace, body: pod });
 }
 
-/** Creates a pool labelled for a test controller's webhooks and returns it as stored. */
+/** Creates a pool labelled for a local controller's webhooks (its `labels`) and returns it as stored. */
 export async function createPool(kc: KubeConfig, labels: Record<string, string>, name: string, spec: Partial<IPPoolSpec>): Promise<SpiderIPPool> {
   const pools = new CustomResources<SpiderIPPool>(kc, IPPOOL_PLURAL);
   return pools.create({ apiVersion: API_VERSION, kind: "SpiderIPPool", metadata: { name, labels }, spec: spec as IPPoolSpec });

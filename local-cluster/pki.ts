@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createCA, issueCertificate, serviceAccountKeyPair } from "../../certs/pki.js";
+import { createCA, issueCertificate, serviceAccountKeyPair } from "../certs/pki.js";
 
 /** Files of the throwaway PKI a local control plane runs with. */
 export interface ClusterPki {
