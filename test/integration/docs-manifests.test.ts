@@ -14,6 +14,15 @@ import { apply, applyCrds, testKubeConfig } from "../harness/kube.js";
 const dir = join(REPO_ROOT, "docs/examples");
 const files = readdirSync(dir).filter((f) => f.endsWith(".yaml"));
 
+/**
+ * The mutating webhooks ran: Spiderpool kinds come back with ipVersion filled in, Pods with
+ * their reserved addresses.
+ */
+function expectMutated(obj: KubernetesObject, got: KubernetesObject): void {
+  if (obj.apiVersion?.startsWith("spiderpool.spidernet.io/")) expect((got as { spec?: { ipVersion?: number } }).spec?.ipVersion).toBeDefined();
+  if (obj.kind === "Pod") expect(got.metadata?.annotations?.["ipam.spidernet.io/assigned-ips"]).toContain('"ipv4":"');
+}
+
 describe("docs/examples manifests", () => {
   let kc: KubeConfig;
   let tc: TestController;
@@ -34,10 +43,7 @@ describe("docs/examples manifests", () => {
     for (const obj of objects) {
       const got = await client.read({ apiVersion: obj.apiVersion ?? "", kind: obj.kind ?? "", metadata: { name: obj.metadata?.name ?? "", namespace: obj.metadata?.namespace } });
       expect(got.metadata?.uid).toBeTruthy();
-      // The mutating webhooks ran: Spiderpool kinds come back with ipVersion filled in,
-      // Pods with their reserved addresses.
-      if (obj.apiVersion?.startsWith("spiderpool.spidernet.io/")) expect((got as { spec?: { ipVersion?: number } }).spec?.ipVersion).toBeDefined();
-      if (obj.kind === "Pod") expect(got.metadata?.annotations?.["ipam.spidernet.io/assigned-ips"]).toContain('"ipv4":"');
+      expectMutated(obj, got);
     }
   });
 });
