@@ -167,25 +167,37 @@ export class CniService {
   async gc(req: GcRequest): Promise<GcAnswer> {
     const valid = new Set(req.validAttachments.map((a) => `${a.containerID}/${a.ifname}`));
     let released = 0;
-    for (const ep of await this.d.listEndpoints()) {
-      const cur = ep.status?.current;
-      if (!cur || cur.node !== this.d.nodeName) continue;
-      const stale = (cur.attachments ?? []).filter((a) => a.network === req.network && !valid.has(`${a.containerID}/${a.interface}`));
-      if (stale.length === 0) continue;
-      released += stale.length;
-      const pod = await this.d.pod(ep.metadata.namespace ?? "", ep.metadata.name ?? "", true);
-      const gone = !pod || pod.metadata.uid !== cur.uid;
-      const left = await this.updateAttachments(ep, (list) => list.filter((a) => !stale.includes(a)));
-      if (gone && left && (left.status?.current?.attachments ?? []).length === 0 && left.status?.ownerControllerType !== "StatefulSet") {
-        await releaseEndpoint(this.d.allocator, this.d.endpoints, left, "cni-gc", this.d.log);
-      }
-    }
+    for (const ep of await this.d.listEndpoints()) released += await this.collectStale(ep, req.network, valid);
     return { released };
+  }
+
+  /**
+   * One endpoint's part of GC: forgets its attachments on this node to `network` that are
+   * not `valid`, and releases its addresses when its Pod is gone. Returns how many
+   * attachments were stale.
+   */
+  private async collectStale(ep: SpiderEndpoint, network: string, valid: ReadonlySet<string>): Promise<number> {
+    const cur = ep.status?.current;
+    if (!cur || cur.node !== this.d.nodeName) return 0;
+    const stale = (cur.attachments ?? []).filter((a) => a.network === network && !valid.has(`${a.containerID}/${a.interface}`));
+    if (stale.length === 0) return 0;
+    const pod = await this.d.pod(ep.metadata.namespace ?? "", ep.metadata.name ?? "", true);
+    const gone = !pod || pod.metadata.uid !== cur.uid;
+    const left = await this.updateAttachments(ep, (list) => list.filter((a) => !stale.includes(a)));
+    if (gone && left && unattachedAndReleasable(left)) {
+      await releaseEndpoint(this.d.allocator, this.d.endpoints, left, "cni-gc", this.d.log);
+    }
+    return stale.length;
   }
 
   status(): void {
     if (!this.d.ready()) throw new AgentFailure(CNI_ERROR_CODES.PLUGIN_NOT_AVAILABLE, `spiderpool-agent on ${this.d.nodeName} has not synced its caches yet`);
   }
+}
+
+/** No attachment is left, and the addresses do not stick to the Pod's name (as a StatefulSet's do). */
+function unattachedAndReleasable(ep: SpiderEndpoint): boolean {
+  return (ep.status?.current?.attachments ?? []).length === 0 && ep.status?.ownerControllerType !== "StatefulSet";
 }
 
 /** The plugin's view of one NIC: its addresses, and routes with the default route(s) unless the gateway is cleaned. */

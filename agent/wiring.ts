@@ -54,11 +54,11 @@ export async function startAgent(config: AgentConfig, opts: { kubeConfig?: KubeC
   const log = (opts.log ?? createLogger("spiderpool-agent", config.logLevel)).child({ node: config.nodeName });
   const core = kc.makeApiClient(CoreV1Api);
   const byNode = `spec.nodeName=${config.nodeName}`;
-  const pods = startInformer<PodLike>(kc, "pods", "/api/v1/pods", async () => (await core.listPodForAllNamespaces({ fieldSelector: byNode })) as never, log, { fieldSelector: byNode });
+  const pods = startInformer<PodLike>(kc, { name: "pods", path: "/api/v1/pods", list: async () => (await core.listPodForAllNamespaces({ fieldSelector: byNode })) as never, log, fieldSelector: byNode });
   const poolApi = new CustomResources<SpiderIPPool>(kc, IPPOOL_PLURAL);
-  const pools = startInformer(kc, "spiderippools", poolApi.path, () => poolApi.list(), log);
+  const pools = startInformer(kc, { name: "spiderippools", path: poolApi.path, list: () => poolApi.list(), log });
   const reservedApi = new CustomResources<SpiderReservedIP>(kc, RESERVEDIP_PLURAL);
-  const reserved = startInformer(kc, "spiderreservedips", reservedApi.path, () => reservedApi.list(), log);
+  const reserved = startInformer(kc, { name: "spiderreservedips", path: reservedApi.path, list: () => reservedApi.list(), log });
   const endpoints = new CustomResources<SpiderEndpoint>(kc, ENDPOINT_PLURAL, true);
   const metrics = new AgentMetrics(true);
 

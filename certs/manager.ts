@@ -57,6 +57,12 @@ export interface ServingMaterial extends KeyPair {
 
 export type RotationEvent = "created" | "serving" | "ca" | "serving-after-ca";
 
+/** A new content for the Secret, and what it rotates. */
+interface SecretChange {
+  data: Record<string, string>;
+  event: RotationEvent;
+}
+
 const DAY = 24 * 3600 * 1000;
 
 function splitBundle(pem: string): string[] {
@@ -116,7 +122,7 @@ export class WebhookCertificates {
   }
 
   /** What the Secret should hold next, or undefined when it is fine as it is. */
-  private next(data: Record<string, string>, force?: "serving" | "ca"): { data: Record<string, string>; event: RotationEvent } | undefined {
+  private next(data: Record<string, string>, force?: "serving" | "ca"): SecretChange | undefined {
     const K = SECRET_KEYS;
     const ca: KeyPair = { certPem: data[K.caCert] ?? "", keyPem: data[K.caKey] ?? "" };
     const now = this.now().getTime();
@@ -124,27 +130,41 @@ export class WebhookCertificates {
 
     const rotatedText = data[K.caRotatedAt];
     const rotatedAt = rotatedText ? Date.parse(rotatedText) : undefined;
-    if (force === "ca" || (rotatedAt === undefined && this.expiresSoon(ca.certPem))) {
-      const fresh = createCA(`${this.opts.serviceName}-ca`, this.opts.caValidityDays, this.now());
-      return {
-        event: "ca",
-        data: {
-          ...data,
-          [K.caCert]: fresh.certPem,
-          [K.caKey]: fresh.keyPem,
-          [K.bundle]: [fresh.certPem, ...trusted.filter((c) => c !== fresh.certPem)].join(""),
-          [K.caRotatedAt]: this.now().toISOString(),
-        },
-      };
-    }
+    if (force === "ca" || (rotatedAt === undefined && this.expiresSoon(ca.certPem))) return this.withNewCA(data, trusted);
+    if (rotatedAt !== undefined) return now - rotatedAt < this.opts.caOverlapMs ? undefined : this.servingAfterCA(data, ca);
+    return this.renewedServing(data, ca, trusted, force);
+  }
+
+  /** Step one of a CA rotation: a new CA joins the bundle; the serving certificate stays for now. */
+  private withNewCA(data: Record<string, string>, trusted: readonly string[]): SecretChange {
+    const K = SECRET_KEYS;
+    const fresh = createCA(`${this.opts.serviceName}-ca`, this.opts.caValidityDays, this.now());
+    return {
+      event: "ca",
+      data: {
+        ...data,
+        [K.caCert]: fresh.certPem,
+        [K.caKey]: fresh.keyPem,
+        [K.bundle]: [fresh.certPem, ...trusted.filter((c) => c !== fresh.certPem)].join(""),
+        [K.caRotatedAt]: this.now().toISOString(),
+      },
+    };
+  }
+
+  /** Step two, once every apiserver trusts the new CA: the serving certificate switches to it. */
+  private servingAfterCA(data: Record<string, string>, ca: KeyPair): SecretChange {
+    const K = SECRET_KEYS;
     const cert = data[K.cert] ?? "";
-    if (rotatedAt !== undefined) {
-      if (now - rotatedAt < this.opts.caOverlapMs) return undefined;
-      const rest = { ...data };
-      delete rest[K.caRotatedAt];
-      const serving = issuedBy(cert, ca.certPem) ? { certPem: cert, keyPem: data[K.key] ?? "" } : this.issueServing(ca);
-      return { event: "serving-after-ca", data: { ...rest, [K.cert]: serving.certPem, [K.key]: serving.keyPem } };
-    }
+    const rest = { ...data };
+    delete rest[K.caRotatedAt];
+    const serving = issuedBy(cert, ca.certPem) ? { certPem: cert, keyPem: data[K.key] ?? "" } : this.issueServing(ca);
+    return { event: "serving-after-ca", data: { ...rest, [K.cert]: serving.certPem, [K.key]: serving.keyPem } };
+  }
+
+  /** A new serving certificate under the same CA when forced, or when the current one has the wrong names, issuer or little time left. */
+  private renewedServing(data: Record<string, string>, ca: KeyPair, trusted: readonly string[], force?: "serving" | "ca"): SecretChange | undefined {
+    const K = SECRET_KEYS;
+    const cert = data[K.cert] ?? "";
     const wrongNames = sans(cert).join(",") !== [...this.dnsNames(), ...this.opts.extraIPs].sort().join(",");
     if (force === "serving" || wrongNames || !issuedBy(cert, ca.certPem) || this.expiresSoon(cert)) {
       const serving = this.issueServing(ca);

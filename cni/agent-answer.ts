@@ -51,15 +51,27 @@ function readIP(raw: unknown, at: string): AnswerIP {
   if (fam === undefined) throw badAnswer(`${at}.address is not in CIDR form`, address);
   if (family !== fam) throw badAnswer(`${at}.family is ${JSON.stringify(family)} but ${address} is IPv${fam}`);
   const ip: AnswerIP = { interface: nic, address, family: fam };
-  if (gateway !== undefined && gateway !== null && gateway !== "") {
-    if (typeof gateway !== "string" || ipFamily(gateway) !== fam) throw badAnswer(`${at}.gateway is not an IPv${fam} address`, JSON.stringify(gateway));
-    ip.gateway = gateway;
-  }
-  if (vlan !== undefined && vlan !== null) {
-    if (typeof vlan !== "number" || !Number.isInteger(vlan) || vlan < 0 || vlan > 4094) throw badAnswer(`${at}.vlan is not 0-4094`);
-    ip.vlan = vlan;
-  }
+  const gw = readGateway(gateway, fam, at);
+  if (gw !== undefined) ip.gateway = gw;
+  const tag = readVlan(vlan, at);
+  if (tag !== undefined) ip.vlan = tag;
   return ip;
+}
+
+const absent = (v: unknown): v is undefined | null => v === undefined || v === null;
+
+/** An optional gateway, of the address's family. */
+function readGateway(gateway: unknown, fam: 4 | 6, at: string): string | undefined {
+  if (absent(gateway) || gateway === "") return undefined;
+  if (typeof gateway !== "string" || ipFamily(gateway) !== fam) throw badAnswer(`${at}.gateway is not an IPv${fam} address`, JSON.stringify(gateway));
+  return gateway;
+}
+
+/** An optional VLAN id, 0-4094. */
+function readVlan(vlan: unknown, at: string): number | undefined {
+  if (absent(vlan)) return undefined;
+  if (typeof vlan !== "number" || !Number.isInteger(vlan) || vlan < 0 || vlan > 4094) throw badAnswer(`${at}.vlan is not 0-4094`);
+  return vlan;
 }
 
 function readRoute(raw: unknown, at: string): AnswerRoute {

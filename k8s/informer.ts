@@ -13,19 +13,25 @@ export interface StartedInformer<T> extends Cache<T> {
 /** Restarts of a failed watch: quick at first (a CRD just created answers 429 for a moment), capped at 30 s. */
 const WATCH_RESTART: Backoff = { baseMs: 250, maxMs: 30_000, jitter: true };
 
+/** What an informer watches, and where it reports. */
+export interface InformerOptions<T extends object> {
+  /** The informer's name in logs. */
+  name: string;
+  /** The collection's API path, e.g. /api/v1/pods. */
+  path: string;
+  list: () => Promise<KubernetesListObject<T>>;
+  log: Log;
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
 /**
  * A list-and-watch cache over client-node's ListWatch, which re-lists on 410 Gone but
  * stops on any other error: here it is restarted with capped exponential backoff, so a
  * restarted apiserver or a dropped connection never leaves the cache stale for good.
  */
-export function startInformer<T extends object>(
-  kc: KubeConfig,
-  what: string,
-  path: string,
-  list: () => Promise<KubernetesListObject<T>>,
-  log: Log,
-  opts: { labelSelector?: string; fieldSelector?: string } = {},
-): StartedInformer<T> {
+export function startInformer<T extends object>(kc: KubeConfig, opts: InformerOptions<T>): StartedInformer<T> {
+  const { name, path, list, log } = opts;
   // The project's kinds type their metadata a little differently from client-node's
   // V1ObjectMeta (plain JSON); the cache stores whatever the apiserver sent.
   const lw = new ListWatch<KubernetesObject>(path, new Watch(kc), list, false, opts.labelSelector, opts.fieldSelector);
@@ -41,16 +47,16 @@ export function startInformer<T extends object>(
     const delay = backoffDelay(++failures, WATCH_RESTART);
     // Right after a CRD is created the apiserver answers 429 "storage is (re)initializing"
     // for a moment: the first retries are routine, a run of them is worth a warning.
-    const summary = { informer: what, retryInMs: delay, attempt: failures, code: (err as { code?: number }).code, error: String((err as Error).message ?? err).split("\n")[0] };
+    const summary = { informer: name, retryInMs: delay, attempt: failures, code: (err as { code?: number }).code, error: String((err as Error).message ?? err).split("\n")[0] };
     if (failures > 3) log.warn(summary, "watch failed; restarting");
     else log.debug(summary, "watch failed; restarting");
     timer = setTimeout(() => {
-      lw.start().catch((e: unknown) => log.error({ err: e, informer: what }, "informer restart failed"));
+      lw.start().catch((e: unknown) => log.error({ err: e, informer: name }, "informer restart failed"));
     }, delay);
   });
   // ListWatch reports a failed list through "error" (handled above) rather than by
   // rejecting start(); a resourceVersion appears only once a list has succeeded.
-  lw.start().catch((err: unknown) => log.error({ err, informer: what }, "informer start failed"));
+  lw.start().catch((err: unknown) => log.error({ err, informer: name }, "informer start failed"));
   const first = new Promise<void>((resolve) => {
     const check = (): void => {
       if (lw.latestResourceVersion() !== "") {

@@ -82,23 +82,43 @@ export class LeaderElector {
   }
 
   private async tryAcquireOrRenew(): Promise<void> {
-    const { namespace, name, identity, leaseDurationSeconds } = this.opts;
     const now = new MicroTime();
-    let lease: V1Lease | undefined;
-    try {
-      lease = await this.api.readNamespacedLease({ name, namespace });
-    } catch (err) {
-      if (!(err instanceof ApiException && err.code === 404)) throw err;
-    }
-    const spec = lease?.spec;
-    const renewed = spec?.renewTime ? new Date(spec.renewTime).getTime() : 0;
-    const expired = renewed + (spec?.leaseDurationSeconds ?? leaseDurationSeconds) * 1000 < now.getTime();
-    const mine = spec?.holderIdentity === identity;
-    if (lease && !mine && spec?.holderIdentity && !expired) {
+    const lease = await this.readLease();
+    if (lease && this.heldByAnother(lease, now)) {
       this.setLeading(false);
       return;
     }
-    const body: V1Lease = {
+    if (!(await this.writeLease(lease, this.leaseBody(lease, now)))) return;
+    this.lastRenew = now.getTime();
+    this.setLeading(true);
+  }
+
+  /** The Lease, or undefined when there is none yet. */
+  private async readLease(): Promise<V1Lease | undefined> {
+    const { namespace, name } = this.opts;
+    try {
+      return await this.api.readNamespacedLease({ name, namespace });
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** Another replica holds the lease and has renewed it within its duration. */
+  private heldByAnother(lease: V1Lease, now: Date): boolean {
+    const spec = lease.spec;
+    const renewed = spec?.renewTime ? new Date(spec.renewTime).getTime() : 0;
+    const expired = renewed + (spec?.leaseDurationSeconds ?? this.opts.leaseDurationSeconds) * 1000 < now.getTime();
+    const mine = spec?.holderIdentity === this.opts.identity;
+    return !mine && Boolean(spec?.holderIdentity) && !expired;
+  }
+
+  /** The lease taken or renewed by this replica, guarded by the resourceVersion it was read at. */
+  private leaseBody(lease: V1Lease | undefined, now: MicroTime): V1Lease {
+    const { namespace, name, identity, leaseDurationSeconds } = this.opts;
+    const spec = lease?.spec;
+    const mine = spec?.holderIdentity === identity;
+    return {
       apiVersion: "coordination.k8s.io/v1",
       kind: "Lease",
       metadata: { name, namespace, resourceVersion: lease?.metadata?.resourceVersion },
@@ -110,14 +130,18 @@ export class LeaderElector {
         leaseTransitions: (spec?.leaseTransitions ?? 0) + (mine ? 0 : 1),
       },
     };
+  }
+
+  /** Writes the lease; false when another replica wrote first (409), which is this round lost. */
+  private async writeLease(lease: V1Lease | undefined, body: V1Lease): Promise<boolean> {
+    const { namespace, name } = this.opts;
     try {
       if (lease) await this.api.replaceNamespacedLease({ name, namespace, body });
       else await this.api.createNamespacedLease({ namespace, body });
+      return true;
     } catch (err) {
-      if (err instanceof ApiException && err.code === 409) return; // someone else won this round
+      if (err instanceof ApiException && err.code === 409) return false; // someone else won this round
       throw err;
     }
-    this.lastRenew = now.getTime();
-    this.setLeading(true);
   }
 }

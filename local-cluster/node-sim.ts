@@ -59,7 +59,7 @@ export class SimNode {
     await n.register();
     await n.startAgent();
     const byNode = `spec.nodeName=${o.name}`;
-    n.pods = startInformer<V1Pod>(o.kc, `pods-${o.name}`, "/api/v1/pods", async () => (await n.core.listPodForAllNamespaces({ fieldSelector: byNode })), o.log, { fieldSelector: byNode });
+    n.pods = startInformer<V1Pod>(o.kc, { name: `pods-${o.name}`, path: "/api/v1/pods", list: async () => (await n.core.listPodForAllNamespaces({ fieldSelector: byNode })), log: o.log, fieldSelector: byNode });
     n.queue = new WorkQueue(`sim-${o.name}`, (key) => n.reconcile(key), o.log, 4, { baseMs: 200, maxMs: 2000, jitter: false });
     const enqueue = (p: V1Pod): void => n.queue?.add(`${p.metadata?.namespace ?? ""}/${p.metadata?.name ?? ""}`);
     for (const ev of ["add", "update", "delete"] as const) n.pods.on(ev, enqueue);

@@ -40,31 +40,46 @@ export function parseFlags(argv: readonly string[], known: ReadonlySet<string>, 
   return out;
 }
 
+/**
+ * Reads a raw value of one kind. `refuse` records why the value is wrong, in words that
+ * follow the setting's flag and variable; `name` is the setting's name.
+ */
+type Converter = (raw: string, refuse: (why: string) => void, name: string) => unknown;
+
+const oneOf =
+  (allowed: readonly string[], hint: string): Converter =>
+  (raw, refuse) => {
+    if (!allowed.includes(raw)) refuse(`is '${raw}'; use ${hint}`);
+    return raw;
+  };
+
+const wholeNumber =
+  (max: number): Converter =>
+  (raw, refuse, name) => {
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || n > max) refuse(`is '${raw}'; use a whole number from 0 to ${max} (${name})`);
+    return n;
+  };
+
+const CONVERTERS: Readonly<Record<Kind, Converter>> = {
+  string: (raw, refuse) => {
+    if (raw === "") refuse("must not be empty");
+    return raw;
+  },
+  list: (raw) => raw.split(",").map((x) => x.trim()).filter(Boolean),
+  bool: (raw, refuse) => {
+    if (raw !== "true" && raw !== "false") refuse(`is '${raw}'; use true or false`);
+    return raw === "true";
+  },
+  failurePolicy: oneOf(["Fail", "Ignore"], "Fail or Ignore"),
+  level: oneOf(["debug", "info", "warn", "error"], "debug, info, warn or error"),
+  port: wholeNumber(65535),
+  int: wholeNumber(Number.MAX_SAFE_INTEGER),
+};
+
 function convert(name: string, s: Setting, raw: string, problems: string[]): unknown {
   const where = `--${s.flag} / ${s.env}`;
-  switch (s.kind) {
-    case "string":
-      if (raw === "") problems.push(`${where} must not be empty`);
-      return raw;
-    case "list":
-      return raw.split(",").map((x) => x.trim()).filter(Boolean);
-    case "bool":
-      if (raw !== "true" && raw !== "false") problems.push(`${where} is '${raw}'; use true or false`);
-      return raw === "true";
-    case "failurePolicy":
-      if (raw !== "Fail" && raw !== "Ignore") problems.push(`${where} is '${raw}'; use Fail or Ignore`);
-      return raw;
-    case "level":
-      if (!["debug", "info", "warn", "error"].includes(raw)) problems.push(`${where} is '${raw}'; use debug, info, warn or error`);
-      return raw;
-    case "port":
-    case "int": {
-      const n = Number(raw);
-      const max = s.kind === "port" ? 65535 : Number.MAX_SAFE_INTEGER;
-      if (!/^\d+$/.test(raw) || n > max) problems.push(`${where} is '${raw}'; use a whole number from 0 to ${max} (${name})`);
-      return n;
-    }
-  }
+  return CONVERTERS[s.kind](raw, (why) => problems.push(`${where} ${why}`), name);
 }
 
 /** Raw values per setting name: flag, else environment, else default (absent when none). */

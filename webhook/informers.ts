@@ -26,7 +26,7 @@ export function startControllerInformers(kc: KubeConfig, config: ControllerConfi
   const core = kc.makeApiClient(CoreV1Api);
   const custom = <T extends { metadata: object }>(plural: string, namespaced = false): StartedInformer<T> => {
     const api = new CustomResources<T & { metadata: { name?: string } }>(kc, plural, namespaced);
-    return startInformer<T>(kc, plural, api.path, () => api.list(), log);
+    return startInformer<T>(kc, { name: plural, path: api.path, list: () => api.list(), log });
   };
   const ns = config.namespace;
   const byName = `metadata.name=${config.ipam.configMap}`;
@@ -35,10 +35,16 @@ export function startControllerInformers(kc: KubeConfig, config: ControllerConfi
     subnets: custom<SpiderSubnet>(SUBNET_PLURAL),
     reserved: custom<SpiderReservedIP>(RESERVEDIP_PLURAL),
     endpoints: custom<SpiderEndpoint>(ENDPOINT_PLURAL, true),
-    pods: startInformer<PodLike>(kc, "pods", "/api/v1/pods", async () => (await core.listPodForAllNamespaces()) as never, log),
-    namespaces: startInformer(kc, "namespaces", "/api/v1/namespaces", () => core.listNamespace(), log),
-    nodes: startInformer(kc, "nodes", "/api/v1/nodes", () => core.listNode(), log),
-    configMaps: startInformer(kc, "configmaps", `/api/v1/namespaces/${ns}/configmaps`, () => core.listNamespacedConfigMap({ namespace: ns, fieldSelector: byName }), log, { fieldSelector: byName }),
+    pods: startInformer<PodLike>(kc, { name: "pods", path: "/api/v1/pods", list: async () => (await core.listPodForAllNamespaces()) as never, log }),
+    namespaces: startInformer(kc, { name: "namespaces", path: "/api/v1/namespaces", list: () => core.listNamespace(), log }),
+    nodes: startInformer(kc, { name: "nodes", path: "/api/v1/nodes", list: () => core.listNode(), log }),
+    configMaps: startInformer(kc, {
+      name: "configmaps",
+      path: `/api/v1/namespaces/${ns}/configmaps`,
+      list: () => core.listNamespacedConfigMap({ namespace: ns, fieldSelector: byName }),
+      log,
+      fieldSelector: byName,
+    }),
   };
 }
 

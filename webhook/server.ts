@@ -34,9 +34,9 @@ export interface WebhookServer {
   close(graceMs?: number): Promise<void>;
 }
 
-export async function startWebhookServer(opts: ServerOptions): Promise<WebhookServer> {
-  const { metrics, log } = opts;
-  let draining = false;
+/** The routes: probes, metrics, the other POST endpoints and the admission webhooks. */
+function createApp(opts: ServerOptions, draining: () => boolean): express.Express {
+  const { metrics } = opts;
   const app = express();
   app.disable("x-powered-by");
   // Pool objects carry their allocation record: an UPDATE review holds two of them.
@@ -46,56 +46,64 @@ export async function startWebhookServer(opts: ServerOptions): Promise<WebhookSe
     res.type("text/plain").send("ok");
   });
   app.get("/readyz", (_req, res) => {
-    const ok = !draining && opts.ready();
-    res.status(ok ? 200 : 503).type("text/plain").send(ok ? "ok" : draining ? "shutting down" : "not ready");
+    const ok = !draining() && opts.ready();
+    res.status(ok ? 200 : 503).type("text/plain").send(ok ? "ok" : draining() ? "shutting down" : "not ready");
   });
   app.get("/metrics", async (_req, res) => {
     opts.beforeScrape?.();
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-
   for (const [path, handle] of Object.entries(opts.posts ?? {})) {
     app.post(path, async (req: Request, res: Response) => {
       try {
         const answer = await handle(req.body, req.headers.authorization);
         res.status(answer.status).json(answer.body);
       } catch (err) {
-        log.error({ err, path }, "request failed");
+        opts.log.error({ err, path }, "request failed");
         res.status(500).json({ message: (err as Error).message });
       }
     });
   }
+  app.post("/webhooks/:name", (req: Request<{ name: string }>, res: Response) => serveAdmission(opts, req, res));
+  return app;
+}
 
-  app.post("/webhooks/:name", async (req: Request<{ name: string }>, res: Response) => {
-    const name = req.params.name;
-    const handler = opts.handlers[name];
-    if (!handler) {
-      res.status(404).json({ message: `no admission webhook at /webhooks/${name}` });
-      return;
-    }
-    let review: AdmissionRequest;
-    try {
-      review = parseReview(req.body);
-    } catch (err) {
-      metrics.admissionRequests.inc({ webhook: name, operation: "unknown", result: "error" });
-      res.status(400).json({ message: `bad AdmissionReview: ${(err as Error).message}` });
-      return;
-    }
-    const end = metrics.admissionDuration.startTimer({ webhook: name });
-    try {
-      const answer = await handler(review);
-      const result = answer.response?.allowed ? "allowed" : "denied";
-      metrics.admissionRequests.inc({ webhook: name, operation: review.operation, result });
-      res.json(answer);
-    } catch (err) {
-      metrics.admissionRequests.inc({ webhook: name, operation: review.operation, result: "error" });
-      log.error({ err, webhook: name, uid: review.uid, operation: review.operation }, "admission handler failed");
-      res.status(500).json({ message: `admission webhook ${name} failed: ${(err as Error).message}` });
-    } finally {
-      end();
-    }
-  });
+/** One AdmissionReview: parsed, handed to the webhook's handler, counted and timed. */
+async function serveAdmission(opts: ServerOptions, req: Request<{ name: string }>, res: Response): Promise<void> {
+  const { metrics, log } = opts;
+  const name = req.params.name;
+  const handler = opts.handlers[name];
+  if (!handler) {
+    res.status(404).json({ message: `no admission webhook at /webhooks/${name}` });
+    return;
+  }
+  let review: AdmissionRequest;
+  try {
+    review = parseReview(req.body);
+  } catch (err) {
+    metrics.admissionRequests.inc({ webhook: name, operation: "unknown", result: "error" });
+    res.status(400).json({ message: `bad AdmissionReview: ${(err as Error).message}` });
+    return;
+  }
+  const end = metrics.admissionDuration.startTimer({ webhook: name });
+  try {
+    const answer = await handler(review);
+    const result = answer.response?.allowed ? "allowed" : "denied";
+    metrics.admissionRequests.inc({ webhook: name, operation: review.operation, result });
+    res.json(answer);
+  } catch (err) {
+    metrics.admissionRequests.inc({ webhook: name, operation: review.operation, result: "error" });
+    log.error({ err, webhook: name, uid: review.uid, operation: review.operation }, "admission handler failed");
+    res.status(500).json({ message: `admission webhook ${name} failed: ${(err as Error).message}` });
+  } finally {
+    end();
+  }
+}
 
+export async function startWebhookServer(opts: ServerOptions): Promise<WebhookServer> {
+  const { log } = opts;
+  let draining = false;
+  const app = createApp(opts, () => draining);
   const server: Server = createHttpsServer({ cert: opts.tls.certPem, key: opts.tls.keyPem, minVersion: "TLSv1.2" }, app);
   // The apiserver keeps connections alive; keep ours open a little longer than its idle timeout.
   server.keepAliveTimeout = 95_000;

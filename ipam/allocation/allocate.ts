@@ -1,9 +1,9 @@
 import { formatCIDR } from "../address/cidr.js";
 import { type IPAddress, familyName, formatIP } from "../address/ip.js";
 import { IpamError } from "../errors.js";
-import type { AllocationDraft } from "./draft.js";
+import type { AllocationDraft, MutableReservation } from "./draft.js";
 import { saturatingCount } from "./pool-view.js";
-import { type AllocateRequest, type Allocation, DEFAULT_INTERFACE } from "./requests.js";
+import { type AllocateRequest, type Allocation, DEFAULT_INTERFACE, type ReservationRef } from "./requests.js";
 
 function summary(ranges: readonly string[]): string {
   if (ranges.length === 0) return "none";
@@ -79,6 +79,55 @@ function lowestAvailable(draft: AllocationDraft): { address: bigint; fromCooling
   throw poolExhausted(draft);
 }
 
+/** The address a pinned request names, else the lowest available one. */
+function pickAddress(draft: AllocationDraft, pin: IPAddress | undefined): { address: bigint; fromCooling: boolean } {
+  if (pin === undefined) return lowestAvailable(draft);
+  const refusal = pinnedRefusal(draft, pin);
+  if (refusal !== undefined) throw refusal;
+  return { address: pin.value, fromCooling: draft.cooling.has(pin.value) };
+}
+
+/** The reservation an allocation joins: the existing one with this id or owner, else a new one under ref's id. */
+function joinReservation(draft: AllocationDraft, ref: ReservationRef): { id: string; owner?: string; existing?: MutableReservation } {
+  if (typeof ref.id !== "string" || ref.id === "" || !Number.isSafeInteger(ref.expiresAt)) {
+    throw new TypeError("a reservation needs a non-empty id and a whole-millisecond expiresAt");
+  }
+  const owner = ref.owner || undefined;
+  const byId = draft.reservation(ref.id);
+  if (byId?.owner !== undefined && owner !== undefined && byId.owner !== owner) {
+    throw new IpamError(
+      "RESERVATION_CONFLICT",
+      `reservation ${ref.id} in pool ${draft.view.name} belongs to ${byId.owner}, not ${owner}`,
+      { pool: draft.view.name, reservation: ref.id, owner: byId.owner },
+    );
+  }
+  const existing = byId ?? (owner === undefined ? undefined : draft.reservationOfOwner(owner));
+  if (existing === undefined) return { id: ref.id, owner };
+  return { id: existing.id, owner: existing.owner ?? owner, existing };
+}
+
+/**
+ * What a reservation already holds for this NIC, handed out again with the reservation's
+ * expiry extended; undefined when it holds nothing for the NIC. A pin to another address
+ * is a conflict.
+ */
+function reuseHeld(draft: AllocationDraft, existing: MutableReservation, nic: string, pin: IPAddress | undefined, expiresAt: number): Allocation | undefined {
+  const held = existing.held.find((h) => h.interface === nic);
+  if (held === undefined) return undefined;
+  if (pin !== undefined && pin.value !== held.address) {
+    const holds = formatIP(draft.view.family, held.address);
+    const wanted = formatIP(pin.family, pin.value);
+    throw new IpamError(
+      "RESERVATION_CONFLICT",
+      `reservation ${existing.id} already holds ${holds} for ${nic} in pool ${draft.view.name}; ` +
+        `release it before pinning ${wanted}`,
+      { pool: draft.view.name, reservation: existing.id, interface: nic },
+    );
+  }
+  existing.expiresAt = Math.max(existing.expiresAt, expiresAt);
+  return { ...held, interface: nic, reservation: existing.id, reused: true, fromCooling: false };
+}
+
 /**
  * Applies one allocation to a draft. Idempotent per (reservation or owner, interface): a
  * repeated admission gets back the address it already holds. Throws IpamError, having
@@ -87,52 +136,15 @@ function lowestAvailable(draft: AllocationDraft): { address: bigint; fromCooling
 export function allocateInDraft(draft: AllocationDraft, req: AllocateRequest): Allocation {
   const nic = req.interface || DEFAULT_INTERFACE;
   const ref = req.reservation;
-  if (ref !== undefined && (typeof ref.id !== "string" || ref.id === "" || !Number.isSafeInteger(ref.expiresAt))) {
-    throw new TypeError("a reservation needs a non-empty id and a whole-millisecond expiresAt");
+  const joined = ref === undefined ? undefined : joinReservation(draft, ref);
+  if (ref !== undefined && joined?.existing !== undefined) {
+    const reused = reuseHeld(draft, joined.existing, nic, req.address, ref.expiresAt);
+    if (reused !== undefined) return reused;
   }
-  let reservationId = ref?.id;
-  let owner = ref?.owner || undefined;
-  if (ref !== undefined) {
-    const byId = draft.reservation(ref.id);
-    if (byId?.owner !== undefined && owner !== undefined && byId.owner !== owner) {
-      throw new IpamError(
-        "RESERVATION_CONFLICT",
-        `reservation ${ref.id} in pool ${draft.view.name} belongs to ${byId.owner}, not ${owner}`,
-        { pool: draft.view.name, reservation: ref.id, owner: byId.owner },
-      );
-    }
-    const existing = byId ?? (owner === undefined ? undefined : draft.reservationOfOwner(owner));
-    if (existing !== undefined) {
-      reservationId = existing.id;
-      owner = existing.owner ?? owner;
-      const held = existing.held.find((h) => h.interface === nic);
-      if (held !== undefined) {
-        if (req.address !== undefined && req.address.value !== held.address) {
-          const holds = formatIP(draft.view.family, held.address);
-          const wanted = formatIP(req.address.family, req.address.value);
-          throw new IpamError(
-            "RESERVATION_CONFLICT",
-            `reservation ${existing.id} already holds ${holds} for ${nic} in pool ${draft.view.name}; ` +
-              `release it before pinning ${wanted}`,
-            { pool: draft.view.name, reservation: existing.id, interface: nic },
-          );
-        }
-        existing.expiresAt = Math.max(existing.expiresAt, ref.expiresAt);
-        return { ...held, interface: nic, reservation: existing.id, reused: true, fromCooling: false };
-      }
-    }
-  }
-  let picked: { address: bigint; fromCooling: boolean };
-  if (req.address !== undefined) {
-    const refusal = pinnedRefusal(draft, req.address);
-    if (refusal !== undefined) throw refusal;
-    picked = { address: req.address.value, fromCooling: draft.cooling.has(req.address.value) };
-  } else {
-    picked = lowestAvailable(draft);
-  }
+  const picked = pickAddress(draft, req.address);
   const token = draft.take(picked.address);
-  if (ref !== undefined && reservationId !== undefined) {
-    draft.addToReservation(reservationId, owner, ref.expiresAt, { address: picked.address, token, interface: nic });
+  if (ref !== undefined && joined !== undefined) {
+    draft.addToReservation(joined.id, joined.owner, ref.expiresAt, { address: picked.address, token, interface: nic });
   }
-  return { ...picked, token, interface: nic, reservation: reservationId, reused: false };
+  return { ...picked, token, interface: nic, reservation: joined?.id, reused: false };
 }

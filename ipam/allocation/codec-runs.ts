@@ -19,6 +19,38 @@ function checkTokensUnique(runs: readonly AllocationRun[]): void {
   }
 }
 
+interface RunFields {
+  gap: bigint;
+  count: number;
+  delta: number;
+}
+
+/**
+ * The gap before a run. Only the canonical spelling is accepted, so one record has exactly
+ * one text: the first run always writes its gap, the others leave out a gap of 0.
+ */
+function readGap(i: number, text: string): bigint | undefined {
+  if (i === 0 ? text === "" : text === "0") return undefined;
+  return text === "" ? 0n : parseBig36(text);
+}
+
+/** A field written only when it is not its default; undefined when unreadable or written as the default. */
+function readOptional(text: string | undefined, parse: (s: string) => number | undefined, fallback: number): number | undefined {
+  if (text === undefined) return fallback;
+  const value = parse(text);
+  return value === fallback ? undefined : value;
+}
+
+/** One entry of the runs section: `gap[.count][~delta]`. */
+function readRun(entry: string, i: number): RunFields {
+  const m = RUN.exec(entry);
+  const gap = m === null ? undefined : readGap(i, m[1] ?? "");
+  const count = readOptional(m?.[2], parseSafe36, 1);
+  const delta = readOptional(m?.[3], parseSigned36, 0);
+  if (gap === undefined || count === undefined || delta === undefined || count < 1) throw corrupt(`run ${i} '${entry}' is malformed`);
+  return { gap, count, delta };
+}
+
 /** The runs section (see codec.ts for the grammar), checked against the subnet and tokens. */
 export function decodeRuns(text: string, subnet: CIDR, nextToken: number): AllocationRun[] {
   if (text === "") return [];
@@ -27,18 +59,7 @@ export function decodeRuns(text: string, subnet: CIDR, nextToken: number): Alloc
   let nextStart = 0n;
   let expectedToken = FIRST_TOKEN;
   for (const [i, entry] of text.split(",").entries()) {
-    const m = RUN.exec(entry);
-    const gapText = m?.[1] ?? "";
-    // Only the canonical spelling is accepted, so one record has exactly one text.
-    const canonicalGap = i === 0 ? gapText !== "" : gapText !== "0";
-    if (m === null || !canonicalGap) throw corrupt(`run ${i} '${entry}' is malformed`);
-    const gap = gapText === "" ? 0n : parseBig36(gapText);
-    const count = m[2] === undefined ? 1 : parseSafe36(m[2]);
-    const delta = m[3] === undefined ? 0 : parseSigned36(m[3]);
-    const redundant = (m[2] !== undefined && count === 1) || (m[3] !== undefined && delta === 0);
-    if (gap === undefined || count === undefined || delta === undefined || count < 1 || redundant) {
-      throw corrupt(`run ${i} '${entry}' is malformed`);
-    }
+    const { gap, count, delta } = readRun(entry, i);
     const start = nextStart + gap;
     const firstToken = expectedToken + delta;
     if (start + BigInt(count) > size) throw corrupt(`run ${i} reaches past the end of the subnet`);

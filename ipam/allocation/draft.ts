@@ -11,7 +11,8 @@ import {
   tokenAt,
 } from "./state.js";
 
-interface MutableReservation {
+/** A pending reservation as the draft holds it while requests are applied. */
+export interface MutableReservation {
   id: string;
   owner?: string;
   expiresAt: number;

@@ -40,7 +40,18 @@ export function autoPoolName(family: Family, app: Pick<Application, "name" | "ui
 /** Label values cannot hold "/" or ":". */
 const labelValue = (v: string): string => v.replace(/[/:]/g, "-");
 
-export function autoPoolLabels(app: Application, family: Family, iface: string, subnet: string, cidr: CIDR, reclaim: boolean): Record<string, string> {
+/** Where an automatic pool's addresses come from and what happens to it with its application. */
+export interface AutoPoolOrigin {
+  /** The NIC the pool serves. */
+  interface: string;
+  /** The SpiderSubnet the pool is carved from, and its CIDR. */
+  subnet: string;
+  cidr: CIDR;
+  /** Whether the pool goes when its application does. */
+  reclaim: boolean;
+}
+
+export function autoPoolLabels(app: Application, origin: AutoPoolOrigin): Record<string, string> {
   const L = AUTO_POOL_LABELS;
   return {
     [L.gv]: labelValue(app.apiVersion.replace("/", "_")),
@@ -48,11 +59,11 @@ export function autoPoolLabels(app: Application, family: Family, iface: string, 
     [L.namespace]: app.namespace,
     [L.name]: app.name.slice(0, 63),
     [L.uid]: app.uid,
-    [L.subnet]: subnet.slice(0, 63),
-    [L.interface]: iface,
-    [L.ipVersion]: `IPv${family}`,
-    [L.reclaim]: String(reclaim),
-    [L.cidr]: labelValue(formatCIDR(cidr)),
+    [L.subnet]: origin.subnet.slice(0, 63),
+    [L.interface]: origin.interface,
+    [L.ipVersion]: `IPv${origin.cidr.family}`,
+    [L.reclaim]: String(origin.reclaim),
+    [L.cidr]: labelValue(formatCIDR(origin.cidr)),
   };
 }
 

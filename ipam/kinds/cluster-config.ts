@@ -36,6 +36,63 @@ export const DEFAULT_CLUSTER_CONFIG: ClusterConfig = Object.freeze({
 const KNOWN = new Set([...Object.keys(DEFAULT_CLUSTER_CONFIG), "clusterDefaultNetwork"]);
 
 /**
+ * Reads one key of conf.yml: the value to use (undefined: leave the key out), after noting
+ * in `errors` why a value given is refused.
+ */
+type FieldParser<T> = (value: unknown, key: string, errors: string[]) => T;
+
+type FlagKey = "enableIPv4" | "enableIPv6" | "enableStatefulSet" | "enableSpiderSubnet";
+
+const flag: FieldParser<boolean> = (v, key, errors) => {
+  if (v === undefined) return DEFAULT_CLUSTER_CONFIG[key as FlagKey];
+  if (typeof v !== "boolean") errors.push(`${key} is ${JSON.stringify(v)}; use true or false`);
+  return v === true;
+};
+
+const poolNames: FieldParser<readonly string[]> = (v, key, errors) => {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string" || x === "")) {
+    errors.push(`${key} is ${JSON.stringify(v)}; use a list of pool names`);
+    return [];
+  }
+  return Object.freeze([...(v as string[])]);
+};
+
+const spareCount: FieldParser<number> = (v, key, errors) => {
+  const spare = v ?? 1;
+  if (typeof spare === "number" && Number.isInteger(spare) && spare >= 0) return spare;
+  errors.push(`${key} is ${JSON.stringify(spare)}; use a whole number >= 0`);
+  return 1;
+};
+
+const affineMode: FieldParser<ClusterConfig["nodeAffinePools"]> = (v, key, errors) => {
+  const mode = v ?? "constrain";
+  if (mode !== "constrain" && mode !== "defer") errors.push(`${key} is ${JSON.stringify(mode)}; use constrain or defer`);
+  return mode === "defer" ? "defer" : "constrain";
+};
+
+const networkRef: FieldParser<NetworkRef | undefined> = (v, key, errors) => {
+  if (v === undefined) return undefined;
+  const m = typeof v === "string" ? /^([a-z0-9-]+)\/([a-z0-9.-]+)$/.exec(v) : null;
+  if (m?.[1] && m[2]) return { namespace: m[1], name: m[2] };
+  errors.push(`${key} is ${JSON.stringify(v)}; use namespace/name of a NetworkAttachmentDefinition`);
+  return undefined;
+};
+
+/** Every key's parser (the type makes sure no key lacks one). */
+const FIELD_PARSERS: { readonly [K in keyof ClusterConfig]-?: FieldParser<ClusterConfig[K]> } = {
+  enableIPv4: flag,
+  enableIPv6: flag,
+  clusterDefaultIPv4IPPool: poolNames,
+  clusterDefaultIPv6IPPool: poolNames,
+  enableStatefulSet: flag,
+  enableSpiderSubnet: flag,
+  clusterSubnetDefaultFlexibleIPNumber: spareCount,
+  nodeAffinePools: affineMode,
+  clusterDefaultNetwork: networkRef,
+};
+
+/**
  * Validates a parsed `conf.yml` (any YAML mapping). Unknown keys are kept out and
  * reported as warnings (Spiderpool's file has more keys than this project uses); wrong
  * types are errors naming the key and what it takes.
@@ -46,43 +103,20 @@ export function parseClusterConfig(raw: unknown): { config: ClusterConfig; error
   const src = (raw ?? {}) as Record<string, unknown>;
   if (typeof src !== "object" || Array.isArray(src)) return { config: DEFAULT_CLUSTER_CONFIG, errors: ["conf.yml is not a YAML mapping"], ignored };
   for (const k of Object.keys(src)) if (!KNOWN.has(k)) ignored.push(k);
-  const bool = (k: keyof ClusterConfig): boolean => {
-    const v = src[k];
-    if (v === undefined) return DEFAULT_CLUSTER_CONFIG[k] as boolean;
-    if (typeof v !== "boolean") errors.push(`${k} is ${JSON.stringify(v)}; use true or false`);
-    return v === true;
-  };
-  const names = (k: "clusterDefaultIPv4IPPool" | "clusterDefaultIPv6IPPool"): readonly string[] => {
-    const v = src[k];
-    if (v === undefined || v === null) return [];
-    if (!Array.isArray(v) || v.some((x) => typeof x !== "string" || x === "")) {
-      errors.push(`${k} is ${JSON.stringify(v)}; use a list of pool names`);
-      return [];
-    }
-    return Object.freeze([...(v as string[])]);
-  };
-  const spare = src.clusterSubnetDefaultFlexibleIPNumber ?? 1;
-  if (typeof spare !== "number" || !Number.isInteger(spare) || spare < 0) {
-    errors.push(`clusterSubnetDefaultFlexibleIPNumber is ${JSON.stringify(spare)}; use a whole number >= 0`);
-  }
-  const mode = src.nodeAffinePools ?? "constrain";
-  if (mode !== "constrain" && mode !== "defer") errors.push(`nodeAffinePools is ${JSON.stringify(mode)}; use constrain or defer`);
-  let clusterDefaultNetwork: NetworkRef | undefined;
-  const net = src.clusterDefaultNetwork;
-  if (net !== undefined) {
-    const m = typeof net === "string" ? /^([a-z0-9-]+)\/([a-z0-9.-]+)$/.exec(net) : null;
-    if (m?.[1] && m[2]) clusterDefaultNetwork = { namespace: m[1], name: m[2] };
-    else errors.push(`clusterDefaultNetwork is ${JSON.stringify(net)}; use namespace/name of a NetworkAttachmentDefinition`);
-  }
+  const read = <K extends keyof ClusterConfig>(key: K): ClusterConfig[K] => (FIELD_PARSERS[key] as FieldParser<ClusterConfig[K]>)(src[key], key, errors);
+  // Read in this order so that errors keep the order they have always been reported in.
+  const clusterSubnetDefaultFlexibleIPNumber = read("clusterSubnetDefaultFlexibleIPNumber");
+  const nodeAffinePools = read("nodeAffinePools");
+  const clusterDefaultNetwork = read("clusterDefaultNetwork");
   const config: ClusterConfig = Object.freeze({
-    enableIPv4: bool("enableIPv4"),
-    enableIPv6: bool("enableIPv6"),
-    clusterDefaultIPv4IPPool: names("clusterDefaultIPv4IPPool"),
-    clusterDefaultIPv6IPPool: names("clusterDefaultIPv6IPPool"),
-    enableStatefulSet: bool("enableStatefulSet"),
-    enableSpiderSubnet: bool("enableSpiderSubnet"),
-    clusterSubnetDefaultFlexibleIPNumber: typeof spare === "number" && Number.isInteger(spare) && spare >= 0 ? spare : 1,
-    nodeAffinePools: mode === "defer" ? "defer" : "constrain",
+    enableIPv4: read("enableIPv4"),
+    enableIPv6: read("enableIPv6"),
+    clusterDefaultIPv4IPPool: read("clusterDefaultIPv4IPPool"),
+    clusterDefaultIPv6IPPool: read("clusterDefaultIPv6IPPool"),
+    enableStatefulSet: read("enableStatefulSet"),
+    enableSpiderSubnet: read("enableSpiderSubnet"),
+    clusterSubnetDefaultFlexibleIPNumber,
+    nodeAffinePools,
     ...(clusterDefaultNetwork ? { clusterDefaultNetwork } : {}),
   });
   if (!config.enableIPv4 && !config.enableIPv6) errors.push("enableIPv4 and enableIPv6 are both false; enable at least one family");

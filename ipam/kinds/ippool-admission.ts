@@ -1,9 +1,10 @@
-import { formatCIDR, parseCIDR } from "../address/cidr.js";
-import { canonicalIPList, parseIPList } from "../address/iplist.js";
+import { type CIDR, formatCIDR, parseCIDR } from "../address/cidr.js";
+import { parseIPList } from "../address/iplist.js";
 import { IPSet } from "../address/ipset.js";
 import type { SpiderIPPool } from "./ippool.js";
 import { API_VERSION } from "./meta.js";
 import {
+  canonicalizeAddressLists,
   checkAddressSpec,
   checkMultusNames,
   checkNames,
@@ -52,73 +53,82 @@ export function defaultIPPool(pool: SpiderIPPool, ctx: Pick<PoolContext, "subnet
   const spec = out.spec;
   const cidr = tryParse(() => parseCIDR(spec.subnet));
   if (cidr && spec.ipVersion === undefined) spec.ipVersion = cidr.family;
-  if (cidr && spec.ipVersion === cidr.family) {
-    for (const field of ["ips", "excludeIPs"] as const) {
-      const list = spec[field];
-      if (list) {
-        const canonical = tryParse(() => canonicalIPList(list, cidr.family, field));
-        if (canonical) spec[field] = canonical;
-      }
-    }
-  }
-  if (creating && !out.metadata.deletionTimestamp) {
-    const finalizers = out.metadata.finalizers ?? [];
-    if (!finalizers.includes(POOL_FINALIZER)) out.metadata.finalizers = [...finalizers, POOL_FINALIZER];
-  }
+  if (cidr && spec.ipVersion === cidr.family) canonicalizeAddressLists(spec, cidr.family);
+  if (creating && !out.metadata.deletionTimestamp) addFinalizer(out);
   const subnet = subnetOfPool(out, ctx.subnets);
-  if (subnet?.metadata.uid && subnet.metadata.name) {
-    const refs = (out.metadata.ownerReferences ?? []).filter((r) => r.kind !== "SpiderSubnet");
-    out.metadata.ownerReferences = [
-      ...refs,
-      { apiVersion: API_VERSION, kind: "SpiderSubnet", name: subnet.metadata.name, uid: subnet.metadata.uid, controller: true, blockOwnerDeletion: true },
-    ];
-    if (spec.gateway === undefined && subnet.spec.gateway) spec.gateway = subnet.spec.gateway;
-    if (spec.routes === undefined && subnet.spec.routes) spec.routes = structuredClone(subnet.spec.routes);
-    if (spec.vlan === undefined && subnet.spec.vlan !== undefined) spec.vlan = subnet.spec.vlan;
-  }
+  if (subnet) adoptBySubnet(out, subnet);
   return out;
 }
 
+function addFinalizer(pool: SpiderIPPool): void {
+  const finalizers = pool.metadata.finalizers ?? [];
+  if (!finalizers.includes(POOL_FINALIZER)) pool.metadata.finalizers = [...finalizers, POOL_FINALIZER];
+}
+
+/** The subnet becomes the pool's controller; the pool inherits gateway, routes and vlan it does not set. */
+function adoptBySubnet(pool: SpiderIPPool, subnet: SpiderSubnet): void {
+  const { uid, name } = subnet.metadata;
+  if (!uid || !name) return;
+  const refs = (pool.metadata.ownerReferences ?? []).filter((r) => r.kind !== "SpiderSubnet");
+  pool.metadata.ownerReferences = [...refs, { apiVersion: API_VERSION, kind: "SpiderSubnet", name, uid, controller: true, blockOwnerDeletion: true }];
+  const spec = pool.spec;
+  if (spec.gateway === undefined && subnet.spec.gateway) spec.gateway = subnet.spec.gateway;
+  if (spec.routes === undefined && subnet.spec.routes) spec.routes = structuredClone(subnet.spec.routes);
+  if (spec.vlan === undefined && subnet.spec.vlan !== undefined) spec.vlan = subnet.spec.vlan;
+}
+
+/** Pools sharing a subnet must not share addresses; pools on overlapping subnets must not exist. */
 function checkNeighbours(pool: SpiderIPPool, parsed: ParsedSpec, ctx: PoolContext, out: Violation[]): void {
   const name = pool.metadata.name ?? "";
-  const mine = parsed.ips;
   for (const other of ctx.pools) {
-    if (other.metadata.name === name) continue;
-    const cidr = tryParse(() => parseCIDR(other.spec.subnet));
-    if (!cidr || cidr.family !== parsed.family) continue;
-    if (conflictingNetwork(parsed.subnet, cidr)) {
+    if (other.metadata.name !== name) checkOtherPool(parsed, other, out);
+  }
+  for (const subnet of ctx.subnets) checkSubnetOfPool(parsed, subnet, out);
+}
+
+/** The CIDR of another object's spec when it parses and is of this family. */
+export function neighbourCIDR(subnet: string, family: ParsedSpec["family"]): CIDR | undefined {
+  const cidr = tryParse(() => parseCIDR(subnet));
+  return cidr?.family === family ? cidr : undefined;
+}
+
+function checkOtherPool(parsed: ParsedSpec, other: SpiderIPPool, out: Violation[]): void {
+  const cidr = neighbourCIDR(other.spec.subnet, parsed.family);
+  if (!cidr) return;
+  if (conflictingNetwork(parsed.subnet, cidr)) {
+    out.push({
+      field: "spec.subnet",
+      message: `spec.subnet ${formatCIDR(parsed.subnet)} overlaps pool ${other.metadata.name}'s subnet ${formatCIDR(cidr)}; pools must use the very same subnet or ones that do not overlap`,
+    });
+  } else if (sameNetwork(parsed.subnet, cidr)) {
+    const theirs = tryParse(() => listSet(other.spec.ips, parsed.family));
+    const shared = theirs ? parsed.ips.intersection(theirs) : IPSet.empty(parsed.family);
+    if (!shared.isEmpty) {
       out.push({
-        field: "spec.subnet",
-        message: `spec.subnet ${formatCIDR(parsed.subnet)} overlaps pool ${other.metadata.name}'s subnet ${formatCIDR(cidr)}; pools must use the very same subnet or ones that do not overlap`,
+        field: "spec.ips",
+        message: `spec.ips ${sample(shared)} are also in pool ${other.metadata.name} on the same subnet ${formatCIDR(cidr)}; pools sharing a subnet must not share addresses`,
       });
-    } else if (sameNetwork(parsed.subnet, cidr)) {
-      const theirs = tryParse(() => listSet(other.spec.ips, parsed.family));
-      const shared = theirs ? mine.intersection(theirs) : IPSet.empty(parsed.family);
-      if (!shared.isEmpty) {
-        out.push({
-          field: "spec.ips",
-          message: `spec.ips ${sample(shared)} are also in pool ${other.metadata.name} on the same subnet ${formatCIDR(cidr)}; pools sharing a subnet must not share addresses`,
-        });
-      }
     }
   }
-  for (const subnet of ctx.subnets) {
-    const cidr = tryParse(() => parseCIDR(subnet.spec.subnet));
-    if (!cidr || cidr.family !== parsed.family) continue;
-    if (conflictingNetwork(parsed.subnet, cidr)) {
+}
+
+/** A pool overlapping a SpiderSubnet must be on its exact CIDR and hold only addresses the subnet has. */
+function checkSubnetOfPool(parsed: ParsedSpec, subnet: SpiderSubnet, out: Violation[]): void {
+  const cidr = neighbourCIDR(subnet.spec.subnet, parsed.family);
+  if (!cidr) return;
+  if (conflictingNetwork(parsed.subnet, cidr)) {
+    out.push({
+      field: "spec.subnet",
+      message: `spec.subnet ${formatCIDR(parsed.subnet)} overlaps SpiderSubnet ${subnet.metadata.name} (${formatCIDR(cidr)}); a pool must use its subnet's exact CIDR`,
+    });
+  } else if (sameNetwork(parsed.subnet, cidr)) {
+    const allowed = tryParse(() => listSet(subnet.spec.ips, parsed.family).difference(listSet(subnet.spec.excludeIPs, parsed.family)));
+    const outside = allowed ? parsed.ips.difference(allowed) : IPSet.empty(parsed.family);
+    if (!outside.isEmpty) {
       out.push({
-        field: "spec.subnet",
-        message: `spec.subnet ${formatCIDR(parsed.subnet)} overlaps SpiderSubnet ${subnet.metadata.name} (${formatCIDR(cidr)}); a pool must use its subnet's exact CIDR`,
+        field: "spec.ips",
+        message: `spec.ips ${sample(outside)} are not among SpiderSubnet ${subnet.metadata.name}'s ips; a pool may only hold addresses its subnet has`,
       });
-    } else if (sameNetwork(parsed.subnet, cidr)) {
-      const allowed = tryParse(() => listSet(subnet.spec.ips, parsed.family).difference(listSet(subnet.spec.excludeIPs, parsed.family)));
-      const outside = allowed ? mine.difference(allowed) : IPSet.empty(parsed.family);
-      if (!outside.isEmpty) {
-        out.push({
-          field: "spec.ips",
-          message: `spec.ips ${sample(outside)} are not among SpiderSubnet ${subnet.metadata.name}'s ips; a pool may only hold addresses its subnet has`,
-        });
-      }
     }
   }
 }

@@ -1,6 +1,6 @@
 import { type CIDR, cidrContains, cidrsOverlap, formatCIDR, isDefaultRoute, parseCIDR } from "../address/cidr.js";
 import { type Family, familyName, formatIP, parseIPOfFamily } from "../address/ip.js";
-import { parseIPList } from "../address/iplist.js";
+import { canonicalIPList, parseIPList } from "../address/iplist.js";
 import { IPSet } from "../address/ipset.js";
 import type { LabelSelector, Route } from "./meta.js";
 
@@ -47,6 +47,18 @@ const message = (err: unknown): string => (err instanceof Error ? err.message : 
 export function sample(set: IPSet, n = 3): string {
   const all = set.toStrings();
   return all.length > n ? `${all.slice(0, n).join(", ")} and ${all.length - n} more` : all.join(", ");
+}
+
+/**
+ * The mutating step shared by pools and subnets: ips and excludeIPs in canonical form. A
+ * list that does not parse is left as it is, for validation to refuse.
+ */
+export function canonicalizeAddressLists(spec: AddressSpec, family: Family): void {
+  for (const field of ["ips", "excludeIPs"] as const) {
+    const list = spec[field];
+    const canonical = list && tryParse(() => canonicalIPList(list, family, field));
+    if (canonical) spec[field] = canonical;
+  }
 }
 
 /** Checks the address fields; returns the parsed spec when they are all sound. */

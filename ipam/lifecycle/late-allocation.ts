@@ -41,11 +41,26 @@ export interface LateAllocationDeps {
 export async function allocateLate(req: LateRequest, d: LateAllocationDeps): Promise<LateOutcome> {
   const pod = await d.readPod(req.namespace, req.name);
   if (!pod) return { kind: "conflict", message: `pod ${req.namespace}/${req.name} does not exist` };
-  if (pod.metadata.uid !== req.uid) return { kind: "conflict", message: `pod ${req.namespace}/${req.name} has uid ${pod.metadata.uid}, not ${req.uid}` };
-  if (pod.spec?.nodeName !== req.node) return { kind: "conflict", message: `pod ${req.namespace}/${req.name} is on node ${pod.spec?.nodeName}, not ${req.node}` };
+  const mismatch = podMismatch(pod, req);
+  if (mismatch !== undefined) return { kind: "conflict", message: mismatch };
   const text = pod.metadata.annotations?.[ANNO_ASSIGNED_IPS];
   const existing = text ? parseAssignedIPs(text) : undefined;
   if (existing?.ips.some((n) => n.interface === req.interface)) return { kind: "assigned", assigned: existing };
+  return reserveForNic(pod, req, existing, d);
+}
+
+/** Why the Pod read is not the one the agent asks about (re-created, or on another node). */
+function podMismatch(pod: PodLike, req: LateRequest): string | undefined {
+  if (pod.metadata.uid !== req.uid) return `pod ${req.namespace}/${req.name} has uid ${pod.metadata.uid}, not ${req.uid}`;
+  if (pod.spec?.nodeName !== req.node) return `pod ${req.namespace}/${req.name} is on node ${pod.spec?.nodeName}, not ${req.node}`;
+  return undefined;
+}
+
+/**
+ * Reserves for the NIC (in the Pod's reservation when it has one) and writes the result
+ * next to what the Pod already holds; gives the addresses back when the write fails.
+ */
+async function reserveForNic(pod: PodLike, req: LateRequest, existing: AssignedIPs | undefined, d: LateAllocationDeps): Promise<LateOutcome> {
   const id = existing?.reservation ?? reservationId("late", req.uid);
   const log = d.log.child({ pod: `${req.namespace}/${req.name}`, reservation: id, interface: req.interface });
   try {

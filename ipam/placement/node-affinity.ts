@@ -12,6 +12,25 @@ function requirements(c: NodeConstraint): { expressions: NodeSelectorRequirement
 
 const same = (a: NodeSelectorRequirement, b: NodeSelectorRequirement): boolean => isDeepStrictEqual(a, b);
 
+/** `list` followed by those of `items` it does not hold yet. */
+function withNew(list: readonly NodeSelectorRequirement[], items: readonly NodeSelectorRequirement[]): NodeSelectorRequirement[] {
+  const out = [...list];
+  for (const e of items) if (!out.some((x) => same(x, e))) out.push(e);
+  return out;
+}
+
+/** The requirements of all constraints, each once. */
+function allRequirements(constraints: readonly NodeConstraint[]): { expressions: NodeSelectorRequirement[]; fields: NodeSelectorRequirement[] } {
+  let expressions: NodeSelectorRequirement[] = [];
+  let fields: NodeSelectorRequirement[] = [];
+  for (const c of constraints) {
+    const r = requirements(c);
+    expressions = withNew(expressions, r.expressions);
+    fields = withNew(fields, r.fields);
+  }
+  return { expressions, fields };
+}
+
 /**
  * The Pod's affinity with the node constraints of its chosen pools added as required node
  * affinity. Terms of nodeSelectorTerms are ORed, so the constraints are ANDed into every
@@ -20,20 +39,14 @@ const same = (a: NodeSelectorRequirement, b: NodeSelectorRequirement): boolean =
  */
 export function constrainToNodes(affinity: Affinity | undefined, constraints: readonly NodeConstraint[]): Affinity | undefined {
   if (constraints.length === 0) return affinity;
-  const expressions: NodeSelectorRequirement[] = [];
-  const fields: NodeSelectorRequirement[] = [];
-  for (const c of constraints) {
-    const r = requirements(c);
-    for (const e of r.expressions) if (!expressions.some((x) => same(x, e))) expressions.push(e);
-    for (const f of r.fields) if (!fields.some((x) => same(x, f))) fields.push(f);
-  }
+  const { expressions, fields } = allRequirements(constraints);
   const out: Affinity = structuredClone(affinity ?? {});
   const nodeAffinity = (out.nodeAffinity ??= {});
   const required = (nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution ??= { nodeSelectorTerms: [] });
   if (required.nodeSelectorTerms.length === 0) required.nodeSelectorTerms.push({});
   for (const term of required.nodeSelectorTerms) {
-    if (expressions.length > 0) term.matchExpressions = [...(term.matchExpressions ?? []), ...expressions.filter((e) => !(term.matchExpressions ?? []).some((x) => same(x, e)))];
-    if (fields.length > 0) term.matchFields = [...(term.matchFields ?? []), ...fields.filter((f) => !(term.matchFields ?? []).some((x) => same(x, f)))];
+    if (expressions.length > 0) term.matchExpressions = withNew(term.matchExpressions ?? [], expressions);
+    if (fields.length > 0) term.matchFields = withNew(term.matchFields ?? [], fields);
   }
   return out;
 }

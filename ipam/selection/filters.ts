@@ -26,7 +26,9 @@ export type Verdict =
   | { readonly ok: true; readonly node?: NodeConstraint }
   | { readonly ok: false; readonly reason: FilterReason; readonly detail: string };
 
-const no = (reason: FilterReason, detail: string): Verdict => ({ ok: false, reason, detail });
+type Refusal = Extract<Verdict, { ok: false }>;
+
+const no = (reason: FilterReason, detail: string): Refusal => ({ ok: false, reason, detail });
 
 /** Filters shared by pools and subnets: terminating, spec unreadable, wrong family. */
 function objectVerdict(obj: { metadata: ObjectMeta; spec: SpiderSubnet["spec"] }, family: Family): Verdict | undefined {
@@ -46,6 +48,55 @@ function sameNetwork(entry: string, net: NetworkRef, installNamespace: string): 
   return ns === net.namespace && name === net.name;
 }
 
+type PoolSpec = SpiderIPPool["spec"];
+
+/**
+ * nodeName, else nodeAffinity. When the node is not known yet, a node-affine pool passes
+ * with its constraint.
+ */
+function nodeVerdict(spec: PoolSpec, ctx: FilterContext): Verdict {
+  const nodeNames = spec.nodeName ?? [];
+  if (nodeNames.length > 0) {
+    if (ctx.node === undefined) return { ok: true, node: { nodeName: nodeNames } };
+    if (!nodeNames.includes(ctx.node.name)) return no("node", `does not serve node ${ctx.node.name} (nodeName [${nodeNames.join(", ")}])`);
+  } else if (spec.nodeAffinity !== undefined) {
+    if (ctx.node === undefined) return { ok: true, node: { nodeAffinity: spec.nodeAffinity } };
+    if (!matchesSelector(spec.nodeAffinity, ctx.node.labels)) {
+      return no("node", `does not serve node ${ctx.node.name} (nodeAffinity ${describeSelector(spec.nodeAffinity)})`);
+    }
+  }
+  return { ok: true };
+}
+
+/** namespaceName, else namespaceAffinity. */
+function namespaceRefusal(spec: PoolSpec, ctx: FilterContext): Refusal | undefined {
+  const namespaces = spec.namespaceName ?? [];
+  if (namespaces.length > 0) {
+    if (namespaces.includes(ctx.podNamespace)) return undefined;
+    return no("namespace", `does not serve namespace ${ctx.podNamespace} (namespaceName [${namespaces.join(", ")}])`);
+  }
+  if (spec.namespaceAffinity === undefined) return undefined;
+  // The label every namespace carries, so selectors on it work even without the object.
+  const labels = { ...ctx.namespaceLabels, "kubernetes.io/metadata.name": ctx.podNamespace };
+  if (matchesSelector(spec.namespaceAffinity, labels)) return undefined;
+  return no("namespace", `does not serve namespace ${ctx.podNamespace} (namespaceAffinity ${describeSelector(spec.namespaceAffinity)})`);
+}
+
+function podRefusal(spec: PoolSpec, ctx: FilterContext): Refusal | undefined {
+  if (spec.podAffinity === undefined || matchesSelector(spec.podAffinity, ctx.podLabels)) return undefined;
+  return no("pod", `does not serve this pod's labels (podAffinity ${describeSelector(spec.podAffinity)})`);
+}
+
+function multusRefusal(spec: PoolSpec, ctx: FilterContext): Refusal | undefined {
+  const multus = spec.multusName ?? [];
+  if (multus.length === 0) return undefined;
+  const net = ctx.network;
+  const wanted = `multusName [${multus.join(", ")}]`;
+  if (net === undefined) return no("multus", `serves only ${wanted}, and ${ctx.interface} is not attached through a known Multus network`);
+  if (multus.some((m) => sameNetwork(m, net, ctx.installNamespace))) return undefined;
+  return no("multus", `${ctx.interface} is attached through ${formatNetworkRef(net)}, not ${wanted}`);
+}
+
 /**
  * Whether `pool` may serve this NIC, in api.md's filter order. When the node is not known
  * yet, a node-affine pool passes and its constraint is returned for the Pod's scheduling.
@@ -55,42 +106,9 @@ export function poolVerdict(pool: SpiderIPPool, ctx: FilterContext): Verdict {
   if (base !== undefined) return base;
   const spec = pool.spec;
   if (spec.disable === true) return no("disabled", "is disabled");
-  let node: NodeConstraint | undefined;
-  const nodeNames = spec.nodeName ?? [];
-  if (nodeNames.length > 0) {
-    if (ctx.node === undefined) node = { nodeName: nodeNames };
-    else if (!nodeNames.includes(ctx.node.name)) return no("node", `does not serve node ${ctx.node.name} (nodeName [${nodeNames.join(", ")}])`);
-  } else if (spec.nodeAffinity !== undefined) {
-    if (ctx.node === undefined) node = { nodeAffinity: spec.nodeAffinity };
-    else if (!matchesSelector(spec.nodeAffinity, ctx.node.labels)) {
-      return no("node", `does not serve node ${ctx.node.name} (nodeAffinity ${describeSelector(spec.nodeAffinity)})`);
-    }
-  }
-  const namespaces = spec.namespaceName ?? [];
-  if (namespaces.length > 0) {
-    if (!namespaces.includes(ctx.podNamespace)) {
-      return no("namespace", `does not serve namespace ${ctx.podNamespace} (namespaceName [${namespaces.join(", ")}])`);
-    }
-  } else if (spec.namespaceAffinity !== undefined) {
-    // The label every namespace carries, so selectors on it work even without the object.
-    const labels = { ...ctx.namespaceLabels, "kubernetes.io/metadata.name": ctx.podNamespace };
-    if (!matchesSelector(spec.namespaceAffinity, labels)) {
-      return no("namespace", `does not serve namespace ${ctx.podNamespace} (namespaceAffinity ${describeSelector(spec.namespaceAffinity)})`);
-    }
-  }
-  if (spec.podAffinity !== undefined && !matchesSelector(spec.podAffinity, ctx.podLabels)) {
-    return no("pod", `does not serve this pod's labels (podAffinity ${describeSelector(spec.podAffinity)})`);
-  }
-  const multus = spec.multusName ?? [];
-  if (multus.length > 0) {
-    const net = ctx.network;
-    const wanted = `multusName [${multus.join(", ")}]`;
-    if (net === undefined) return no("multus", `serves only ${wanted}, and ${ctx.interface} is not attached through a known Multus network`);
-    if (!multus.some((m) => sameNetwork(m, net, ctx.installNamespace))) {
-      return no("multus", `${ctx.interface} is attached through ${formatNetworkRef(net)}, not ${wanted}`);
-    }
-  }
-  return node === undefined ? { ok: true } : { ok: true, node };
+  const node = nodeVerdict(spec, ctx);
+  if (!node.ok) return node;
+  return namespaceRefusal(spec, ctx) ?? podRefusal(spec, ctx) ?? multusRefusal(spec, ctx) ?? node;
 }
 
 export function subnetVerdict(subnet: SpiderSubnet, family: Family): Verdict {

@@ -1,6 +1,24 @@
-import type { LabelSelector } from "../kinds/meta.js";
+import type { LabelSelector, LabelSelectorRequirement } from "../kinds/meta.js";
 
 export type Labels = Readonly<Record<string, string>>;
+
+/**
+ * Whether an expression holds, by operator, given whether the label is set, its value and
+ * the expression's values. In and NotIn without values hold for nothing.
+ */
+const OPERATORS = new Map<string, (has: boolean, value: string | undefined, values: readonly string[]) => boolean>([
+  ["In", (has, value, values) => values.length > 0 && has && values.includes(value as string)],
+  ["NotIn", (has, value, values) => values.length > 0 && !(has && values.includes(value as string))],
+  ["Exists", (has) => has],
+  ["DoesNotExist", (has) => !has],
+]);
+
+/** An unknown operator holds for nothing. */
+function expressionHolds(e: LabelSelectorRequirement, labels: Labels): boolean {
+  const holds = OPERATORS.get(e.operator);
+  const has = Object.prototype.hasOwnProperty.call(labels, e.key);
+  return holds !== undefined && holds(has, labels[e.key], e.values ?? []);
+}
 
 /**
  * Kubernetes label-selector semantics: every matchLabels pair and every expression must hold;
@@ -9,30 +27,10 @@ export type Labels = Readonly<Record<string, string>>;
  */
 export function matchesSelector(selector: LabelSelector, labels: Labels | undefined): boolean {
   const l = labels ?? {};
-  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) {
-    if (l[k] !== v) return false;
-  }
-  for (const e of selector.matchExpressions ?? []) {
-    const has = Object.prototype.hasOwnProperty.call(l, e.key);
-    const values = e.values ?? [];
-    switch (e.operator) {
-      case "In":
-        if (values.length === 0 || !has || !values.includes(l[e.key] as string)) return false;
-        break;
-      case "NotIn":
-        if (values.length === 0 || (has && values.includes(l[e.key] as string))) return false;
-        break;
-      case "Exists":
-        if (!has) return false;
-        break;
-      case "DoesNotExist":
-        if (has) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
+  return (
+    Object.entries(selector.matchLabels ?? {}).every(([k, v]) => l[k] === v) &&
+    (selector.matchExpressions ?? []).every((e) => expressionHolds(e, l))
+  );
 }
 
 /** Why a selector is malformed (for validation and messages), or undefined. */

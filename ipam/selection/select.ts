@@ -21,21 +21,14 @@ function byName<T extends { metadata: { name?: string } }>(objects: readonly T[]
   return new Map(objects.map((o) => [o.metadata.name ?? "", o]));
 }
 
-function familyCandidates(
-  input: SelectionInput,
-  nic: NicRequest,
-  choice: RuleChoice,
-  family: Family,
-  pools: Map<string, SpiderIPPool>,
-  subnets: Map<string, SpiderSubnet>,
-): FamilyCandidates {
-  const written = family === 4 ? choice.names.ipv4 : choice.names.ipv6;
-  const existing = choice.kind === "subnet" ? subnets : pools;
-  const { names, unmatchedGlobs } = expandNames(written, [...existing.keys()]);
-  const what = choice.kind === "subnet" ? "subnet" : "pool";
-  const filtered: Filtered[] = unmatchedGlobs.map((g) => ({ name: g, reason: "not-found", detail: `matches no ${what}` }));
-  const candidates: Candidate[] = [];
-  const ctx: FilterContext = {
+/** The pools and subnets that exist, by name. */
+interface KnownObjects {
+  readonly pools: Map<string, SpiderIPPool>;
+  readonly subnets: Map<string, SpiderSubnet>;
+}
+
+function filterContext(input: SelectionInput, nic: NicRequest, family: Family): FilterContext {
+  return {
     family,
     podNamespace: input.pod.namespace,
     podLabels: input.pod.labels,
@@ -45,9 +38,19 @@ function familyCandidates(
     network: nic.network,
     installNamespace: input.config.installNamespace,
   };
+}
+
+function familyCandidates(choice: RuleChoice, ctx: FilterContext, known: KnownObjects): FamilyCandidates {
+  const { family } = ctx;
+  const written = family === 4 ? choice.names.ipv4 : choice.names.ipv6;
+  const existing = choice.kind === "subnet" ? known.subnets : known.pools;
+  const { names, unmatchedGlobs } = expandNames(written, [...existing.keys()]);
+  const what = choice.kind === "subnet" ? "subnet" : "pool";
+  const filtered: Filtered[] = unmatchedGlobs.map((g) => ({ name: g, reason: "not-found", detail: `matches no ${what}` }));
+  const candidates: Candidate[] = [];
   for (const name of names) {
-    const pool = pools.get(name);
-    const subnet = subnets.get(name);
+    const pool = known.pools.get(name);
+    const subnet = known.subnets.get(name);
     const verdict =
       choice.kind === "subnet"
         ? subnet && subnetVerdict(subnet, family)
@@ -92,8 +95,7 @@ function refusal(input: SelectionInput, failures: Failure[]): IpamError {
  */
 export function selectCandidates(input: SelectionInput): NicCandidates[] {
   const ann = readPoolAnnotations(input);
-  const pools = byName(input.pools);
-  const subnets = byName(input.subnets);
+  const known: KnownObjects = { pools: byName(input.pools), subnets: byName(input.subnets) };
   const families: Family[] = [];
   if (input.config.enableIPv4) families.push(4);
   if (input.config.enableIPv6) families.push(6);
@@ -113,7 +115,7 @@ export function selectCandidates(input: SelectionInput): NicCandidates[] {
     }
     const out: { ipv4?: FamilyCandidates; ipv6?: FamilyCandidates } = {};
     for (const family of families) {
-      const c = familyCandidates(input, nic, choice, family, pools, subnets);
+      const c = familyCandidates(choice, filterContext(input, nic, family), known);
       const written = (family === 4 ? choice.names.ipv4 : choice.names.ipv6).length;
       const failure = failureOf(nic.interface, c, written);
       if (failure !== undefined) failures.push(failure);

@@ -76,13 +76,13 @@ describe("CNI with the real macvlan plugin in network namespaces", () => {
   const simOf = (pod: V1Pod): SimNode => nodes.find((n) => n.o.name === pod.spec?.nodeName) as SimNode;
   const keyOf = (pod: V1Pod): string => `${pod.metadata?.namespace}/${pod.metadata?.name}`;
 
-  it("gives each of 10 replicas its reserved address on eth0 inside its namespace, and pods on two nodes reach each other", async () => {
+  const createWebDeployment = async (replicas: number): Promise<void> => {
     await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
       namespace: ns,
       body: {
         metadata: { name: "web" },
         spec: {
-          replicas: 10,
+          replicas,
           selector: { matchLabels: { app: "web" } },
           template: {
             metadata: { labels: { app: "web" }, annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["e2ecni-pool"]}' } },
@@ -91,6 +91,31 @@ describe("CNI with the real macvlan plugin in network namespaces", () => {
         },
       },
     });
+  };
+
+  /** Each pod has its reserved address on eth0 inside its sandbox, as its podIP; no two share one. */
+  const expectReservedAddressesInSandboxes = async (list: readonly V1Pod[]): Promise<void> => {
+    const seen = new Set<string>();
+    for (const pod of list) {
+      const reserved = assignedOf(pod).ips[0]?.ipv4 ?? "";
+      const sandbox = simOf(pod).sandboxes.get(keyOf(pod));
+      expect(sandbox).toBeDefined();
+      expect(await addressesIn(sandbox?.netnsName ?? "", "eth0")).toEqual([reserved]);
+      expect(pod.status?.podIP).toBe(reserved.split("/")[0]);
+      seen.add(reserved);
+    }
+    expect(seen.size).toBe(list.length);
+  };
+
+  /** The agent recorded the pod's sandbox on its endpoint. */
+  const expectSandboxRecorded = async (pod: V1Pod): Promise<void> => {
+    const endpoints = new CustomResources<SpiderEndpoint>(kc, ENDPOINT_PLURAL, true);
+    const ep = await endpoints.get(pod.metadata?.name ?? "", ns);
+    expect(ep?.status?.current?.attachments).toEqual([{ containerID: simOf(pod).sandboxes.get(keyOf(pod))?.containerID, interface: "eth0", network: "macvlan-underlay" }]);
+  };
+
+  it("gives each of 10 replicas its reserved address on eth0 inside its namespace, and pods on two nodes reach each other", async () => {
+    await createWebDeployment(10);
     pods = await waitFor(
       "10 Running pods",
       async () => {
@@ -100,27 +125,14 @@ describe("CNI with the real macvlan plugin in network namespaces", () => {
       180000,
       500,
     );
-    const seen = new Set<string>();
-    for (const pod of pods) {
-      const reserved = assignedOf(pod).ips[0]?.ipv4 ?? "";
-      const sandbox = simOf(pod).sandboxes.get(keyOf(pod));
-      expect(sandbox).toBeDefined();
-      expect(await addressesIn(sandbox?.netnsName ?? "", "eth0")).toEqual([reserved]);
-      expect(pod.status?.podIP).toBe(reserved.split("/")[0]);
-      seen.add(reserved);
-    }
-    expect(seen.size).toBe(10);
+    await expectReservedAddressesInSandboxes(pods);
 
     const onA = pods.find((p) => p.spec?.nodeName === nodes[0]?.o.name);
     const onB = pods.find((p) => p.spec?.nodeName === nodes[1]?.o.name);
     expect(onA && onB).toBeTruthy();
     const from = simOf(onA as V1Pod).sandboxes.get(keyOf(onA as V1Pod))?.netnsName ?? "";
     expect(await ping(from, onB?.status?.podIP ?? "")).toBe(true);
-
-    // The agent recorded the sandbox on each endpoint.
-    const endpoints = new CustomResources<SpiderEndpoint>(kc, ENDPOINT_PLURAL, true);
-    const ep = await endpoints.get(onA?.metadata?.name ?? "", ns);
-    expect(ep?.status?.current?.attachments).toEqual([{ containerID: simOf(onA as V1Pod).sandboxes.get(keyOf(onA as V1Pod))?.containerID, interface: "eth0", network: "macvlan-underlay" }]);
+    await expectSandboxRecorded(onA as V1Pod);
   });
 
   it("shows the agent's health and CNI metrics", async () => {

@@ -40,6 +40,17 @@ function writtenByWebhook(file: KubernetesObject, got: KubernetesObject): Record
   return Object.fromEntries(fields.map(([field, of]) => [field, of(got)]));
 }
 
+/** The mutating webhooks ran on `got`: what they write and its file left out is there. */
+function expectMutated(file: KubernetesObject, got: KubernetesObject): void {
+  if (file.apiVersion?.startsWith("spiderpool.spidernet.io/")) expect(Object.keys(WEBHOOK_WRITES)).toContain(file.kind);
+  if (WEBHOOK_WRITES[file.kind ?? ""]) {
+    const written = writtenByWebhook(file, got);
+    expect(Object.keys(written)).not.toEqual([]);
+    for (const [field, value] of Object.entries(written)) expect({ [field]: value }).toEqual({ [field]: expect.anything() });
+  }
+  if (file.kind === "Pod") expect(got.metadata?.annotations?.[ANNO_ASSIGNED_IPS]).toContain('"ipv4":"');
+}
+
 describe("docs/examples manifests", () => {
   let kc: KubeConfig;
   let tc: TestController;
@@ -60,14 +71,7 @@ describe("docs/examples manifests", () => {
     for (const obj of objects) {
       const got = await client.read({ apiVersion: obj.apiVersion ?? "", kind: obj.kind ?? "", metadata: { name: obj.metadata?.name ?? "", namespace: obj.metadata?.namespace } });
       expect(got.metadata?.uid).toBeTruthy();
-      if (obj.apiVersion?.startsWith("spiderpool.spidernet.io/")) expect(Object.keys(WEBHOOK_WRITES)).toContain(obj.kind);
-      // The mutating webhooks ran on it: what they write and the file left out is there.
-      if (WEBHOOK_WRITES[obj.kind ?? ""]) {
-        const written = writtenByWebhook(obj, got);
-        expect(Object.keys(written)).not.toEqual([]);
-        for (const [field, value] of Object.entries(written)) expect({ [field]: value }).toEqual({ [field]: expect.anything() });
-      }
-      if (obj.kind === "Pod") expect(got.metadata?.annotations?.[ANNO_ASSIGNED_IPS]).toContain('"ipv4":"');
+      expectMutated(obj, got);
     }
   });
 });

@@ -1,12 +1,14 @@
 import { isDeepStrictEqual } from "node:util";
-import { parseCIDR } from "../../ipam/address/cidr.js";
+import { parseCIDR, type CIDR } from "../../ipam/address/cidr.js";
+import type { Family } from "../../ipam/address/ip.js";
 import { IPSet } from "../../ipam/address/ipset.js";
 import { decodeAllocations } from "../../ipam/allocation/codec.js";
 import { buildPoolView, saturatingCount } from "../../ipam/allocation/pool-view.js";
 import { poolUsage } from "../../ipam/allocation/usage.js";
+import { AUTO_POOL_LABELS } from "../../ipam/kinds/auto-pool.js";
 import { defaultIPPool, listSet, POOL_FINALIZER, subnetOfPool } from "../../ipam/kinds/ippool-admission.js";
 import type { SpiderIPPool } from "../../ipam/kinds/ippool.js";
-import { sameNetwork } from "../../ipam/kinds/spec-rules.js";
+import { sameNetwork, tryParse } from "../../ipam/kinds/spec-rules.js";
 import type { SpiderSubnet, SubnetStatus } from "../../ipam/kinds/subnet.js";
 import type { Cache, Log, ObjectStore } from "../../ipam/ports.js";
 import type { StartedInformer } from "../../k8s/informer.js";
@@ -23,6 +25,20 @@ export interface PoolReconcilerDeps {
 
 /** How long an automatic pool's carve-out survives without its pool. */
 const CARVE_GRACE_MS = 5 * 60 * 1000;
+
+type ControlledPools = NonNullable<SubnetStatus["controlledIPPools"]>;
+type ControlledPool = ControlledPools[string];
+
+const carveAge = (entry: ControlledPool): number => (entry.reservedAt ? Date.now() - Date.parse(entry.reservedAt) : Infinity);
+
+/** A pool's line in its subnet's status: the addresses it holds and, for an automatic pool, its application. */
+function controlEntry(pool: SpiderIPPool, ips: IPSet): ControlledPool {
+  const labels = pool.metadata.labels;
+  const app = labels?.[AUTO_POOL_LABELS.name];
+  const kind = labels?.[AUTO_POOL_LABELS.kind];
+  const ns = labels?.[AUTO_POOL_LABELS.namespace];
+  return { ips: ips.toStrings(), ...(app ? { application: `${kind ?? ""}/${ns ?? ""}/${app}` } : {}) };
+}
 
 /**
  * Keeps pools and subnets true to themselves:
@@ -72,7 +88,7 @@ export class PoolReconciler {
   async reconcileSubnet(name: string): Promise<void> {
     const subnet = this.d.subnets.get(name);
     if (!subnet || subnet.metadata.deletionTimestamp) return;
-    let cidr;
+    let cidr: CIDR;
     let usable: IPSet;
     try {
       cidr = parseCIDR(subnet.spec.subnet);
@@ -81,37 +97,35 @@ export class PoolReconciler {
       this.d.log.warn({ err, subnet: name }, "subnet spec cannot be parsed; leaving its status alone");
       return;
     }
-    const controlled: NonNullable<SubnetStatus["controlledIPPools"]> = {};
-    let handed = IPSet.empty(cidr.family);
+    const handed = this.handedOut(subnet, cidr.family, usable);
+    const status: SubnetStatus = {
+      controlledIPPools: handed.controlled,
+      allocatedIPCount: saturatingCount(handed.ips.size()),
+      totalIPCount: saturatingCount(usable.size()),
+    };
+    if (!isDeepStrictEqual(status, subnet.status)) await this.d.subnetApi.replaceStatus({ ...subnet, status });
+  }
+
+  /** The subnet's addresses its pools hold, and those set aside for automatic pools not created yet. */
+  private handedOut(subnet: SpiderSubnet, family: Family, usable: IPSet): { controlled: ControlledPools; ips: IPSet } {
+    const controlled: ControlledPools = {};
+    let ips = IPSet.empty(family);
     for (const pool of this.d.pools.list()) {
       if (subnetOfPool(pool, [subnet]) === undefined) continue;
-      let ips: IPSet;
-      try {
-        ips = listSet(pool.spec.ips, cidr.family).intersection(usable);
-      } catch {
-        continue;
-      }
-      handed = handed.union(ips);
-      const app = pool.metadata.labels?.["ipam.spidernet.io/owner-application-name"];
-      const kind = pool.metadata.labels?.["ipam.spidernet.io/owner-application-kind"];
-      const ns = pool.metadata.labels?.["ipam.spidernet.io/owner-application-namespace"];
-      controlled[pool.metadata.name ?? ""] = { ips: ips.toStrings(), ...(app ? { application: `${kind ?? ""}/${ns ?? ""}/${app}` } : {}) };
+      const held = tryParse(() => listSet(pool.spec.ips, family).intersection(usable));
+      if (held === undefined) continue;
+      ips = ips.union(held);
+      controlled[pool.metadata.name ?? ""] = controlEntry(pool, held);
     }
     // Addresses an automatic pool's admission set aside moments ago, before its pool
     // exists: they stay reserved for a while, or two applications could carve them twice.
     for (const [pool, entry] of Object.entries(subnet.status?.controlledIPPools ?? {})) {
-      const age = entry.reservedAt ? Date.now() - Date.parse(entry.reservedAt) : Infinity;
-      if (!(pool in controlled) && age < CARVE_GRACE_MS) {
+      if (!(pool in controlled) && carveAge(entry) < CARVE_GRACE_MS) {
         controlled[pool] = entry;
-        handed = handed.union(listSet(entry.ips, cidr.family));
+        ips = ips.union(listSet(entry.ips, family));
       }
     }
-    const status: SubnetStatus = {
-      controlledIPPools: controlled,
-      allocatedIPCount: saturatingCount(handed.size()),
-      totalIPCount: saturatingCount(usable.size()),
-    };
-    if (!isDeepStrictEqual(status, subnet.status)) await this.d.subnetApi.replaceStatus({ ...subnet, status });
+    return { controlled, ips };
   }
 
   /** The subnets a pool event concerns: the one on its CIDR, if any. */

@@ -1,5 +1,10 @@
 import type { PoolView } from "../../../../ipam/allocation/pool-view.js";
-import type { AllocateRequest, PoolRequest, PoolResponse } from "../../../../ipam/allocation/requests.js";
+import type { AllocateRequest, PoolRequest, PoolResponse, ReservationRef } from "../../../../ipam/allocation/requests.js";
+
+interface ModelReservation {
+  owner?: string;
+  held: Map<string, bigint>;
+}
 
 /**
  * A deliberately naive model of one pool's allocations (maps and linear scans), used as the
@@ -8,7 +13,7 @@ import type { AllocateRequest, PoolRequest, PoolResponse } from "../../../../ipa
 export class PoolModel {
   readonly held = new Map<bigint, number>();
   readonly cooling = new Map<bigint, number>();
-  readonly pending = new Map<string, { owner?: string; held: Map<string, bigint> }>();
+  readonly pending = new Map<string, ModelReservation>();
   nextToken = 1;
 
   constructor(private readonly view: PoolView) {}
@@ -55,53 +60,63 @@ export class PoolModel {
   private allocate(req: AllocateRequest): Expected {
     const nic = req.interface ?? "eth0";
     const ref = req.reservation;
-    let id = ref?.id;
-    let owner = ref?.owner;
-    if (ref !== undefined) {
-      const byId = this.pending.get(ref.id);
-      if (byId?.owner !== undefined && ref.owner !== undefined && byId.owner !== ref.owner) return { kind: "error", code: "RESERVATION_CONFLICT" };
-      let existingId = byId === undefined ? undefined : ref.id;
-      if (existingId === undefined && ref.owner !== undefined) {
-        for (const [rid, r] of this.pending) if (r.owner === ref.owner) existingId = rid;
-      }
-      const existing = existingId === undefined ? undefined : this.pending.get(existingId);
-      if (existing !== undefined) {
-        id = existingId;
-        owner = existing.owner ?? ref.owner;
-        const a = existing.held.get(nic);
-        if (a !== undefined) {
-          if (req.address !== undefined && req.address.value !== a) return { kind: "error", code: "RESERVATION_CONFLICT" };
-          return { kind: "allocate", address: a, reused: true };
-        }
-      }
+    const joined = ref === undefined ? undefined : this.joined(ref);
+    if (joined === "conflict") return { kind: "error", code: "RESERVATION_CONFLICT" };
+    const again = joined && this.heldAgain(joined.res, nic, req);
+    if (again !== undefined) return again;
+    const picked = req.address !== undefined ? this.pinned(req.address.value) : this.lowestAvailable();
+    if (typeof picked === "string") return { kind: "error", code: picked };
+    this.take(picked, joined?.id ?? ref?.id, joined?.res.owner ?? ref?.owner, nic);
+    return { kind: "allocate", address: picked, reused: false };
+  }
+
+  /** The pending reservation a request joins: the one with its id, else the (last) one of its owner. */
+  private joined(ref: ReservationRef): { id: string; res: ModelReservation } | "conflict" | undefined {
+    const byId = this.pending.get(ref.id);
+    if (byId?.owner !== undefined && ref.owner !== undefined && byId.owner !== ref.owner) return "conflict";
+    let existingId = byId === undefined ? undefined : ref.id;
+    if (existingId === undefined && ref.owner !== undefined) {
+      for (const [rid, r] of this.pending) if (r.owner === ref.owner) existingId = rid;
     }
-    let address: bigint;
-    if (req.address !== undefined) {
-      const v = req.address.value;
-      if (!this.view.ips.contains(v)) return { kind: "error", code: "IP_NOT_IN_POOL" };
-      if (this.view.excluded.contains(v)) return { kind: "error", code: "IP_EXCLUDED" };
-      if (v === this.view.gateway || this.view.reserved.contains(v)) return { kind: "error", code: "IP_RESERVED" };
-      if (this.held.has(v)) return { kind: "error", code: "IP_IN_USE" };
-      address = v;
-    } else {
-      const free = this.candidates().filter((a) => !this.held.has(a) && !this.cooling.has(a));
-      const cooling = [...this.cooling].sort((x, y) => x[1] - y[1] || (x[0] < y[0] ? -1 : 1));
-      const pick = free[0] ?? cooling[0]?.[0];
-      if (pick === undefined) return { kind: "error", code: "POOL_EXHAUSTED" };
-      address = pick;
-    }
+    const existing = existingId === undefined ? undefined : this.pending.get(existingId);
+    return existingId === undefined || existing === undefined ? undefined : { id: existingId, res: existing };
+  }
+
+  /** What a repeated request gets: the address the reservation already holds for the NIC. */
+  private heldAgain(res: ModelReservation, nic: string, req: AllocateRequest): Expected | undefined {
+    const a = res.held.get(nic);
+    if (a === undefined) return undefined;
+    if (req.address !== undefined && req.address.value !== a) return { kind: "error", code: "RESERVATION_CONFLICT" };
+    return { kind: "allocate", address: a, reused: true };
+  }
+
+  /** The pinned address, or the code of the error refusing it. */
+  private pinned(v: bigint): bigint | string {
+    if (!this.view.ips.contains(v)) return "IP_NOT_IN_POOL";
+    if (this.view.excluded.contains(v)) return "IP_EXCLUDED";
+    if (v === this.view.gateway || this.view.reserved.contains(v)) return "IP_RESERVED";
+    if (this.held.has(v)) return "IP_IN_USE";
+    return v;
+  }
+
+  /** The lowest free address, else the one cooling down the shortest; POOL_EXHAUSTED when none. */
+  private lowestAvailable(): bigint | string {
+    const free = this.candidates().filter((a) => !this.held.has(a) && !this.cooling.has(a));
+    const cooling = [...this.cooling].sort((x, y) => x[1] - y[1] || (x[0] < y[0] ? -1 : 1));
+    return free[0] ?? cooling[0]?.[0] ?? "POOL_EXHAUSTED";
+  }
+
+  private take(address: bigint, id: string | undefined, owner: string | undefined, nic: string): void {
     if (this.held.has(address)) throw new Error("model bug: handing out a held address");
     this.held.set(address, this.nextToken++);
     this.cooling.delete(address);
-    if (id !== undefined) {
-      let res = this.pending.get(id);
-      if (res === undefined) {
-        res = { owner, held: new Map() };
-        this.pending.set(id, res);
-      }
-      res.held.set(nic, address);
+    if (id === undefined) return;
+    let res = this.pending.get(id);
+    if (res === undefined) {
+      res = { owner, held: new Map() };
+      this.pending.set(id, res);
     }
-    return { kind: "allocate", address, reused: false };
+    res.held.set(nic, address);
   }
 }
 
