@@ -10,8 +10,9 @@ import {
 import { ObjectSerializer } from "@kubernetes/client-node/dist/serializer.js";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import yaml from "js-yaml";
+import { poll } from "../ipam/retry.js";
+import { systemClock } from "../runtime/clock.js";
 import { REPO_ROOT } from "./binaries.js";
 
 export function isStatus(err: unknown, code: number): boolean {
@@ -75,19 +76,22 @@ export async function establishCrds(kc: KubeConfig): Promise<void> {
   }
 }
 
-/** Polls `check` until it returns a truthy value; fails naming `what` after `timeoutMs`. */
+/** Polls `check` until it returns a truthy value; fails naming `what` (and the last error) after `timeoutMs`. */
 export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60000, everyMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
   let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(everyMs);
-  }
+  const found = await poll(
+    async () => {
+      try {
+        return (await check()) || undefined;
+      } catch (err) {
+        last = err;
+        return undefined;
+      }
+    },
+    { attempts: Number.MAX_SAFE_INTEGER, baseMs: everyMs, maxMs: everyMs, jitter: false, deadlineMs: timeoutMs },
+    systemClock,
+  );
+  if (found) return found;
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `; last error: ${last.message}` : ""}`);
 }
 

@@ -2,7 +2,8 @@ import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
+import { poll } from "../ipam/retry.js";
+import { systemClock } from "../runtime/clock.js";
 
 /**
  * Background processes of the local control plane. Each writes a pid file under
@@ -73,11 +74,11 @@ export function processesOf(stateDir: string): number[] {
 
 /** Stops processes: SIGTERM, then SIGKILL for whatever is still there after `graceMs`. */
 export async function stopPids(pids: number[], graceMs = 5000): Promise<void> {
+  const gone = (): Promise<true | undefined> => Promise.resolve(pids.some(alive) ? undefined : true);
   for (const pid of pids) signal(pid, "SIGTERM");
-  const deadline = Date.now() + graceMs;
-  while (pids.some(alive) && Date.now() < deadline) await sleep(50);
+  await poll(gone, { attempts: Number.MAX_SAFE_INTEGER, baseMs: 50, maxMs: 50, jitter: false, deadlineMs: graceMs }, systemClock);
   for (const pid of pids.filter(alive)) signal(pid, "SIGKILL");
-  while (pids.some(alive)) await sleep(20);
+  await poll(gone, { attempts: Number.MAX_SAFE_INTEGER, baseMs: 20, maxMs: 20, jitter: false }, systemClock);
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {
@@ -122,13 +123,14 @@ export function tail(file: string, lines = 15): string {
  * log's last lines when the process dies or the time runs out.
  */
 export async function waitReady(proc: Managed, what: string, probe: () => Promise<boolean>, timeoutMs = 90000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!alive(proc.pid)) {
-      throw new Error(`${proc.name} (${proc.bin}) exited before ${what}; log ${proc.logFile}:\n${tail(proc.logFile)}`);
-    }
-    if (await probe().catch(() => false)) return;
-    await sleep(200);
-  }
+  const ready = await poll(
+    async () => {
+      if (!alive(proc.pid)) throw new Error(`${proc.name} (${proc.bin}) exited before ${what}; log ${proc.logFile}:\n${tail(proc.logFile)}`);
+      return (await probe().catch(() => false)) || undefined;
+    },
+    { attempts: Number.MAX_SAFE_INTEGER, baseMs: 200, maxMs: 200, jitter: false, deadlineMs: timeoutMs },
+    systemClock,
+  );
+  if (ready) return;
   throw new Error(`${proc.name} (${proc.bin}) did not answer ${what} within ${timeoutMs / 1000}s; log ${proc.logFile}:\n${tail(proc.logFile)}`);
 }
