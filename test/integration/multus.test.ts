@@ -22,8 +22,10 @@ describe("Multus networks at Pod admission", () => {
   let ns: string;
   const pools = (): CustomResources<SpiderIPPool> => new CustomResources(kc, IPPOOL_PLURAL);
   /** Every pool's allocation record, to show that a refusal changed none. */
-  const records = async (): Promise<Record<string, string | undefined>> =>
-    Object.fromEntries((await pools().list()).items.filter((p) => p.metadata.name?.startsWith("multus-")).map((p) => [p.metadata.name, p.status?.allocations]));
+  const records = async (): Promise<Record<string, string | undefined>> => {
+    const list: SpiderIPPool[] = (await pools().list()).items;
+    return Object.fromEntries(list.filter((p) => p.metadata.name?.startsWith("multus-")).map((p) => [p.metadata.name ?? "", p.status?.allocations]));
+  };
 
   beforeAll(async () => {
     kc = testKubeConfig();
