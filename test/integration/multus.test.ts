@@ -31,9 +31,10 @@ describe("Multus networks at Pod admission", () => {
     kc = testKubeConfig();
     await applyCrds(kc);
     tc = await startTestController(kc, "multus", { SPIDERPOOL_PRIMARY_NETWORK: "other" });
-    await createPool(kc, tc.labels, "multus-default", { subnet: "10.90.0.0/24", ips: ["10.90.0.10-10.90.0.59"], default: true });
+    await createPool(kc, tc.labels, "multus-default", { subnet: "10.90.0.0/24", ips: ["10.90.0.10-10.90.0.59"] });
     await createPool(kc, tc.labels, "multus-p", { subnet: "10.91.0.0/24", ips: ["10.91.0.10-10.91.0.59"] });
-    ns = await tc.createPodNamespace("multus");
+    // The namespace's default pool (not default: true, which every test file's controller would see).
+    ns = await tc.createPodNamespace("multus", {}, { "ipam.spidernet.io/default-ipv4-ippool": '["multus-default"]' });
     const nads = nadStore(kc);
     await nads.create(macvlanNad(ns, "macvlan-a", { type: "spiderpool" }));
     await nads.create(macvlanNad(ns, "other-net", { type: "host-local", ranges: [[{ subnet: "192.168.9.0/24" }]] }));
