@@ -54,9 +54,9 @@ describe("Multus secondary NICs with eth0 served by another plugin", () => {
     node = await SimNode.start({ kc, name: `sim-multus-${id}`, labels: { [SIM_LABEL]: id }, master: await underlay.plug("a"), binDir: await installedCniBinDir(), socketPath: join(dir, "agent.sock"), log: pino({ level: process.env.SPIDERPOOL_TEST_LOG_LEVEL ?? "error" }), primary });
     await createPool(kc, tc.labels, "e2emultus-a", { subnet: "10.93.0.0/24", ips: ["10.93.0.10-10.93.0.29"] });
     await createPool(kc, tc.labels, "e2emultus-smc", { subnet: "10.94.0.0/24", ips: ["10.94.0.10-10.94.0.29"] });
-    ns = await tc.createPodNamespace("multus", {}, { "ipam.spidernet.io/default-ipv4-ippool": '["e2emultus-a"]' });
+    ns = await tc.createPodNamespace("multus");
     const nads = nadStore(kc);
-    await nads.create(macvlanNad(ns, "macvlan-a", { type: "spiderpool" }));
+    await nads.create(macvlanNad(ns, "macvlan-a", { type: "spiderpool", default_ipv4_ippool: ["e2emultus-a"] }));
     await nads.create(macvlanNad(ns, "other-net", { type: "host-local", ranges: [[{ subnet: "192.168.201.0/24" }]], dataDir: join(dir, "host-local") }));
   });
 

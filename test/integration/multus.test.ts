@@ -33,10 +33,10 @@ describe("Multus networks at Pod admission", () => {
     tc = await startTestController(kc, "multus", { SPIDERPOOL_PRIMARY_NETWORK: "other" });
     await createPool(kc, tc.labels, "multus-default", { subnet: "10.90.0.0/24", ips: ["10.90.0.10-10.90.0.59"] });
     await createPool(kc, tc.labels, "multus-p", { subnet: "10.91.0.0/24", ips: ["10.91.0.10-10.91.0.59"] });
-    // The namespace's default pool (not default: true, which every test file's controller would see).
-    ns = await tc.createPodNamespace("multus", {}, { "ipam.spidernet.io/default-ipv4-ippool": '["multus-default"]' });
+    ns = await tc.createPodNamespace("multus");
     const nads = nadStore(kc);
-    await nads.create(macvlanNad(ns, "macvlan-a", { type: "spiderpool" }));
+    // Pools come from the NADs' defaults (not default: true pools, which every test file's controller would see).
+    await nads.create(macvlanNad(ns, "macvlan-a", { type: "spiderpool", default_ipv4_ippool: ["multus-default"] }));
     await nads.create(macvlanNad(ns, "other-net", { type: "host-local", ranges: [[{ subnet: "192.168.9.0/24" }]] }));
     await nads.create(macvlanNad(ns, "with-default", { type: "spiderpool", default_ipv4_ippool: ["multus-p"] }));
   });
@@ -63,7 +63,7 @@ describe("Multus networks at Pod admission", () => {
     expect(assignedOf(pod).ips[0]).toMatchObject({ interface: "net1", ipv4Pool: "multus-p" });
   });
 
-  it("admits a Pod naming a network that does not exist, reserving nothing for it and saying so", async () => {
+  it("admits a Pod naming a network that does not exist, reserving nothing for it", async () => {
     const pod = await createPod(kc, ns, podSpec("missing-net", { [NETWORKS]: "no-such-net" }));
     expect(pod.metadata?.annotations?.["ipam.spidernet.io/assigned-ips"]).toBeUndefined();
   });
