@@ -39,6 +39,7 @@ function checkPools(field: string, pools: SpiderpoolPools | undefined, out: Viol
 }
 
 function checkVlan(field: string, c: VlanCniConfig, out: Violation[]): void {
+  const before = out.length;
   if (!Array.isArray(c.master) || c.master.length === 0) {
     out.push({ field: `${field}.master`, message: `${field}.master is empty; name the node interface the NICs hang off, e.g. ["eth1"]` });
     return;
@@ -54,7 +55,8 @@ function checkVlan(field: string, c: VlanCniConfig, out: Violation[]): void {
     if (c.bond.name && interfaceNameProblem(c.bond.name)) out.push({ field: `${field}.bond.name`, message: `${field}.bond.name: ${interfaceNameProblem(c.bond.name) ?? ""}` });
   }
   const master = masterOf(c);
-  const problem = out.length === 0 ? interfaceNameProblem(master) : undefined;
+  // The VLAN interface's name, once its parts are good.
+  const problem = out.length === before ? interfaceNameProblem(master) : undefined;
   if (problem !== undefined) out.push({ field: `${field}.vlanID`, message: `the VLAN interface ${master}: ${problem}; use a shorter master or bond name` });
   checkPools(`${field}.ippools`, c.ippools, out);
 }
