@@ -1,7 +1,8 @@
 import type { PoolRequest, PoolResponse } from "./allocation/requests.js";
 import type { SpiderEndpoint } from "./kinds/endpoint.js";
 import type { SpiderIPPool } from "./kinds/ippool.js";
-import type { ObjectMeta } from "./kinds/meta.js";
+import type { NetworkRef, ObjectMeta } from "./kinds/meta.js";
+import type { NetworkAttachmentDefinition } from "./kinds/network-attachment.js";
 
 /**
  * The ports of the core: the narrow interfaces through which the core's services (ipam/
@@ -85,3 +86,9 @@ export interface EventSubject {
 
 /** Records a Kubernetes Event; never throws (an Event that cannot be written is logged). */
 export type EventRecorder = (subject: EventSubject, type: "Normal" | "Warning", reason: string, message: string) => Promise<void>;
+
+/**
+ * Finds a NetworkAttachmentDefinition by reference: the informer's copy, else a live read (one
+ * created a moment before the Pod may not be cached yet). Undefined when there is none.
+ */
+export type NetworkLookup = (ref: NetworkRef) => Promise<NetworkAttachmentDefinition | undefined>;

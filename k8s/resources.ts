@@ -6,6 +6,17 @@ export function isNotFound(err: unknown): boolean {
   return err instanceof ApiException && err.code === 404;
 }
 
+/**
+ * Whether the apiserver refused a write for what it carried (invalid, too large), rather than
+ * failing any write (unreachable, overloaded): the pool writer then looks for the request at fault.
+ */
+export function isRefusedWrite(err: unknown): boolean {
+  if (!(err instanceof ApiException)) return false;
+  if (err.code === 400 || err.code === 413 || err.code === 422) return true;
+  // etcd's own size limit reaches clients as a 500 with this text.
+  return err.code === 500 && /too large/i.test(String(err.body ?? err.message));
+}
+
 function conflict(err: unknown): never {
   if (err instanceof ApiException && err.code === 409) throw new ConflictError(err.message);
   throw err;
@@ -27,23 +38,25 @@ export class CustomResources<T extends Named> implements ObjectStore<T> {
     kc: KubeConfig,
     readonly plural: string,
     private readonly namespaced = false,
+    /** Another API group's kind (Multus's NetworkAttachmentDefinition); Spiderpool's by default. */
+    private readonly gv: { group: string; version: string } = { group: GROUP, version: VERSION },
   ) {
     this.api = kc.makeApiClient(CustomObjectsApi);
   }
 
   get path(): string {
-    return `/apis/${GROUP}/${VERSION}/${this.plural}`;
+    return `/apis/${this.gv.group}/${this.gv.version}/${this.plural}`;
   }
 
   private base(namespace?: string): { group: string; version: string; plural: string; namespace: string } {
-    return { group: GROUP, version: VERSION, plural: this.plural, namespace: namespace ?? "" };
+    return { ...this.gv, plural: this.plural, namespace: namespace ?? "" };
   }
 
   async get(name: string, namespace?: string): Promise<T | undefined> {
     try {
       return (this.namespaced
         ? await this.api.getNamespacedCustomObject({ ...this.base(namespace), name })
-        : await this.api.getClusterCustomObject({ group: GROUP, version: VERSION, plural: this.plural, name })) as T;
+        : await this.api.getClusterCustomObject({ ...this.gv, plural: this.plural, name })) as T;
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -51,14 +64,14 @@ export class CustomResources<T extends Named> implements ObjectStore<T> {
   }
 
   async list(): Promise<KubernetesListObject<T>> {
-    return (await this.api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: this.plural })) as KubernetesListObject<T>;
+    return (await this.api.listClusterCustomObject({ ...this.gv, plural: this.plural })) as KubernetesListObject<T>;
   }
 
   async create(obj: T): Promise<T> {
     try {
       return (this.namespaced
         ? await this.api.createNamespacedCustomObject({ ...this.base(obj.metadata.namespace), body: obj })
-        : await this.api.createClusterCustomObject({ group: GROUP, version: VERSION, plural: this.plural, body: obj })) as T;
+        : await this.api.createClusterCustomObject({ ...this.gv, plural: this.plural, body: obj })) as T;
     } catch (err) {
       return conflict(err);
     }
@@ -70,7 +83,7 @@ export class CustomResources<T extends Named> implements ObjectStore<T> {
     try {
       return (this.namespaced
         ? await this.api.replaceNamespacedCustomObject({ ...this.base(obj.metadata.namespace), name, body: obj })
-        : await this.api.replaceClusterCustomObject({ group: GROUP, version: VERSION, plural: this.plural, name, body: obj })) as T;
+        : await this.api.replaceClusterCustomObject({ ...this.gv, plural: this.plural, name, body: obj })) as T;
     } catch (err) {
       return conflict(err);
     }
@@ -82,7 +95,7 @@ export class CustomResources<T extends Named> implements ObjectStore<T> {
     try {
       return (this.namespaced
         ? await this.api.replaceNamespacedCustomObjectStatus({ ...this.base(obj.metadata.namespace), name, body: obj })
-        : await this.api.replaceClusterCustomObjectStatus({ group: GROUP, version: VERSION, plural: this.plural, name, body: obj })) as T;
+        : await this.api.replaceClusterCustomObjectStatus({ ...this.gv, plural: this.plural, name, body: obj })) as T;
     } catch (err) {
       return conflict(err);
     }
@@ -94,7 +107,7 @@ export class CustomResources<T extends Named> implements ObjectStore<T> {
     try {
       return (this.namespaced
         ? await this.api.patchNamespacedCustomObject({ ...this.base(namespace), name, body: patch }, opts)
-        : await this.api.patchClusterCustomObject({ group: GROUP, version: VERSION, plural: this.plural, name, body: patch }, opts)) as T;
+        : await this.api.patchClusterCustomObject({ ...this.gv, plural: this.plural, name, body: patch }, opts)) as T;
     } catch (err) {
       return conflict(err);
     }
@@ -105,7 +118,7 @@ export class CustomResources<T extends Named> implements ObjectStore<T> {
     const body = { preconditions };
     try {
       if (this.namespaced) await this.api.deleteNamespacedCustomObject({ ...this.base(namespace), name, body });
-      else await this.api.deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: this.plural, name, body });
+      else await this.api.deleteClusterCustomObject({ ...this.gv, plural: this.plural, name, body });
     } catch (err) {
       if (!isNotFound(err)) conflict(err);
     }

@@ -82,6 +82,7 @@ export async function startLocalController(kc: KubeConfig, o: LocalControllerOpt
     failurePolicy: "Fail",
     objectSelector: { matchLabels: labels },
     excludedNamespaces: config.ipam.excludedNamespaces,
+    primaryNetwork: config.ipam.primaryNetwork,
     // Pods are judged only in namespaces labelled for this controller (see createPodNamespace).
     podNamespaceSelector: { matchLabels: labels },
   });

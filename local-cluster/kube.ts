@@ -14,6 +14,7 @@ import yaml from "js-yaml";
 import { poll } from "../ipam/retry.js";
 import { systemClock } from "../runtime/clock.js";
 import { REPO_ROOT } from "./binaries.js";
+import { networkAttachmentDefinitionCrd } from "./multus-crd.js";
 
 export function isStatus(err: unknown, code: number): boolean {
   return err instanceof ApiException && err.code === code;
@@ -58,16 +59,21 @@ async function ensureDefaultServiceAccount(client: KubernetesObjectApi, namespac
   }
 }
 
-/** Applies crds/ and waits until the apiserver serves every kind. */
+/** crds/ and, for a control plane without Multus, Multus's NetworkAttachmentDefinition CRD. */
+export function localCrdManifests(): KubernetesObject[] {
+  return [...crdManifests(), networkAttachmentDefinitionCrd()];
+}
+
+/** Applies crds/ (and Multus's CRD) and waits until the apiserver serves every kind. */
 export async function applyCrds(kc: KubeConfig): Promise<void> {
-  await apply(kc, crdManifests());
+  await apply(kc, localCrdManifests());
   await establishCrds(kc);
 }
 
-/** Waits until every CRD of crds/ is Established. */
+/** Waits until every CRD applyCrds applies is Established. */
 export async function establishCrds(kc: KubeConfig): Promise<void> {
   const api = kc.makeApiClient(ApiextensionsV1Api);
-  for (const crd of crdManifests()) {
+  for (const crd of localCrdManifests()) {
     const name = crd.metadata?.name ?? "";
     await waitFor(`CRD ${name} established`, async () => {
       const got = await api.readCustomResourceDefinition({ name });

@@ -12,14 +12,29 @@ import { WorkQueue } from "../runtime/work-queue.js";
 import { REPO_ROOT } from "./binaries.js";
 import { cni, DEBIAN_CNI_DIR, type CniOutcome } from "./cni-exec.js";
 import { addNetns, delNetns } from "./netns.js";
+import { podInterfaces } from "../ipam/annotations/multus.js";
+import { nadStore } from "./pods.js";
 
 export interface Sandbox {
   uid: string;
   containerID: string;
   netnsName: string;
   netns: string;
+  /** eth0's ADD result. */
   result?: CniOutcome;
+  /** Every NIC attached, eth0 first, with the network config it was attached with (for DEL). */
+  attachments: NetworkAttachment[];
 }
+
+/** One NIC of a sandbox: its name and the network config (one plugin, or a list) it came from. */
+export interface NetworkAttachment {
+  ifName: string;
+  config: NetworkConfig;
+}
+
+type Plugin = Record<string, unknown> & { type: string };
+/** A CNI network config: one plugin, or a list under `plugins`. */
+type NetworkConfig = Record<string, unknown> & { name: string; cniVersion: string; plugins?: Plugin[] };
 
 export interface SimNodeOptions {
   kc: KubeConfig;
@@ -32,6 +47,11 @@ export interface SimNodeOptions {
   socketPath: string;
   log: Logger;
   agentSettings?: Record<string, string>;
+  /**
+   * eth0's network config when another plugin serves it (as Calico would): e.g. macvlan with
+   * host-local. Default: the spiderpool macvlan config of docs/examples.
+   */
+  primary?: NetworkConfig;
 }
 
 /**
@@ -135,33 +155,84 @@ export class SimNode {
     };
   }
 
-  /** CNI ADD in a fresh namespace with a fresh sandbox id; the sandbox is kept on success. */
+  /**
+   * The NICs a Pod gets, as Multus gives them: eth0 on the primary network, then one per
+   * network its k8s.v1.cni.cncf.io/networks annotation names (net1, net2, … or @name), each
+   * from its NetworkAttachmentDefinition with this node's master and agent socket put in.
+   */
+  async attachmentsOf(pod: V1Pod): Promise<NetworkAttachment[]> {
+    const namespace = pod.metadata?.namespace ?? "";
+    const first: NetworkAttachment = { ifName: "eth0", config: this.o.primary ? this.onThisNode(this.o.primary) : (this.networkConfig() as NetworkConfig) };
+    const rest: NetworkAttachment[] = [];
+    for (const nic of podInterfaces(pod.metadata?.annotations, namespace).slice(1)) {
+      const ref = nic.network ?? { namespace, name: "" };
+      const nad = await nadStore(this.o.kc).get(ref.name, ref.namespace);
+      if (!nad?.spec?.config) throw new Error(`network ${ref.namespace}/${ref.name} of pod ${namespace}/${pod.metadata?.name} has no NetworkAttachmentDefinition with a config`);
+      rest.push({ ifName: nic.interface, config: this.onThisNode(JSON.parse(nad.spec.config) as NetworkConfig) });
+    }
+    return [first, ...rest];
+  }
+
+  /** A network config with this node's macvlan master and spiderpool socket. */
+  private onThisNode(config: NetworkConfig): NetworkConfig {
+    const local = (p: Plugin): Plugin => {
+      const ipam = p.ipam as Record<string, unknown> | undefined;
+      return { ...p, ...(p.master !== undefined ? { master: this.o.master } : {}), ...(ipam?.type === "spiderpool" ? { ipam: { ...ipam, ipam_unix_socket_path: this.o.socketPath } } : {}) };
+    };
+    return config.plugins ? { ...config, plugins: config.plugins.map(local) } : (local(config as NetworkConfig & Plugin) as unknown as NetworkConfig);
+  }
+
+  /** Runs a network config's plugins in order (DEL in reverse), each given the previous result, as libcni does. */
+  private async runNetwork(command: "ADD" | "DEL", a: NetworkAttachment, containerID: string, netns: string, args: Record<string, string>): Promise<CniOutcome> {
+    const { plugins, ...list } = a.config;
+    const chain = plugins ?? [a.config as unknown as Plugin];
+    let last: CniOutcome | undefined;
+    for (const p of command === "ADD" ? chain : [...chain].reverse()) {
+      const prevResult = command === "ADD" ? last?.json : undefined;
+      const config = plugins ? { ...p, cniVersion: list.cniVersion, name: list.name, ...(prevResult ? { prevResult } : {}) } : p;
+      last = await cni({ command, plugin: p.type, binDirs: [this.o.binDir, DEBIAN_CNI_DIR], config, containerID, netns, ifName: a.ifName, args });
+      if (last.code !== 0) return last;
+    }
+    return last as CniOutcome;
+  }
+
+  /** CNI ADD of every NIC in a fresh namespace with a fresh sandbox id; the sandbox is kept on success. */
   async createSandbox(key: string, pod: V1Pod): Promise<Sandbox> {
     const uid = pod.metadata?.uid ?? "";
     const containerID = randomBytes(32).toString("hex");
     const netnsName = `sp${createHash("sha256").update(uid + containerID).digest("hex").slice(0, 12)}`;
+    const attachments = await this.attachmentsOf(pod);
     const netns = await addNetns(netnsName);
-    const result = await cni({ command: "ADD", plugin: "macvlan", binDirs: [this.o.binDir, DEBIAN_CNI_DIR], config: this.networkConfig(), containerID, netns, ifName: "eth0", args: this.args(pod, containerID) });
-    if (result.code !== 0) {
-      await delNetns(netnsName);
-      this.errors.set(key, result.stdout || result.stderr);
-      throw new Error(`CNI ADD for ${key} failed: ${result.stdout} ${result.stderr.slice(-500)}`);
+    const results: CniOutcome[] = [];
+    for (const a of attachments) {
+      const result = await this.runNetwork("ADD", a, containerID, netns, this.args(pod, containerID));
+      if (result.code !== 0) {
+        await delNetns(netnsName);
+        this.errors.set(key, result.stdout || result.stderr);
+        throw new Error(`CNI ADD of ${a.ifName} for ${key} failed: ${result.stdout} ${result.stderr.slice(-500)}`);
+      }
+      results.push(result);
     }
-    const sandbox = { uid, containerID, netnsName, netns, result };
+    const sandbox: Sandbox = { uid, containerID, netnsName, netns, result: results[0], attachments };
     this.sandboxes.set(key, sandbox);
     return sandbox;
   }
 
+  /** CNI DEL of every NIC (last first), then the namespace goes; eth0's DEL outcome is returned. */
   async destroySandbox(key: string, pod?: V1Pod): Promise<CniOutcome | undefined> {
     const s = this.sandboxes.get(key);
     if (!s) return undefined;
     const [namespace = "", name = ""] = key.split("/", 2);
     const who = pod ?? ({ metadata: { namespace, name, uid: s.uid } });
-    const result = await cni({ command: "DEL", plugin: "macvlan", binDirs: [this.o.binDir, DEBIAN_CNI_DIR], config: this.networkConfig(), containerID: s.containerID, netns: s.netns, ifName: "eth0", args: this.args(who, s.containerID) });
-    if (result.code !== 0) throw new Error(`CNI DEL for ${key} failed: ${result.stdout} ${result.stderr.slice(-500)}`);
+    let first: CniOutcome | undefined;
+    for (const a of [...s.attachments].reverse()) {
+      const result = await this.runNetwork("DEL", a, s.containerID, s.netns, this.args(who, s.containerID));
+      if (result.code !== 0) throw new Error(`CNI DEL of ${a.ifName} for ${key} failed: ${result.stdout} ${result.stderr.slice(-500)}`);
+      first = result;
+    }
     await delNetns(s.netnsName);
     this.sandboxes.delete(key);
-    return result;
+    return first;
   }
 
   private async reconcile(key: string): Promise<void> {

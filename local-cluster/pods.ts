@@ -3,6 +3,7 @@ import { parseAssignedIPs, type AssignedIPs } from "../ipam/annotations/assigned
 import { ANNO_ASSIGNED_IPS } from "../ipam/annotations/keys.js";
 import { IPPOOL_PLURAL, type IPPoolSpec, type SpiderIPPool } from "../ipam/kinds/ippool.js";
 import { API_VERSION } from "../ipam/kinds/meta.js";
+import { NAD_API_VERSION, NAD_GROUP, NAD_KIND, NAD_PLURAL, NAD_VERSION, type NetworkAttachmentDefinition } from "../ipam/kinds/network-attachment.js";
 import { CustomResources } from "../k8s/resources.js";
 
 /** A minimal Pod (no scheduler needed: its addresses come at admission). */
@@ -30,4 +31,15 @@ export async function createPod(kc: KubeConfig, namespace: string, pod: V1Pod): 
 export async function createPool(kc: KubeConfig, labels: Record<string, string>, name: string, spec: Partial<IPPoolSpec>): Promise<SpiderIPPool> {
   const pools = new CustomResources<SpiderIPPool>(kc, IPPOOL_PLURAL);
   return pools.create({ apiVersion: API_VERSION, kind: "SpiderIPPool", metadata: { name, labels }, spec: spec as IPPoolSpec });
+}
+
+/** A NetworkAttachmentDefinition whose config is one macvlan plugin with this ipam stanza (omitted when undefined). */
+export function macvlanNad(namespace: string, name: string, ipam: Record<string, unknown> | undefined, master = "eth1"): NetworkAttachmentDefinition {
+  const plugin = { type: "macvlan", master, mode: "bridge", ...(ipam ? { ipam } : {}) };
+  return { apiVersion: NAD_API_VERSION, kind: NAD_KIND, metadata: { name, namespace }, spec: { config: JSON.stringify({ cniVersion: "1.0.0", name, plugins: [plugin] }) } };
+}
+
+/** NetworkAttachmentDefinitions, read and written as the controller does. */
+export function nadStore(kc: KubeConfig): CustomResources<NetworkAttachmentDefinition> {
+  return new CustomResources<NetworkAttachmentDefinition>(kc, NAD_PLURAL, true, { group: NAD_GROUP, version: NAD_VERSION });
 }

@@ -1,3 +1,4 @@
+import { parsePrimaryNetwork, type PrimaryNetwork } from "../ipam/kinds/network-attachment.js";
 import { ConfigError, deepFreeze, resolveSettings, type Setting } from "../runtime/settings.js";
 
 export { ConfigError };
@@ -40,6 +41,10 @@ export interface ControllerConfig {
     readonly systemUsers: readonly string[];
     /** Identities (from their bearer tokens) allowed to ask for late allocation: the node agents. */
     readonly agentUsers: readonly string[];
+    /** The network of every Pod's eth0 unless the Pod names one (docs/multus.md). */
+    readonly primaryNetwork: PrimaryNetwork;
+    /** NICs one Pod may have; more are refused. */
+    readonly maxNics: number;
   };
   /**
    * Whether the controller writes its own Mutating/ValidatingWebhookConfigurations at start
@@ -80,6 +85,8 @@ export const SETTINGS = {
   excludedNamespaces: { flag: "excluded-namespaces", env: "SPIDERPOOL_EXCLUDED_NAMESPACES", kind: "list", default: "kube-system", help: "namespaces whose Pods Spiderpool leaves alone, comma separated; the install namespace is always excluded" },
   systemUsers: { flag: "system-users", env: "SPIDERPOOL_SYSTEM_USERS", kind: "list", help: "users allowed to change ipam.spidernet.io/assigned-ips; default: the controller's service account system:serviceaccount:<namespace>:spiderpool-controller" },
   agentUsers: { flag: "agent-users", env: "SPIDERPOOL_AGENT_USERS", kind: "list", help: "users allowed to ask for late allocation; default: the agents' service account system:serviceaccount:<namespace>:spiderpool-agent" },
+  primaryNetwork: { flag: "primary-network", env: "SPIDERPOOL_PRIMARY_NETWORK", kind: "string", default: "spiderpool", help: "the network of every Pod's eth0 unless it names one: spiderpool (its IPAM is Spiderpool), other (another plugin's, e.g. Calico; eth0 is never Spiderpool's) or namespace/name of the NetworkAttachmentDefinition Multus uses as its cluster network" },
+  maxNicsPerPod: { flag: "max-nics-per-pod", env: "SPIDERPOOL_MAX_NICS_PER_POD", kind: "int", default: "16", help: "network interfaces one Pod may have; a Pod with more is refused" },
   registerWebhooks: { flag: "register-webhooks", env: "SPIDERPOOL_REGISTER_WEBHOOKS", kind: "bool", default: "true", help: "write the webhook configurations at start (false: the installer manages them)" },
   webhookUrl: { flag: "webhook-url", env: "SPIDERPOOL_WEBHOOK_URL", kind: "string", help: "how the apiserver reaches the webhook when not through the Service (e.g. https://127.0.0.1:5722 for a local control plane)" },
   servicePort: { flag: "service-port", env: "SPIDERPOOL_SERVICE_PORT", kind: "port", default: "443", help: "port of the Service in front of the webhook" },
@@ -114,6 +121,8 @@ export function parseControllerConfig(env: Readonly<Record<string, string | unde
       excludedNamespaces: [...new Set([...(v.excludedNamespaces as string[]), v.namespace])],
       systemUsers: (v.systemUsers as string[] | undefined) ?? [`system:serviceaccount:${v.namespace as string}:spiderpool-controller`],
       agentUsers: (v.agentUsers as string[] | undefined) ?? [`system:serviceaccount:${v.namespace as string}:spiderpool-agent`],
+      primaryNetwork: parsePrimaryNetwork(v.primaryNetwork) ?? "spiderpool",
+      maxNics: v.maxNicsPerPod,
     },
     registration: {
       enabled: v.registerWebhooks,
@@ -123,6 +132,10 @@ export function parseControllerConfig(env: Readonly<Record<string, string | unde
     },
     webhookConfigurations: { mutating: v.mutating, validating: v.validating },
   };
+  if (parsePrimaryNetwork(v.primaryNetwork) === undefined) {
+    throw new ConfigError([`--primary-network (SPIDERPOOL_PRIMARY_NETWORK) is '${v.primaryNetwork as string}'; use spiderpool, other, or namespace/name of a NetworkAttachmentDefinition`]);
+  }
+  if (config.ipam.maxNics < 1) throw new ConfigError([`--max-nics-per-pod (SPIDERPOOL_MAX_NICS_PER_POD) is ${config.ipam.maxNics}; use 1 or more`]);
   if (config.tls.renewBeforeDays >= config.tls.certValidityDays) {
     throw new ConfigError([`--renew-before-days (${config.tls.renewBeforeDays}) must be less than --cert-validity-days (${config.tls.certValidityDays})`]);
   }

@@ -4,6 +4,8 @@ import { IPPOOL_PLURAL, type SpiderIPPool } from "../ipam/kinds/ippool.js";
 import type { PodLike } from "../ipam/kinds/pod.js";
 import { RESERVEDIP_PLURAL, type SpiderReservedIP } from "../ipam/kinds/reservedip.js";
 import { SUBNET_PLURAL, type SpiderSubnet } from "../ipam/kinds/subnet.js";
+import { MULTUS_CONFIG_PLURAL, type SpiderMultusConfig } from "../ipam/kinds/multus-config.js";
+import { NAD_GROUP, NAD_PLURAL, NAD_VERSION, type NetworkAttachmentDefinition } from "../ipam/kinds/network-attachment.js";
 import type { Log } from "../ipam/ports.js";
 import { startInformer, type StartedInformer } from "../k8s/informer.js";
 import { CustomResources } from "../k8s/resources.js";
@@ -20,12 +22,21 @@ export interface ControllerInformers {
   nodes: StartedInformer<V1Node>;
   /** The cluster configuration's ConfigMap alone (a field selector on its name). */
   configMaps: StartedInformer<V1ConfigMap>;
+  multusConfigs: StartedInformer<SpiderMultusConfig>;
+  /** Multus's networks; not needed for readiness (see OPTIONAL). */
+  nads: StartedInformer<NetworkAttachmentDefinition>;
 }
+
+/**
+ * Caches that readiness does not wait for: without Multus's CRD the NetworkAttachmentDefinition
+ * list never succeeds, and admission looks a network up live when the cache misses it anyway.
+ */
+const OPTIONAL: ReadonlySet<keyof ControllerInformers> = new Set(["nads"]);
 
 export function startControllerInformers(kc: KubeConfig, config: ControllerConfig, log: Log): ControllerInformers {
   const core = kc.makeApiClient(CoreV1Api);
-  const custom = <T extends { metadata: object }>(plural: string, namespaced = false): StartedInformer<T> => {
-    const api = new CustomResources<T & { metadata: { name?: string } }>(kc, plural, namespaced);
+  const custom = <T extends { metadata: object }>(plural: string, namespaced = false, gv?: { group: string; version: string }): StartedInformer<T> => {
+    const api = new CustomResources<T & { metadata: { name?: string } }>(kc, plural, namespaced, gv);
     return startInformer<T>(kc, { name: plural, path: api.path, list: () => api.list(), log });
   };
   const ns = config.namespace;
@@ -38,6 +49,8 @@ export function startControllerInformers(kc: KubeConfig, config: ControllerConfi
     pods: startInformer<PodLike>(kc, { name: "pods", path: "/api/v1/pods", list: async () => (await core.listPodForAllNamespaces()) as never, log }),
     namespaces: startInformer(kc, { name: "namespaces", path: "/api/v1/namespaces", list: () => core.listNamespace(), log }),
     nodes: startInformer(kc, { name: "nodes", path: "/api/v1/nodes", list: () => core.listNode(), log }),
+    multusConfigs: custom<SpiderMultusConfig>(MULTUS_CONFIG_PLURAL, true),
+    nads: custom<NetworkAttachmentDefinition>(NAD_PLURAL, true, { group: NAD_GROUP, version: NAD_VERSION }),
     configMaps: startInformer(kc, {
       name: "configmaps",
       path: `/api/v1/namespaces/${ns}/configmaps`,
@@ -50,7 +63,7 @@ export function startControllerInformers(kc: KubeConfig, config: ControllerConfi
 
 /** Allocation waits until every cache has its first list: truth comes from the pools, never from a half-filled cache. */
 export function allSynced(i: ControllerInformers): boolean {
-  return Object.values(i).every((c: StartedInformer<unknown>) => c.isSynced());
+  return (Object.entries(i) as [keyof ControllerInformers, StartedInformer<unknown>][]).every(([k, c]) => OPTIONAL.has(k) || c.isSynced());
 }
 
 export async function stopInformers(i: ControllerInformers): Promise<void> {

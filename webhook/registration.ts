@@ -2,6 +2,8 @@ import { AdmissionregistrationV1Api, type KubeConfig, type V1LabelSelector, type
 import { isNotFound } from "../k8s/resources.js";
 import type { ControllerConfig } from "./config.js";
 import { GROUP, VERSION } from "../ipam/kinds/meta.js";
+import type { PrimaryNetwork } from "../ipam/kinds/network-attachment.js";
+import { ANNO_ASSIGNED_IPS, ANNO_MULTUS_DEFAULT_NETWORK, ANNO_MULTUS_NETWORKS } from "../ipam/annotations/keys.js";
 
 /** Where the apiserver reaches the admission server: a URL (local runs) or a Service. */
 export type Endpoint = { url: string } | { service: { namespace: string; name: string; port: number } };
@@ -22,13 +24,34 @@ export interface RegistrationOptions {
   podNamespaceSelector?: V1LabelSelector;
   /** The Pod webhooks' failurePolicy: Fail refuses Pods while the controller is down; Ignore lets them through without addresses. */
   podFailurePolicy?: "Fail" | "Ignore";
+  /** The cluster's primary network: when it is another plugin's, only Pods that name Multus networks can need Spiderpool. */
+  primaryNetwork?: PrimaryNetwork;
 }
+
+const annotated = (object: string, key: string): string => `(has(${object}.metadata.annotations) && '${key}' in ${object}.metadata.annotations)`;
+
+/**
+ * CEL conditions the apiserver checks before calling the Pod mutating webhook, so that Pods
+ * it can tell have no Spiderpool NIC never depend on the controller being up: host-network
+ * Pods always, and when eth0 is another plugin's, Pods that name no Multus network.
+ */
+export function podMatchConditions(primary: PrimaryNetwork | undefined): { name: string; expression: string }[] {
+  const conditions = [{ name: "not-host-network", expression: "!has(object.spec.hostNetwork) || !object.spec.hostNetwork" }];
+  if (primary === "other") {
+    conditions.push({ name: "names-a-multus-network", expression: `${annotated("object", ANNO_MULTUS_NETWORKS)} || ${annotated("object", ANNO_MULTUS_DEFAULT_NETWORK)}` });
+  }
+  return conditions;
+}
+
+/** The assigned-ips guard only matters to Pods that hold (or are given) a reservation. */
+const GUARD_CONDITIONS = [{ name: "has-assigned-ips", expression: `${annotated("object", ANNO_ASSIGNED_IPS)} || ${annotated("oldObject", ANNO_ASSIGNED_IPS)}` }];
 
 /** The admission endpoints of the controller: path segment under /webhooks/. */
 export const KIND_WEBHOOKS = [
-  { resource: "spiderippools", path: "spiderippool" },
-  { resource: "spidersubnets", path: "spidersubnet" },
-  { resource: "spiderreservedips", path: "spiderreservedip" },
+  { resource: "spiderippools", path: "spiderippool", scope: "Cluster" },
+  { resource: "spidersubnets", path: "spidersubnet", scope: "Cluster" },
+  { resource: "spiderreservedips", path: "spiderreservedip", scope: "Cluster" },
+  { resource: "spidermultusconfigs", path: "spidermultusconfig", scope: "Namespaced" },
 ] as const;
 
 function clientConfig(ep: Endpoint, path: string, caBundle?: string) {
@@ -38,9 +61,9 @@ function clientConfig(ep: Endpoint, path: string, caBundle?: string) {
 
 /** The Mutating- and ValidatingWebhookConfiguration of the controller. */
 export function webhookConfigurations(o: RegistrationOptions): [V1MutatingWebhookConfiguration, V1ValidatingWebhookConfiguration] {
-  const common = (path: string, resource: string) => ({
+  const common = (path: string, resource: string, scope: "Cluster" | "Namespaced") => ({
     clientConfig: clientConfig(o.endpoint, path, o.caBundle),
-    rules: [{ apiGroups: [GROUP], apiVersions: [VERSION], operations: ["CREATE", "UPDATE"], resources: [resource], scope: "Cluster" }],
+    rules: [{ apiGroups: [GROUP], apiVersions: [VERSION], operations: ["CREATE", "UPDATE"], resources: [resource], scope }],
     failurePolicy: o.failurePolicy,
     sideEffects: "None",
     admissionReviewVersions: ["v1"],
@@ -64,10 +87,10 @@ export function webhookConfigurations(o: RegistrationOptions): [V1MutatingWebhoo
       kind: "MutatingWebhookConfiguration",
       metadata: { name: o.mutatingName, labels },
       webhooks: [
-        ...KIND_WEBHOOKS.map((k) => ({ name: `${k.path}.mutate.${GROUP}`, reinvocationPolicy: "Never", ...common(`mutate-${k.path}`, k.resource) })),
+        ...KIND_WEBHOOKS.map((k) => ({ name: `${k.path}.mutate.${GROUP}`, reinvocationPolicy: "Never", ...common(`mutate-${k.path}`, k.resource, k.scope) })),
         // Reserves at Pod CREATE. A dry run reserves nothing, hence NoneOnDryRun; a repeated
         // call for one request gets the same reservation, so Never reinvoking loses nothing.
-        { name: `pod.mutate.${GROUP}`, reinvocationPolicy: "Never", sideEffects: "NoneOnDryRun", ...podCommon("mutate-pod", "CREATE") },
+        { name: `pod.mutate.${GROUP}`, reinvocationPolicy: "Never", sideEffects: "NoneOnDryRun", matchConditions: podMatchConditions(o.primaryNetwork), ...podCommon("mutate-pod", "CREATE") },
       ],
     },
     {
@@ -75,8 +98,8 @@ export function webhookConfigurations(o: RegistrationOptions): [V1MutatingWebhoo
       kind: "ValidatingWebhookConfiguration",
       metadata: { name: o.validatingName, labels },
       webhooks: [
-        ...KIND_WEBHOOKS.map((k) => ({ name: `${k.path}.validate.${GROUP}`, ...common(`validate-${k.path}`, k.resource) })),
-        { name: `pod.validate.${GROUP}`, sideEffects: "None", ...podCommon("validate-pod", "UPDATE") },
+        ...KIND_WEBHOOKS.map((k) => ({ name: `${k.path}.validate.${GROUP}`, ...common(`validate-${k.path}`, k.resource, k.scope) })),
+        { name: `pod.validate.${GROUP}`, sideEffects: "None", matchConditions: GUARD_CONDITIONS, ...podCommon("validate-pod", "UPDATE") },
       ],
     },
   ];
@@ -99,6 +122,7 @@ export async function registerWebhooks(kc: KubeConfig, config: ControllerConfig,
     failurePolicy: "Fail",
     podFailurePolicy: config.registration.podFailurePolicy,
     excludedNamespaces: config.ipam.excludedNamespaces,
+    primaryNetwork: config.ipam.primaryNetwork,
   });
   const api = kc.makeApiClient(AdmissionregistrationV1Api);
   const name = (o: { metadata?: { name?: string } }): string => o.metadata?.name ?? "";

@@ -7,6 +7,7 @@ import { IPPOOL_PLURAL, type SpiderIPPool } from "../ipam/kinds/ippool.js";
 import type { PoolContext } from "../ipam/kinds/ippool-admission.js";
 import { ENDPOINT_PLURAL, type SpiderEndpoint } from "../ipam/kinds/endpoint.js";
 import { SUBNET_PLURAL, type SpiderSubnet } from "../ipam/kinds/subnet.js";
+import { NAD_GROUP, NAD_PLURAL, NAD_VERSION, type NetworkAttachmentDefinition } from "../ipam/kinds/network-attachment.js";
 import { Binder } from "../ipam/lifecycle/binder.js";
 import { DryRunAllocator } from "../ipam/lifecycle/dry-run.js";
 import { reservedFrom } from "../ipam/lifecycle/pool-commit.js";
@@ -16,10 +17,10 @@ import type { Clock } from "../ipam/ports.js";
 import { eventRecorder } from "../k8s/events.js";
 import { loadKubeConfig } from "../k8s/kubeconfig.js";
 import { LeaderElector } from "../k8s/leader.js";
-import { CustomResources } from "../k8s/resources.js";
+import { CustomResources, isRefusedWrite } from "../k8s/resources.js";
 import { systemClock } from "../runtime/clock.js";
 import { createLogger } from "../runtime/log.js";
-import { ippoolRules, kindHandlers, reservedIPRules, subnetRules } from "./admission/kinds.js";
+import { ippoolRules, kindHandlers, multusConfigRules, reservedIPRules, subnetRules } from "./admission/kinds.js";
 import { podMutatingHandler, podValidatingHandler } from "./admission/pod.js";
 import type { AdmissionHandler } from "./admission/review.js";
 import { AutoPools } from "./auto-pools.js";
@@ -29,6 +30,7 @@ import { allSynced, startControllerInformers, stopInformers, type ControllerInfo
 import { LateAllocationEndpoint } from "./late-allocation.js";
 import { ControllerMetrics } from "./metrics.js";
 import type { LeaderTask } from "./reconcile/leader-task.js";
+import { MultusConfigSync } from "./reconcile/multus-config.js";
 import { PodBinding } from "./reconcile/pod-binding.js";
 import { PoolStatusSync } from "./reconcile/pool-status.js";
 import { ReservationIndex } from "./reconcile/reservation-index.js";
@@ -61,6 +63,7 @@ interface Stores {
   pools: CustomResources<SpiderIPPool>;
   subnets: CustomResources<SpiderSubnet>;
   endpoints: CustomResources<SpiderEndpoint>;
+  nads: CustomResources<NetworkAttachmentDefinition>;
 }
 
 /** What every part of the controller shares: built once here and handed down as narrow views. */
@@ -86,6 +89,7 @@ function allocation(s: Shared): { writer: PoolWriter; reserve: Omit<ReserveConte
     log,
     onConflict: () => metrics.poolConflicts.inc(),
     onWrite: (_pool, batch) => metrics.poolWrites.observe(batch),
+    mayBeRequestFault: isRefusedWrite,
   });
   const autoPools = new AutoPools(s.kc, { pools: s.stores.pools, subnets: s.stores.subnets, poolCache: () => i.pools.list(), reserved, cluster, clock, log });
   const reserve: Omit<ReserveContext, "allocator"> = {
@@ -98,6 +102,9 @@ function allocation(s: Shared): { writer: PoolWriter; reserve: Omit<ReserveConte
     installNamespace: config.namespace,
     clock,
     ttlMs: config.ipam.reservationTtlMs,
+    networks: async (ref) => i.nads.get(ref.name, ref.namespace) ?? (await s.stores.nads.get(ref.name, ref.namespace)),
+    primaryNetwork: config.ipam.primaryNetwork,
+    maxNics: config.ipam.maxNics,
     autoPool: (pod, iface, family, subnets, dryRun) =>
       autoPools.ensure({ namespace: pod.namespace, annotations: pod.annotations, ownerReferences: pod.ownerReferences ?? [], interface: iface, family, subnets, dryRun }),
   };
@@ -109,7 +116,7 @@ function admissionHandlers(s: Shared, a: ReturnType<typeof allocation>): Record<
   const { informers: i, config } = s;
   const context = (): PoolContext => ({ pools: i.pools.list(), subnets: i.subnets.list(), held: heldAddresses });
   const handlers: Record<string, AdmissionHandler> = {};
-  for (const [path, rules] of [["spiderippool", ippoolRules], ["spidersubnet", subnetRules], ["spiderreservedip", reservedIPRules]] as const) {
+  for (const [path, rules] of [["spiderippool", ippoolRules], ["spidersubnet", subnetRules], ["spiderreservedip", reservedIPRules], ["spidermultusconfig", multusConfigRules]] as const) {
     const h = kindHandlers<never>(rules as never, context);
     handlers[`mutate-${path}`] = h.mutate;
     handlers[`validate-${path}`] = h.validate;
@@ -156,6 +163,7 @@ function leaderTasks(s: Shared, writer: PoolWriter, identity: string): LeaderTas
       onExpiredRelease: (n) => metrics.gc.inc({ reason: "reservation-expired" }, n),
     }),
     new PoolStatusSync({ pools: i.pools, subnets: i.subnets, poolApi: stores.pools, subnetApi: stores.subnets, log }),
+    new MultusConfigSync({ multusConfigs: i.multusConfigs, nads: i.nads, nadStore: stores.nads, log }),
   ];
 }
 
@@ -173,6 +181,7 @@ export async function startController(config: ControllerConfig, opts: Controller
     pools: new CustomResources<SpiderIPPool>(kc, IPPOOL_PLURAL),
     subnets: new CustomResources<SpiderSubnet>(kc, SUBNET_PLURAL),
     endpoints: new CustomResources<SpiderEndpoint>(kc, ENDPOINT_PLURAL, true),
+    nads: new CustomResources<NetworkAttachmentDefinition>(kc, NAD_PLURAL, true, { group: NAD_GROUP, version: NAD_VERSION }),
   };
   const s: Shared = { kc, config, log, clock: systemClock, metrics: new ControllerMetrics(true), informers, stores };
   // Everything that follows informer events is built before the first await, so no event is missed.

@@ -1,4 +1,5 @@
 import { AnnotationError } from "../errors.js";
+import { interfaceNameProblem } from "./limits.js";
 
 /**
  * Strict JSON helpers for annotation codecs: every failure is an AnnotationError that names
@@ -50,7 +51,10 @@ export class AnnotationReader {
 
   /** An interface name; "" counts as not given (Spiderpool examples write it that way). */
   optionalInterface(v: unknown, where: string): string | undefined {
-    return v === "" ? undefined : this.optionalString(v, where);
+    const name = v === "" ? undefined : this.optionalString(v, where);
+    const problem = name === undefined ? undefined : interfaceNameProblem(name);
+    if (problem !== undefined) this.fail(`${where}: ${problem}`);
+    return name;
   }
 
   boolean(v: unknown, where: string): boolean | undefined {

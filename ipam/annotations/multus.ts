@@ -1,6 +1,7 @@
 import { AnnotationError } from "../errors.js";
 import type { NetworkRef } from "../kinds/meta.js";
 import { ANNO_MULTUS_DEFAULT_NETWORK, ANNO_MULTUS_NETWORKS, FIRST_INTERFACE, defaultInterfaceName } from "./keys.js";
+import { interfaceNameProblem } from "./limits.js";
 
 
 /** One Pod NIC and the Multus network it comes from (absent: the cluster default network, unknown). */
@@ -36,7 +37,13 @@ function parseShort(key: string, value: string, item: string, podNamespace: stri
   const [namespace, name] = slash.length === 2 ? (slash as [string, string]) : [podNamespace, slash[0] ?? ""];
   check(key, value, item, namespace, name);
   if (nic !== undefined && nic === "") fail(key, value, `'${item}' has an empty interface name after '@'`);
+  checkNic(key, value, nic);
   return { namespace, name, interface: nic };
+}
+
+function checkNic(key: string, value: string, nic: string | undefined): void {
+  const problem = nic === undefined ? undefined : interfaceNameProblem(nic);
+  if (problem !== undefined) fail(key, value, problem);
 }
 
 function check(key: string, value: string, item: string, namespace: string, name: string): void {
@@ -63,6 +70,7 @@ function parseJSONList(key: string, value: string, podNamespace: string): Select
     const namespace = (o.namespace as string | undefined) || podNamespace;
     check(key, value, `entry ${i}`, namespace, name);
     const nic = (o.interface as string | undefined) || undefined;
+    checkNic(key, value, nic);
     return { namespace, name, interface: nic };
   });
 }

@@ -1,7 +1,7 @@
 import type { Family } from "../address/ip.js";
 import type { IPSet } from "../address/ipset.js";
 import type { PoolRequest, PoolResponse } from "../allocation/requests.js";
-import { IpamError } from "../errors.js";
+import { IpamError, isIpamError } from "../errors.js";
 import type { SpiderIPPool } from "../kinds/ippool.js";
 import { ConflictError, type Allocator, type Clock, type Log, type PoolStore } from "../ports.js";
 import { retry, type RetryPolicy } from "../retry.js";
@@ -20,6 +20,12 @@ export interface PoolWriterOptions {
   onWrite?: (pool: string, batch: number) => void;
   /** How lost compare-and-swaps are retried; CONFLICT_RETRY by default. */
   retry?: RetryPolicy;
+  /**
+   * Whether a failed write may be the fault of one of its requests (the apiserver refused
+   * the object, e.g. too large), so the batch is split to find it. By default any failure but
+   * a conflict; an adapter can say no for failures that would fail any write (unreachable).
+   */
+  mayBeRequestFault?: (err: unknown) => boolean;
 }
 
 /** Replicas that collide retry soon and apart; 30 attempts ride out a burst of hundreds of admissions. */
@@ -75,15 +81,32 @@ export class PoolWriter implements Allocator {
         const batch = this.queues.get(pool) ?? [];
         if (batch.length === 0) break;
         this.queues.set(pool, []);
-        try {
-          const results = await this.commit(pool, batch.map((w) => w.request));
-          batch.forEach((w, i) => w.resolve(results[i] as PoolResponse));
-        } catch (err) {
-          for (const w of batch) w.reject(err);
-        }
+        await this.commitIsolating(pool, batch);
       }
     } finally {
       this.running.delete(pool);
+    }
+  }
+
+  /**
+   * Commits a batch; when its write fails in a way one request may have caused, the halves
+   * are committed apart (and so on down), so only the request at fault is refused and its
+   * neighbours are served: at most about 2·log2(n) extra writes per bad request.
+   */
+  private async commitIsolating(pool: string, batch: readonly Waiting[]): Promise<void> {
+    try {
+      const results = await this.commit(pool, batch.map((w) => w.request));
+      batch.forEach((w, i) => w.resolve(results[i] as PoolResponse));
+    } catch (err) {
+      const split = batch.length > 1 && !(err instanceof ConflictError) && !isIpamError(err, "POOL_NOT_FOUND") && (this.o.mayBeRequestFault?.(err) ?? true);
+      if (!split) {
+        for (const w of batch) w.reject(err);
+        return;
+      }
+      this.o.log.debug({ pool, batch: batch.length, err }, "pool write failed; writing the batch's halves apart to find the request at fault");
+      const half = Math.ceil(batch.length / 2);
+      await this.commitIsolating(pool, batch.slice(0, half));
+      await this.commitIsolating(pool, batch.slice(half));
     }
   }
 

@@ -6,18 +6,21 @@ import type { PoolView } from "../allocation/pool-view.js";
 import type { Allocation, ReservationRef } from "../allocation/requests.js";
 import type { AssignedIPs, AssignedNic } from "../annotations/assigned.js";
 import { ANNO_ASSIGNED_IPS, ANNO_IPS, ANNO_ROUTES } from "../annotations/keys.js";
-import { podInterfaces } from "../annotations/multus.js";
+import { checkAnnotationSizes, checkNicCount, DEFAULT_MAX_NICS } from "../annotations/limits.js";
+import { formatNetworkRef, podInterfaces, type PodInterface } from "../annotations/multus.js";
 import { parsePinnedIPs, type PinnedNicIPs } from "../annotations/pinned.js";
 import { parseRoutesAnnotation } from "../annotations/routes.js";
 import { IpamError } from "../errors.js";
 import type { ClusterConfig } from "../kinds/cluster-config.js";
 import type { SpiderIPPool } from "../kinds/ippool.js";
+import { networkIpam, type NetworkIpam, type PrimaryNetwork } from "../kinds/network-attachment.js";
 import type { OwnerReference, Route } from "../kinds/meta.js";
 import type { PodLike } from "../kinds/pod.js";
 import type { SpiderSubnet } from "../kinds/subnet.js";
-import type { Allocator, Cache, Clock } from "../ports.js";
+import type { Allocator, Cache, Clock, NetworkLookup } from "../ports.js";
+import { networksToLookUp, spiderpoolNics, type KnownNetworks } from "../selection/nics.js";
 import { selectCandidates } from "../selection/select.js";
-import type { Candidate, FamilyCandidates, NicCandidates, NodeConstraint } from "../selection/types.js";
+import type { Candidate, FamilyCandidates, NicCandidates, NicRequest, NodeConstraint } from "../selection/types.js";
 
 /** What allocation needs to know about the Pod. At admission the name may be unknown. */
 export interface PodFacts {
@@ -68,6 +71,12 @@ export interface ReserveContext {
   autoPool?: (pod: PodFacts, iface: string, family: Family, subnets: readonly string[], dryRun: boolean) => Promise<SpiderIPPool>;
   /** A dry run: nothing may be written (the allocator is a dry one too). */
   dryRun?: boolean;
+  /** NetworkAttachmentDefinitions; absent (tests, tools): every network a Pod names counts as Spiderpool's. */
+  networks?: NetworkLookup;
+  /** The network of every Pod's eth0 unless it names one; "spiderpool" when absent. */
+  primaryNetwork?: PrimaryNetwork;
+  /** NICs one Pod may have; DEFAULT_MAX_NICS when absent. */
+  maxNics?: number;
 }
 
 export interface Reservation {
@@ -76,6 +85,8 @@ export interface Reservation {
   constraints: NodeConstraint[];
   /** NIC/family pairs left to CNI time (defer mode, node-affine pools). */
   deferred: string[];
+  /** Sentences for the user about NICs left alone because their network could not be judged. */
+  warnings: string[];
 }
 
 interface Taken {
@@ -105,21 +116,49 @@ function pinnedFor(pinned: readonly PinnedNicIPs[], nic: string, family: Family)
   return family === 4 ? p?.ipv4 : p?.ipv6;
 }
 
-/** The candidate pools of every NIC, by the rules of api.md, for this Pod in its namespace (and on its node, when known). */
-function selectFor(pod: PodFacts, ctx: ReserveContext): readonly NicCandidates[] {
+/** The candidate pools of every Spiderpool NIC, by the rules of api.md, for this Pod in its namespace (and on its node, when known). */
+function selectFor(pod: PodFacts, ctx: ReserveContext, nics: readonly NicRequest[], interfaces: readonly PodInterface[]): readonly NicCandidates[] {
   const cluster = ctx.cluster();
   const ns = ctx.namespaces.get(pod.namespace)?.metadata;
   const nodeLabels = pod.nodeName ? ctx.nodes.get(pod.nodeName)?.metadata?.labels : undefined;
-  const nics = podInterfaces(pod.annotations, pod.namespace, cluster.clusterDefaultNetwork).map((p) => ({ interface: p.interface, ...(p.network ? { network: p.network } : {}) }));
   return selectCandidates({
     pod: { namespace: pod.namespace, ...(pod.name ? { name: pod.name } : {}), labels: pod.labels, annotations: pod.annotations },
     ...(ns ? { namespace: ns } : {}),
     ...(pod.nodeName ? { node: { name: pod.nodeName, ...(nodeLabels ? { labels: nodeLabels } : {}) } } : {}),
     nics,
+    interfaces: interfaces.map((i) => i.interface),
     pools: ctx.pools.list(),
     subnets: ctx.subnets.list(),
     config: { ...cluster, installNamespace: ctx.installNamespace },
   });
+}
+
+/** The IPAM of every network the Pod's NICs are on, looked up once each; undefined without a lookup. */
+async function lookUpNetworks(interfaces: readonly PodInterface[], ctx: ReserveContext): Promise<KnownNetworks | undefined> {
+  const lookup = ctx.networks;
+  if (!lookup) return undefined;
+  const refs = networksToLookUp(interfaces, ctx.primaryNetwork ?? "spiderpool");
+  const found = await Promise.all(refs.map(async (r) => [formatNetworkRef(r), await lookup(r)] as const));
+  return new Map(found.flatMap(([key, nad]): [string, NetworkIpam][] => (nad ? [[key, networkIpam(nad)]] : [])));
+}
+
+/**
+ * The Pod's Spiderpool NICs, after the limits: annotation sizes first (before parsing), then
+ * interface names (while parsing) and the number of NICs.
+ */
+async function nicsOf(pod: PodFacts, ctx: ReserveContext, forced?: readonly string[]): Promise<{ interfaces: PodInterface[]; nics: NicRequest[]; warnings: string[] }> {
+  checkAnnotationSizes(pod.annotations);
+  const interfaces = podInterfaces(pod.annotations, pod.namespace);
+  checkNicCount(interfaces.length, ctx.maxNics ?? DEFAULT_MAX_NICS);
+  const cluster = ctx.cluster();
+  const { nics, undecided } = spiderpoolNics({
+    interfaces,
+    primary: ctx.primaryNetwork ?? "spiderpool",
+    ...(cluster.clusterDefaultNetwork ? { clusterDefaultNetwork: cluster.clusterDefaultNetwork } : {}),
+    ...(ctx.networks ? { networks: await lookUpNetworks(interfaces, ctx) } : {}),
+    ...(forced ? { forced } : {}),
+  });
+  return { interfaces, nics, warnings: undecided };
 }
 
 /**
@@ -130,7 +169,10 @@ function selectFor(pod: PodFacts, ctx: ReserveContext): readonly NicCandidates[]
  * holds nothing.
  */
 export async function reserveAddresses(pod: PodFacts, reservationId: string, ctx: ReserveContext, onlyInterfaces?: readonly string[]): Promise<Reservation> {
-  const selection = selectFor(pod, ctx);
+  const { interfaces, nics, warnings } = await nicsOf(pod, ctx, onlyInterfaces);
+  // No NIC of this Pod is Spiderpool's: nothing to read, nothing to reserve.
+  if (nics.length === 0) return { assigned: { reservation: reservationId, ips: [] }, constraints: [], deferred: [], warnings };
+  const selection = selectFor(pod, ctx, nics, interfaces);
   const owner = pod.name ? `${pod.namespace}/${pod.name}` : undefined;
   const a: Attempt = {
     pod,
@@ -154,7 +196,7 @@ export async function reserveAddresses(pod: PodFacts, reservationId: string, ctx
     const routes = pod.annotations[ANNO_ROUTES] !== undefined ? parseRoutesAnnotation(pod.annotations[ANNO_ROUTES]) : [];
     const assigned = assignedIPs(reservationId, selection, a.taken, routes, a.who);
     const constraints = a.nodeKnown ? [] : a.taken.flatMap((t) => (t.constraint ? [t.constraint] : []));
-    return { assigned, constraints, deferred: a.deferred };
+    return { assigned, constraints, deferred: a.deferred, warnings };
   } catch (err) {
     await releaseTaken(ctx.allocator, a.taken, reservationId);
     throw err;

@@ -42,8 +42,7 @@ type Annotations = Readonly<Record<string, string>>;
 type SubnetAnnotations = Pick<PoolAnnotations, "subnets" | "subnet">;
 type IPPoolAnnotations = Pick<PoolAnnotations, "ippools" | "ippool">;
 
-function checkInterfaces(key: string, annotations: Annotations, named: readonly string[], nics: readonly NicRequest[]): void {
-  const known = nics.map((n) => n.interface);
+function checkInterfaces(key: string, annotations: Annotations, named: readonly string[], known: readonly string[]): void {
   const unknown = named.find((n) => !known.includes(n));
   if (unknown !== undefined) {
     throw new AnnotationError(key, annotations[key] ?? "", `names interface ${unknown}, but the pod's interfaces are ${known.join(", ")}`);
@@ -67,7 +66,7 @@ function parseIPPoolAnnotations(a: Annotations): IPPoolAnnotations {
 }
 
 /** Every interface an annotation names must be one of the Pod's. */
-function checkAnnotatedInterfaces(a: Annotations, ann: SubnetAnnotations & IPPoolAnnotations, nics: readonly NicRequest[]): void {
+function checkAnnotatedInterfaces(a: Annotations, ann: SubnetAnnotations & IPPoolAnnotations, nics: readonly string[]): void {
   if (ann.subnets) checkInterfaces(ANNO_SUBNETS, a, ann.subnets.map((s) => s.interface), nics);
   if (ann.subnet) checkInterfaces(ANNO_SUBNET, a, [ann.subnet.interface], nics);
   if (ann.ippools) checkInterfaces(ANNO_IPPOOLS, a, ann.ippools.map((p) => p.interface), nics);
@@ -95,7 +94,7 @@ export function readPoolAnnotations(input: SelectionInput): PoolAnnotations {
   // With SpiderSubnet off the subnet annotations are not read at all, as in Spiderpool.
   const subnets = input.config.enableSpiderSubnet ? parseSubnetAnnotations(a) : {};
   const ippools = parseIPPoolAnnotations(a);
-  checkAnnotatedInterfaces(a, { ...subnets, ...ippools }, input.nics);
+  checkAnnotatedInterfaces(a, { ...subnets, ...ippools }, input.interfaces ?? input.nics.map((n) => n.interface));
   return {
     ...subnets,
     ...withDefaultInterface(ippools, input.nics[0]?.interface),

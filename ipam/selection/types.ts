@@ -92,8 +92,10 @@ export interface SelectionInput {
   readonly namespace?: { readonly labels?: Labels; readonly annotations?: Labels };
   /** Known when the Pod names its node (DaemonSet, spec.nodeName) or at CNI time. */
   readonly node?: { readonly name: string; readonly labels?: Labels };
-  /** The Pod's NICs, first one first (see podInterfaces). */
+  /** The Pod's Spiderpool NICs, first one first (see podInterfaces and spiderpoolNics). */
   readonly nics: readonly NicRequest[];
+  /** Every NIC of the Pod, Spiderpool's or not: an annotation may name any of them. Defaults to `nics`. */
+  readonly interfaces?: readonly string[];
   readonly pools: readonly SpiderIPPool[];
   readonly subnets: readonly SpiderSubnet[];
   readonly config: SelectionConfig;

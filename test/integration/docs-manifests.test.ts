@@ -31,6 +31,7 @@ const WEBHOOK_WRITES: Record<string, Record<string, (o: KubernetesObject) => unk
   },
   SpiderSubnet: { "spec.ipVersion": (o) => spec(o).ipVersion },
   SpiderReservedIP: { "spec.ipVersion": (o) => spec(o).ipVersion },
+  SpiderMultusConfig: { "spec.enableCoordinator": (o) => (o as { spec?: { enableCoordinator?: boolean } }).spec?.enableCoordinator },
   Pod: { [`metadata.annotations.${ANNO_ASSIGNED_IPS}`]: (o) => o.metadata?.annotations?.[ANNO_ASSIGNED_IPS] },
 };
 

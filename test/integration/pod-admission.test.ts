@@ -9,7 +9,7 @@ import { CustomResources } from "../../k8s/resources.js";
 import { startTestController, type TestController } from "../harness/controller.js";
 import { applyCrds, createNamespace, waitFor } from "../../local-cluster/kube.js";
 import { kubectl, refusal, testKubeConfig, userKubeConfig } from "../harness/kube.js";
-import { assignedOf, createPod, createPool, podSpec } from "../../local-cluster/pods.js";
+import { assignedOf, createPod, createPool, macvlanNad, nadStore, podSpec } from "../../local-cluster/pods.js";
 
 const IPPOOL = "ipam.spidernet.io/ippool";
 
@@ -49,6 +49,8 @@ describe("Pod admission", () => {
     await p("podadm-team", { subnet: "10.77.0.0/24", ips: ["10.77.0.10-10.77.0.19"], namespaceName: ["team-only"] });
     await p("podadm-quota", { subnet: "10.78.0.0/24", ips: ["10.78.0.10-10.78.0.19"] });
     await p("podadm-dry", { subnet: "10.79.0.0/24", ips: ["10.79.0.10-10.79.0.19"] });
+    // net1's network: its IPAM is spiderpool, so the NIC is Spiderpool's.
+    await nadStore(kc).create(macvlanNad("kube-system", "podadm-macvlan-b", { type: "spiderpool" }));
   });
   afterAll(() => tc.stop());
 
@@ -74,7 +76,7 @@ describe("Pod admission", () => {
       kc,
       ns,
       podSpec("two-nics", {
-        "k8s.v1.cni.cncf.io/networks": "kube-system/macvlan-b",
+        "k8s.v1.cni.cncf.io/networks": "kube-system/podadm-macvlan-b",
         "ipam.spidernet.io/ippools": '[{"interface":"eth0","ipv4":["podadm-v4"]},{"interface":"net1","ipv4":["podadm-net1"],"cleangateway":true}]',
       }),
     );

@@ -6,6 +6,8 @@ import { defaultReservedIP, reservedIPWarnings, validateReservedIP } from "../..
 import type { SpiderReservedIP } from "../../ipam/kinds/reservedip.js";
 import type { Violation } from "../../ipam/kinds/spec-rules.js";
 import { defaultSubnet, validateSubnet } from "../../ipam/kinds/subnet-admission.js";
+import { defaultMultusConfig, multusConfigWarnings, validateMultusConfig } from "../../ipam/kinds/multus-config-admission.js";
+import type { SpiderMultusConfig } from "../../ipam/kinds/multus-config.js";
 import type { SpiderSubnet } from "../../ipam/kinds/subnet.js";
 import { diff } from "./json-patch.js";
 import { allow, deny, type AdmissionHandler, type AdmissionRequest } from "./review.js";
@@ -70,4 +72,11 @@ export const reservedIPRules: KindRules<SpiderReservedIP> = {
   defaults: (obj) => defaultReservedIP(obj),
   validate: (obj, old) => validateReservedIP(obj, old),
   warnings: reservedIPWarnings,
+};
+
+export const multusConfigRules: KindRules<SpiderMultusConfig> = {
+  kind: "SpiderMultusConfig",
+  defaults: (obj) => defaultMultusConfig(obj),
+  validate: (obj, old) => validateMultusConfig(obj, old),
+  warnings: (obj) => multusConfigWarnings(obj),
 };

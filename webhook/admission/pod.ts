@@ -7,7 +7,7 @@ import { podFacts, reserveAddresses, type Reservation, type ReserveContext } fro
 import { constrainToNodes } from "../../ipam/placement/node-affinity.js";
 import type { Allocator, Log } from "../../ipam/ports.js";
 import { pointerSegment } from "./json-patch.js";
-import { allow, deny, type AdmissionHandler, type JsonPatchOp } from "./review.js";
+import { allow, deny, type AdmissionHandler, type AdmissionRequest, type AdmissionReview, type JsonPatchOp } from "./review.js";
 
 export interface PodWebhookOptions {
   reserve: Omit<ReserveContext, "allocator">;
@@ -35,6 +35,17 @@ function reservationPatch(pod: PodLike, r: Reservation): JsonPatchOp[] {
   return patch;
 }
 
+/** The answer to a reservation: untouched when no NIC is Spiderpool's, else the patch; warnings either way. */
+function admitted(req: AdmissionRequest, pod: PodLike, r: Reservation, log: Log): AdmissionReview {
+  // No NIC of this Pod is Spiderpool's (eth0 is another plugin's, its networks use other IPAMs): admitted untouched.
+  if (r.assigned.ips.length === 0 && r.deferred.length === 0) {
+    log.debug({ warnings: r.warnings }, "no Spiderpool NIC; pod admitted untouched");
+    return allow(req, [], r.warnings);
+  }
+  log.info({ ips: r.assigned.ips, constraints: r.constraints.length, deferred: r.deferred }, "addresses reserved");
+  return allow(req, reservationPatch(pod, r), r.warnings);
+}
+
 /** Mutating webhook on Pod CREATE: reserve the Pod's addresses and write them into it. */
 export function podMutatingHandler(o: PodWebhookOptions): AdmissionHandler {
   return async (req) => {
@@ -51,8 +62,7 @@ export function podMutatingHandler(o: PodWebhookOptions): AdmissionHandler {
       // Whatever assigned-ips a client sends (a copied manifest) is not ours: podFacts drops it.
       const r = await reserveAddresses(podFacts(pod, namespace), id, { ...o.reserve, allocator: dryRun ? o.dryRunAllocator() : o.allocator, dryRun });
       o.observe({ ok: true, seconds: seconds(), dryRun });
-      log.info({ ips: r.assigned.ips, constraints: r.constraints.length, deferred: r.deferred }, "addresses reserved");
-      return allow(req, reservationPatch(pod, r));
+      return admitted(req, pod, r, log);
     } catch (err) {
       if (isIpamError(err)) {
         o.observe({ ok: false, reason: err.code, seconds: seconds(), dryRun });

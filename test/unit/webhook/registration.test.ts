@@ -26,7 +26,25 @@ describe("webhook registration", () => {
   it("guards assigned-ips on Pod UPDATE and judges every Spiderpool kind with failurePolicy Fail", () => {
     expect(validating.webhooks?.find((w) => w.name === "pod.validate.spiderpool.spidernet.io")?.rules?.[0]?.operations).toEqual(["UPDATE"]);
     const kinds = validating.webhooks?.filter((w) => w.name.startsWith("spider")) ?? [];
-    expect(kinds.map((w) => w.rules?.[0]?.resources?.[0])).toEqual(["spiderippools", "spidersubnets", "spiderreservedips"]);
+    expect(kinds.map((w) => w.rules?.[0]?.resources?.[0])).toEqual(["spiderippools", "spidersubnets", "spiderreservedips", "spidermultusconfigs"]);
     expect(kinds.every((w) => w.failurePolicy === "Fail" && w.sideEffects === "None")).toBe(true);
+  });
+
+  it("sends the apiserver only Pods that may have a Spiderpool NIC when eth0 is another plugin's", () => {
+    const [m, v] = webhookConfigurations({
+      mutatingName: "m",
+      validatingName: "v",
+      endpoint: { url: "https://127.0.0.1:1" },
+      failurePolicy: "Fail",
+      excludedNamespaces: [],
+      primaryNetwork: "other",
+    });
+    const pod = m.webhooks?.find((w) => w.name === "pod.mutate.spiderpool.spidernet.io");
+    const conditions = (pod?.matchConditions ?? []).map((c) => c.expression).join(" && ");
+    expect(conditions).toContain("k8s.v1.cni.cncf.io/networks");
+    expect(conditions).toContain("v1.multus-cni.io/default-network");
+    expect(conditions).toContain("hostNetwork");
+    const guard = v.webhooks?.find((w) => w.name === "pod.validate.spiderpool.spidernet.io");
+    expect((guard?.matchConditions ?? []).map((c) => c.expression).join(" ")).toContain("ipam.spidernet.io/assigned-ips");
   });
 });
