@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import { ENDPOINT_PLURAL, type SpiderEndpoint } from "../ipam/kinds/endpoint.js";
+import { ENDPOINT_NODE_FIELD, ENDPOINT_PLURAL, type SpiderEndpoint } from "../ipam/kinds/endpoint.js";
 import { IPPOOL_PLURAL, type SpiderIPPool } from "../ipam/kinds/ippool.js";
 import type { PodLike } from "../ipam/kinds/pod.js";
 import { RESERVEDIP_PLURAL, type SpiderReservedIP } from "../ipam/kinds/reservedip.js";
@@ -15,6 +15,8 @@ import { CustomResources, isNotFound } from "../k8s/resources.js";
 import { systemClock } from "../runtime/clock.js";
 import { createLogger } from "../runtime/log.js";
 import type { AgentConfig } from "./config.js";
+import { fileJournal } from "./attachment-journal.js";
+import { AttachmentRecorder } from "./attachments.js";
 import { CniService } from "./cni-service.js";
 import { startLateAllocation } from "./late-allocation.js";
 import { AgentMetrics } from "./metrics.js";
@@ -45,9 +47,10 @@ async function startHealthServer(config: AgentConfig, ready: () => boolean, regi
 
 /**
  * spiderpool-agent, wired in one place: serves the CNI plugin on this node from the Pods'
- * reservations. It caches the Pods of its node (a field-selected informer), the pools and
- * the reserved addresses; it writes nothing but attachments on SpiderEndpoints and, for Pods
- * that vanished without the controller noticing (CNI GC), exact releases.
+ * reservations. It caches the Pods and SpiderEndpoints of its node (field-selected
+ * informers), the pools and the reserved addresses; it writes nothing but attachments on
+ * SpiderEndpoints (after answering, journaled) and, for Pods that vanished without the
+ * controller noticing (CNI GC), exact releases.
  */
 export async function startAgent(config: AgentConfig, opts: { kubeConfig?: KubeConfig; log?: Logger } = {}): Promise<Agent> {
   const kc = opts.kubeConfig ?? loadKubeConfig(config);
@@ -60,7 +63,20 @@ export async function startAgent(config: AgentConfig, opts: { kubeConfig?: KubeC
   const reservedApi = new CustomResources<SpiderReservedIP>(kc, RESERVEDIP_PLURAL);
   const reserved = startInformer(kc, { name: "spiderreservedips", path: reservedApi.path, list: () => reservedApi.list(), log });
   const endpoints = new CustomResources<SpiderEndpoint>(kc, ENDPOINT_PLURAL, true);
+  // This node's endpoints only (the CRD's selectable field). On an apiserver without field
+  // selectors for custom resources (before 1.31) this never syncs and ADD reads each record live.
+  const onNode = `${ENDPOINT_NODE_FIELD.slice(1)}=${config.nodeName}`;
+  const endpointCache = startInformer(kc, { name: "spiderendpoints", path: endpoints.path, list: () => endpoints.list({ fieldSelector: onNode }), log, fieldSelector: onNode });
   const metrics = new AgentMetrics(true);
+  const attachments = new AttachmentRecorder({
+    endpoints,
+    journal: fileJournal(config.attachmentJournal, log),
+    clock: systemClock,
+    log,
+    defer: (fn) => setImmediate(fn),
+    onPending: (n) => metrics.attachmentWritesPending.set(n),
+  });
+  attachments.replay();
 
   const writer = new PoolWriter({ store: poolApi, cached: (n) => pools.get(n), reserved: reservedFrom(() => reserved.list(), log), clock: systemClock, coolDownMs: config.coolDownMs, log });
   const ready = (): boolean => pods.isSynced() && pools.isSynced() && reserved.isSynced();
@@ -77,6 +93,8 @@ export async function startAgent(config: AgentConfig, opts: { kubeConfig?: KubeC
       }
     },
     endpoints,
+    endpointCache,
+    attachments,
     listEndpoints: async () => (await endpoints.list()).items,
     allocator: writer,
     ...(late ? { lateAllocate: late } : {}),
@@ -97,7 +115,9 @@ export async function startAgent(config: AgentConfig, opts: { kubeConfig?: KubeC
     async close() {
       await socket.close();
       await new Promise<void>((resolve) => health.close(() => resolve()));
-      await Promise.all([pods.stop(), pools.stop(), reserved.stop()]);
+      // Answered ADDs' writes land before the agent goes (the journal covers a crash, not a stop).
+      await attachments.idle();
+      await Promise.all([pods.stop(), pools.stop(), reserved.stop(), endpointCache.stop()]);
     },
   };
 }

@@ -50,8 +50,8 @@ export class CustomResources<T extends Named> implements ObjectStore<T> {
     }
   }
 
-  async list(): Promise<KubernetesListObject<T>> {
-    return (await this.api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: this.plural })) as KubernetesListObject<T>;
+  async list(opts: { fieldSelector?: string } = {}): Promise<KubernetesListObject<T>> {
+    return (await this.api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: this.plural, ...opts })) as KubernetesListObject<T>;
   }
 
   async create(obj: T): Promise<T> {
