@@ -50,7 +50,8 @@ export function fileJournal(path: string, log: Log): AttachmentJournal {
 
 const isText = (v: unknown): v is string => typeof v === "string";
 
-function parseOp(line: string): AttachmentOp | undefined {
+/** One op as JSON (a journal line, a spool note); undefined when it is not one. */
+export function parseOp(line: string): AttachmentOp | undefined {
   let raw: unknown;
   try {
     raw = JSON.parse(line);

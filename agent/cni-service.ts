@@ -30,6 +30,10 @@ export interface CniServiceDeps {
   endpoints: EndpointStore;
   /** The informer's endpoints of this node: what ADD and CHECK answer from. */
   endpointCache: Cache<SpiderEndpoint>;
+  /** Counts where ADD and CHECK found the record: the informer, or the apiserver. */
+  onRecordLook?: (source: "informer" | "apiserver") => void;
+  /** Hands the plugin's notes of ADDs it answered from answer files to `attachments`, first. */
+  drainSpool?: () => void;
   /** Attachment writes, off the reply path. */
   attachments: Pick<AttachmentRecorder, "record" | "projected">;
   /** Every endpoint (GC reads them once per call). */
@@ -102,7 +106,10 @@ export class CniService {
   private async recordFor(pod: PodLike, assigned: AssignedIPs, nic: AssignedNic): Promise<SpiderEndpoint> {
     const [name, namespace] = [pod.metadata.name ?? "", pod.metadata.namespace];
     const cached = this.d.endpointCache.get(name, namespace);
-    if (cached && this.judge(pod, assigned, nic, cached).verdict === "match") return cached;
+    if (cached && this.judge(pod, assigned, nic, cached).verdict === "match") {
+      this.d.onRecordLook?.("informer");
+      return cached;
+    }
     let last = "no SpiderEndpoint yet";
     let seen = false; // on the last look at the apiserver
     let looks = 0;
@@ -113,6 +120,7 @@ export class CniService {
       async () => {
         const live = liveNext || ++looks % LIVE_LOOK_EVERY === 0;
         liveNext = false;
+        if (live) this.d.onRecordLook?.("apiserver");
         const ep = live ? await this.d.endpoints.get(name, namespace) : this.d.endpointCache.get(name, namespace);
         const { verdict, why } = this.judge(pod, assigned, nic, ep);
         if (verdict === "match") return ep;
@@ -181,12 +189,14 @@ export class CniService {
    * DEL answers once it landed (teardown does not hold up a Pod's start).
    */
   async del(req: AgentRequest): Promise<void> {
+    this.d.drainSpool?.(); // an ADD answered from a file comes before this DEL
     const ep = this.d.endpointCache.get(req.podName, req.podNamespace) ?? (await this.d.endpoints.get(req.podName, req.podNamespace));
     if (!ep?.status?.current) return;
     await this.d.attachments.record({ op: "del", namespace: req.podNamespace, name: req.podName, attachment: { containerID: req.containerID, interface: req.ifName, network: req.network } });
   }
 
   async check(req: AgentRequest): Promise<void> {
+    this.d.drainSpool?.();
     const pod = await this.podOf(req);
     const assigned = this.assignedOf(pod);
     const nic = assigned?.ips.find((n) => n.interface === req.ifName);

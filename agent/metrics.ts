@@ -23,6 +23,13 @@ export class AgentMetrics {
     registers: [this.registry],
   });
 
+  readonly recordLooks = new Counter({
+    name: "spiderpool_agent_endpoint_lookups_total",
+    help: "Where ADD and CHECK looked for a Pod's SpiderEndpoint: its informer (no round trip) or the apiserver (a miss, a stale copy, or a wait).",
+    labelNames: ["source"] as const,
+    registers: [this.registry],
+  });
+
   readonly attachmentWritesPending = new Gauge({
     name: "spiderpool_agent_attachment_writes_pending",
     help: "Attachment writes to SpiderEndpoints answered but not yet written (journaled).",

@@ -15,12 +15,18 @@ import { CustomResources, isNotFound } from "../k8s/resources.js";
 import { systemClock } from "../runtime/clock.js";
 import { createLogger } from "../runtime/log.js";
 import type { AgentConfig } from "./config.js";
+import { ANSWERS_DIR_SUFFIX, SPOOL_DIR_SUFFIX } from "../cni/protocol.js";
+import { AnswerFiles } from "./answer-files.js";
 import { fileJournal } from "./attachment-journal.js";
+import { AttachmentSpool } from "./attachment-spool.js";
 import { AttachmentRecorder } from "./attachments.js";
 import { CniService } from "./cni-service.js";
 import { startLateAllocation } from "./late-allocation.js";
 import { AgentMetrics } from "./metrics.js";
 import { startSocketServer } from "./socket-server.js";
+
+/** How long close() waits for answered ADDs' attachment writes. */
+const CLOSE_WAIT_MS = 5_000;
 
 export interface Agent {
   readonly healthPort: number;
@@ -77,6 +83,16 @@ export async function startAgent(config: AgentConfig, opts: { kubeConfig?: KubeC
     onPending: (n) => metrics.attachmentWritesPending.set(n),
   });
   attachments.replay();
+  // ADD's fast path (docs/cni.md): answer files the plugin reads, notes it leaves in the spool.
+  const spool = new AttachmentSpool(`${config.socketPath}${SPOOL_DIR_SUFFIX}`, attachments, log);
+  const answerFiles = new AnswerFiles({ dir: `${config.socketPath}${ANSWERS_DIR_SUFFIX}`, nodeName: config.nodeName, pods, endpoints: endpointCache, log });
+  for (const informer of [pods, endpointCache] as const) {
+    for (const event of ["add", "update", "delete"] as const) {
+      informer.on(event, (o: { metadata?: { namespace?: string; name?: string } }) => answerFiles.refresh(o.metadata?.namespace ?? "", o.metadata?.name ?? ""));
+    }
+  }
+  void Promise.all([pods.synced, endpointCache.synced]).then(() => answerFiles.refreshAll());
+  spool.start();
 
   const writer = new PoolWriter({ store: poolApi, cached: (n) => pools.get(n), reserved: reservedFrom(() => reserved.list(), log), clock: systemClock, coolDownMs: config.coolDownMs, log });
   const ready = (): boolean => pods.isSynced() && pools.isSynced() && reserved.isSynced();
@@ -94,6 +110,8 @@ export async function startAgent(config: AgentConfig, opts: { kubeConfig?: KubeC
     },
     endpoints,
     endpointCache,
+    onRecordLook: (source) => metrics.recordLooks.inc({ source }),
+    drainSpool: () => spool.drain(),
     attachments,
     listEndpoints: async () => (await endpoints.list()).items,
     allocator: writer,
@@ -115,8 +133,10 @@ export async function startAgent(config: AgentConfig, opts: { kubeConfig?: KubeC
     async close() {
       await socket.close();
       await new Promise<void>((resolve) => health.close(() => resolve()));
-      // Answered ADDs' writes land before the agent goes (the journal covers a crash, not a stop).
-      await attachments.idle();
+      spool.stop();
+      // Answered ADDs' writes land before the agent goes, if the apiserver lets them within
+      // a few seconds; what is left stays in the journal for the next agent.
+      await Promise.race([attachments.idle(), new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
       await Promise.all([pods.stop(), pools.stop(), reserved.stop(), endpointCache.stop()]);
     },
   };
