@@ -59,27 +59,30 @@ async function startAgentProcess(state: ClusterState): Promise<{ socket: string;
 
 function commands(o: { bin: string; socket: string; namespace: string; uids: string[]; kubeconfig: string; dir: string }): Command[] {
   const bare = { PATH: PATH_WITHOUT_NODE };
-  const cni = (command: string, k: number, id: string): NodeJS.ProcessEnv => ({
+  // Without K8S_POD_UID the plugin cannot name the Pod's answer file and asks the agent over its socket.
+  const cni = (command: string, k: number, id: string, withUid = true): NodeJS.ProcessEnv => ({
     ...bare,
     CNI_COMMAND: command,
     CNI_CONTAINERID: id,
     CNI_NETNS: "/var/run/netns/bench",
     CNI_IFNAME: "eth0",
     CNI_PATH: `${o.bin}:${DEBIAN_CNI_DIR}`,
-    CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${o.namespace};K8S_POD_NAME=bench-${k};K8S_POD_INFRA_CONTAINER_ID=${id};K8S_POD_UID=${o.uids[k] ?? ""}`,
+    CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${o.namespace};K8S_POD_NAME=bench-${k};K8S_POD_INFRA_CONTAINER_ID=${id}${withUid ? `;K8S_POD_UID=${o.uids[k] ?? ""}` : ""}`,
   });
-  const plugin = (name: string, path: string, conf: string): Command => ({
-    name: `${name} ADD`,
-    run: (k, id) => ({ cmd: path, env: cni("ADD", k, id), stdin: conf }),
-    undo: (k, id) => ({ cmd: path, env: cni("DEL", k, id), stdin: conf }),
+  const plugin = (name: string, path: string, conf: string, withUid = true): Command => ({
+    name,
+    run: (k, id) => ({ cmd: path, env: cni("ADD", k, id, withUid), stdin: conf }),
+    undo: (k, id) => ({ cmd: path, env: cni("DEL", k, id, withUid), stdin: conf }),
   });
+  const spiderConf = JSON.stringify({ cniVersion: "1.0.0", name: "bench", type: "macvlan", ipam: { type: "spiderpool", ipam_unix_socket_path: o.socket } });
   const spiderpool = join(o.bin, "spiderpool");
   return [
     { name: "`node -e 0`", run: () => ({ cmd: process.execPath, env: { ...bare, NODE_OPTIONS: "" }, stdin: "" }) },
     { name: "`spiderpool` VERSION (its bare start-up)", run: () => ({ cmd: spiderpool, env: { ...bare, CNI_COMMAND: "VERSION" }, stdin: '{"cniVersion":"1.0.0"}' }) },
-    plugin("`host-local`", join(DEBIAN_CNI_DIR, "host-local"), JSON.stringify({ cniVersion: "1.0.0", name: "bench", type: "macvlan", ipam: { type: "host-local", dataDir: join(o.dir, "host-local"), ranges: [[{ subnet: "10.92.0.0/16" }]] } })),
-    plugin("Whereabouts", whereaboutsBinary(), whereaboutsConf(o.kubeconfig, "10.93.0.0/16", o.dir)),
-    plugin("`spiderpool`", spiderpool, JSON.stringify({ cniVersion: "1.0.0", name: "bench", type: "macvlan", ipam: { type: "spiderpool", ipam_unix_socket_path: o.socket } })),
+    plugin("`host-local` ADD", join(DEBIAN_CNI_DIR, "host-local"), JSON.stringify({ cniVersion: "1.0.0", name: "bench", type: "macvlan", ipam: { type: "host-local", dataDir: join(o.dir, "host-local"), ranges: [[{ subnet: "10.92.0.0/16" }]] } })),
+    plugin("Whereabouts ADD", whereaboutsBinary(), whereaboutsConf(o.kubeconfig, "10.93.0.0/16", o.dir)),
+    plugin("`spiderpool` ADD", spiderpool, spiderConf),
+    plugin("`spiderpool` ADD over the agent's socket (no K8S_POD_UID)", spiderpool, spiderConf, false),
   ];
 }
 
@@ -111,7 +114,7 @@ async function measure(cmds: Command[]): Promise<Map<string, Samples>> {
 
 function report(samples: Map<string, Samples>, lookups: string): void {
   const p50 = (name: string, f: (s: Samples) => number[]): number => percentile(f(samples.get(name) ?? new Samples()), 50);
-  const [node, version, , wb, sp] = [...samples.keys()] as [string, string, string, string, string];
+  const [node, version, , wb, sp, socket] = [...samples.keys()] as [string, string, string, string, string, string];
   console.log(`\nNode ${process.version}, ${rounds} rounds alone, ${bursts} bursts of ${BURST}, ${new Date().toISOString().slice(0, 10)}\n`);
   console.log([...TABLE_HEAD, ...[...samples].map(([name, s]) => s.row(name))].join("\n"));
   console.log("\n| ratio | value | target |\n| --- | --- | --- |");
@@ -119,6 +122,8 @@ function report(samples: Map<string, Samples>, lookups: string): void {
   console.log(`| spiderpool / Whereabouts, burst of ${BURST} wall time (p50) | ${ratio(p50(sp, (s) => s.burstWall), p50(wb, (s) => s.burstWall))} | ≤ 0.25× |`);
   console.log(`| spiderpool ADD / its bare start-up (p50) | ${ratio(p50(sp, (s) => s.alone), p50(version, (s) => s.alone))} | ≤ 1.3× |`);
   console.log(`| spiderpool ADD / \`node -e 0\` (p50) | ${ratio(p50(sp, (s) => s.alone), p50(node, (s) => s.alone))} | |`);
+  console.log(`| spiderpool ADD over the socket / Whereabouts ADD, alone (p50) | ${ratio(p50(socket, (s) => s.alone), p50(wb, (s) => s.alone))} | |`);
+  console.log(`| spiderpool ADD over the socket / its bare start-up (p50) | ${ratio(p50(socket, (s) => s.alone), p50(version, (s) => s.alone))} | |`);
   console.log(`\nagent: ${lookups}`);
 }
 
@@ -134,7 +139,10 @@ try {
   const cmds = commands({ bin, socket: agent.socket, namespace, uids, kubeconfig: state.kubeconfig, dir: mkdtempSync(join(tmpdir(), "bench-cni-")) });
   const samples = await measure(cmds);
   const metrics = await (await fetch(`http://127.0.0.1:${agent.health}/metrics`)).text();
-  const lookups = [...metrics.matchAll(/^spiderpool_agent_endpoint_lookups_total\{source="(\w+)"\} (\d+)/gm)].map((m) => `${m[2]} record look(s) at the ${m[1]}`).join(", ");
+  const lookups = [
+    ...[...metrics.matchAll(/^spiderpool_agent_cni_requests_total\{command="(\w+)",result="(\w+)"\} (\d+)/gm)].map((m) => `${m[3]} ${m[1]} request(s) ${m[2]}`),
+    ...[...metrics.matchAll(/^spiderpool_agent_endpoint_lookups_total\{source="(\w+)"\} (\d+)/gm)].map((m) => `${m[2]} record look(s) at the ${m[1]}`),
+  ].join(", ");
   report(samples, lookups || "no record lookups reported");
   if (process.env.SPIDERPOOL_BENCH_HOLD) {
     // Keeps the set-up for timing the commands from outside; ends on Ctrl-C.
