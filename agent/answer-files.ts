@@ -72,6 +72,7 @@ export interface AnswerFilesDeps {
 export class AnswerFiles {
   /** Pod key → the uid and text of its file. */
   private readonly written = new Map<string, { uid: string; text: string }>();
+  private cleared = false;
 
   constructor(private readonly d: AnswerFilesDeps) {
     rmSync(d.dir, { recursive: true, force: true });
@@ -80,6 +81,7 @@ export class AnswerFiles {
 
   /** Re-derives the file of Pod `namespace/name` from the caches (call on any event about it). */
   refresh(namespace: string, name: string): void {
+    if (this.cleared) return;
     const key = `${namespace}/${name}`;
     const file = provenAnswers(this.d.pods.get(name, namespace), this.d.endpoints.get(name, namespace), this.d.nodeName);
     const text = file ? JSON.stringify(file) : undefined;
@@ -107,6 +109,13 @@ export class AnswerFiles {
       const [namespace = "", name = ""] = key.split("/", 2);
       this.refresh(namespace, name);
     }
+  }
+
+  /** Removes every file (a stopping agent: the plugin then asks the socket, which says so). */
+  clear(): void {
+    this.cleared = true;
+    rmSync(this.d.dir, { recursive: true, force: true });
+    this.written.clear();
   }
 
   private path(uid: string): string {

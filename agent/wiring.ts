@@ -131,6 +131,7 @@ export async function startAgent(config: AgentConfig, opts: { kubeConfig?: KubeC
     registry: metrics.registry,
     isReady: ready,
     async close() {
+      answerFiles.clear();
       await socket.close();
       await new Promise<void>((resolve) => health.close(() => resolve()));
       spool.stop();

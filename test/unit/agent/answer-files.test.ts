@@ -65,8 +65,15 @@ describe("AnswerFiles", () => {
     expect(readdirSync(dir)).toEqual([]);
     // A file left by an earlier agent is not trusted.
     writeFileSync(join(dir, "stale.json"), "{}");
-    make();
+    const again = make();
     expect(existsSync(join(dir, "stale.json"))).toBe(false);
+    // A stopping agent takes its answers away, and writes none after.
+    pods.items.push(next);
+    again.refreshAll();
+    expect(readdirSync(dir)).toEqual(["u2.json"]);
+    again.clear();
+    again.refresh("app", "web-0");
+    expect(existsSync(dir)).toBe(false);
   });
 });
 
