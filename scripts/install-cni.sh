@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the spiderpool CNI IPAM plugin into a CNI bin dir, and optionally writes a
-# macvlan network config that uses it. Idempotent (unchanged files are left alone) and
+# Installs the project's CNI plugins (every executable of the host artifact; today the
+# spiderpool IPAM plugin) into a CNI bin dir, and optionally writes a macvlan network
+# config that uses spiderpool. Idempotent (unchanged files are left alone) and
 # atomic (each file is written beside its target and renamed over it), so a container
 # runtime calling the plugin during an upgrade sees the old or the new file, never half.
 # The Helm chart runs it from an init container with the host's dirs mounted.
@@ -10,7 +11,7 @@
 #                         script's repo; build it with `node scripts/bundle.mjs --host`)
 #     --bin-dir DIR       CNI bin dir (env CNI_BIN_DIR, default /opt/cni/bin)
 #     --no-verify         do not run the installed plugin's VERSION command
-#     --uninstall         remove the plugin (and the config file named by --conf-file)
+#     --uninstall         remove the plugins (and the config file named by --conf-file)
 #   network config (written only with --master):
 #     --master IF         the macvlan master interface on the host
 #     --conf-dir DIR      CNI conf dir (env CNI_CONF_DIR, default /etc/cni/net.d)
