@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import { ENDPOINT_PLURAL, type SpiderEndpoint } from "../ipam/kinds/endpoint.js";
+import { ENDPOINT_NODE_FIELD, ENDPOINT_PLURAL, type SpiderEndpoint } from "../ipam/kinds/endpoint.js";
 import { IPPOOL_PLURAL, type SpiderIPPool } from "../ipam/kinds/ippool.js";
 import type { PodLike } from "../ipam/kinds/pod.js";
 import { RESERVEDIP_PLURAL, type SpiderReservedIP } from "../ipam/kinds/reservedip.js";
@@ -15,10 +15,18 @@ import { CustomResources, isNotFound } from "../k8s/resources.js";
 import { systemClock } from "../runtime/clock.js";
 import { createLogger } from "../runtime/log.js";
 import type { AgentConfig } from "./config.js";
+import { ANSWERS_DIR_SUFFIX, SPOOL_DIR_SUFFIX } from "../cni/protocol.js";
+import { AnswerFiles } from "./answer-files.js";
+import { fileJournal } from "./attachment-journal.js";
+import { AttachmentSpool } from "./attachment-spool.js";
+import { AttachmentRecorder } from "./attachments.js";
 import { CniService } from "./cni-service.js";
 import { startLateAllocation } from "./late-allocation.js";
 import { AgentMetrics } from "./metrics.js";
 import { startSocketServer } from "./socket-server.js";
+
+/** How long close() waits for answered ADDs' attachment writes. */
+const CLOSE_WAIT_MS = 5_000;
 
 export interface Agent {
   readonly healthPort: number;
@@ -45,9 +53,10 @@ async function startHealthServer(config: AgentConfig, ready: () => boolean, regi
 
 /**
  * spiderpool-agent, wired in one place: serves the CNI plugin on this node from the Pods'
- * reservations. It caches the Pods of its node (a field-selected informer), the pools and
- * the reserved addresses; it writes nothing but attachments on SpiderEndpoints and, for Pods
- * that vanished without the controller noticing (CNI GC), exact releases.
+ * reservations. It caches the Pods and SpiderEndpoints of its node (field-selected
+ * informers), the pools and the reserved addresses; it writes nothing but attachments on
+ * SpiderEndpoints (after answering, journaled) and, for Pods that vanished without the
+ * controller noticing (CNI GC), exact releases.
  */
 export async function startAgent(config: AgentConfig, opts: { kubeConfig?: KubeConfig; log?: Logger } = {}): Promise<Agent> {
   const kc = opts.kubeConfig ?? loadKubeConfig(config);
@@ -60,7 +69,30 @@ export async function startAgent(config: AgentConfig, opts: { kubeConfig?: KubeC
   const reservedApi = new CustomResources<SpiderReservedIP>(kc, RESERVEDIP_PLURAL);
   const reserved = startInformer(kc, { name: "spiderreservedips", path: reservedApi.path, list: () => reservedApi.list(), log });
   const endpoints = new CustomResources<SpiderEndpoint>(kc, ENDPOINT_PLURAL, true);
+  // This node's endpoints only (the CRD's selectable field). On an apiserver without field
+  // selectors for custom resources (before 1.31) this never syncs and ADD reads each record live.
+  const onNode = `${ENDPOINT_NODE_FIELD.slice(1)}=${config.nodeName}`;
+  const endpointCache = startInformer(kc, { name: "spiderendpoints", path: endpoints.path, list: () => endpoints.list({ fieldSelector: onNode }), log, fieldSelector: onNode });
   const metrics = new AgentMetrics(true);
+  const attachments = new AttachmentRecorder({
+    endpoints,
+    journal: fileJournal(config.attachmentJournal, log),
+    clock: systemClock,
+    log,
+    defer: (fn) => setImmediate(fn),
+    onPending: (n) => metrics.attachmentWritesPending.set(n),
+  });
+  attachments.replay();
+  // ADD's fast path (docs/cni.md): answer files the plugin reads, notes it leaves in the spool.
+  const spool = new AttachmentSpool(`${config.socketPath}${SPOOL_DIR_SUFFIX}`, attachments, log);
+  const answerFiles = new AnswerFiles({ dir: `${config.socketPath}${ANSWERS_DIR_SUFFIX}`, nodeName: config.nodeName, pods, endpoints: endpointCache, log });
+  for (const informer of [pods, endpointCache] as const) {
+    for (const event of ["add", "update", "delete"] as const) {
+      informer.on(event, (o: { metadata?: { namespace?: string; name?: string } }) => answerFiles.refresh(o.metadata?.namespace ?? "", o.metadata?.name ?? ""));
+    }
+  }
+  void Promise.all([pods.synced, endpointCache.synced]).then(() => answerFiles.refreshAll());
+  spool.start();
 
   const writer = new PoolWriter({ store: poolApi, cached: (n) => pools.get(n), reserved: reservedFrom(() => reserved.list(), log), clock: systemClock, coolDownMs: config.coolDownMs, log });
   const ready = (): boolean => pods.isSynced() && pools.isSynced() && reserved.isSynced();
@@ -77,6 +109,10 @@ export async function startAgent(config: AgentConfig, opts: { kubeConfig?: KubeC
       }
     },
     endpoints,
+    endpointCache,
+    onRecordLook: (source) => metrics.recordLooks.inc({ source }),
+    drainSpool: () => spool.drain(),
+    attachments,
     listEndpoints: async () => (await endpoints.list()).items,
     allocator: writer,
     ...(late ? { lateAllocate: late } : {}),
@@ -95,9 +131,14 @@ export async function startAgent(config: AgentConfig, opts: { kubeConfig?: KubeC
     registry: metrics.registry,
     isReady: ready,
     async close() {
+      answerFiles.clear();
       await socket.close();
       await new Promise<void>((resolve) => health.close(() => resolve()));
-      await Promise.all([pods.stop(), pools.stop(), reserved.stop()]);
+      spool.stop();
+      // Answered ADDs' writes land before the agent goes, if the apiserver lets them within
+      // a few seconds; what is left stays in the journal for the next agent.
+      await Promise.race([attachments.idle(), new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
+      await Promise.all([pods.stop(), pools.stop(), reserved.stop(), endpointCache.stop()]);
     },
   };
 }

@@ -4,6 +4,7 @@
  */
 import { fstatSync, readSync, writeSync } from "node:fs";
 import { unixSocketTransport } from "./agent-client.js";
+import { fileFastPath } from "./answer-file.js";
 import { logFileSink } from "./log-file.js";
 import { runPlugin } from "./plugin.js";
 
@@ -62,6 +63,7 @@ runPlugin({
   openLogFile: (ipam) =>
     logFileSink({ path: ipam.logFilePath, maxSizeMiB: ipam.logFileMaxSizeMiB, maxCount: ipam.logFileMaxCount, onFailure: stderr }),
   connect: unixSocketTransport,
+  fastPath: fileFastPath,
 }).then(
   (outcome) => {
     if (outcome.stdout !== "") writeAll(1, outcome.stdout);

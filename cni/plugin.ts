@@ -3,6 +3,7 @@
  * through PluginIO, so tests drive every path without a process; main.ts wires the real one.
  */
 import type { AgentTransport } from "./agent-client.js";
+import type { FastPath } from "./answer-file.js";
 import { cmdAdd, cmdCheck, cmdDel, cmdGc, cmdStatus, type CommandContext } from "./commands.js";
 import { type IpamConf, parseNetConf } from "./config.js";
 import { type Environment, parseCniArgs, podIdentity, readCniEnv, requirePod } from "./env.js";
@@ -19,6 +20,8 @@ export interface PluginIO {
   /** The log-file sink for a config that names a file. */
   openLogFile(ipam: IpamConf & { logFilePath: string }): LogSink;
   connect(socketPath: string): AgentTransport;
+  /** ADD's answer files and spool beside the socket; absent: ADD always asks the socket. */
+  fastPath?(socketPath: string): FastPath;
 }
 
 export interface Outcome {
@@ -51,6 +54,7 @@ export async function runPlugin(io: PluginIO): Promise<Outcome> {
     log.debug("invoked", { netns: env.netns, cniPath: env.path, cniVersion });
 
     const ctx: CommandContext = { env, conf, agent: io.connect(conf.ipam.socketPath), log };
+    if (io.fastPath) ctx.fastPath = io.fastPath(conf.ipam.socketPath);
     switch (env.command) {
       case "ADD":
         return success(JSON.stringify(await cmdAdd(ctx, requirePod(args))) + "\n");

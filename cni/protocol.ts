@@ -14,6 +14,32 @@
  * version of this file, with the error table.
  */
 
+/**
+ * ADD's fast path (docs/cni.md, "ADD without a round trip"): beside its socket the agent
+ * keeps `<socket>.answers/<pod uid>.json`, an AnswerFile for each Pod of its node whose
+ * reservation it has proven, and drains `<socket>.spool/`, where the plugin leaves one
+ * SpooledAttachment per ADD it answered from such a file. Anything missing or unreadable:
+ * the plugin asks over the socket instead.
+ */
+export const ANSWERS_DIR_SUFFIX = ".answers";
+export const SPOOL_DIR_SUFFIX = ".spool";
+
+export interface AnswerFile {
+  namespace: string;
+  name: string;
+  uid: string;
+  /** Per Pod NIC, the ADD answer as the agent would give it with `clean_gateway` unset. */
+  nics: Record<string, AddAnswer>;
+}
+
+export interface SpooledAttachment {
+  op: "add";
+  namespace: string;
+  name: string;
+  uid: string;
+  attachment: { containerID: string; interface: string; network: string };
+}
+
 /** Where the agent listens unless the network config sets `ipam.ipam_unix_socket_path`. */
 export const DEFAULT_AGENT_SOCKET_PATH = "/var/run/spidernet/spiderpool.sock";
 

@@ -40,6 +40,7 @@ export function customResourceDefinition(def: CrdDefinition): Record<string, unk
           storage: true,
           subresources: { status: {} },
           additionalPrinterColumns: [...def.printerColumns, { name: "AGE", type: "date", jsonPath: ".metadata.creationTimestamp" }],
+          ...(def.selectableFields ? { selectableFields: def.selectableFields.map((jsonPath) => ({ jsonPath })) } : {}),
           schema: { openAPIV3Schema: { type: "object", ...(required ? { required } : {}), properties } },
         },
       ],
