@@ -8,8 +8,9 @@
  *   node scripts/bundle.mjs --host=launcher     force one host form: sea | launcher
  *   node scripts/bundle.mjs --outdir /tmp/x     write somewhere else than dist/
  *
- * A program is one PROGRAMS row; add a row for a new binary. The CNI plugin runs once per
- * Pod NIC on every host, so it is one self-contained CommonJS file (CJS starts ~13 ms
+ * A program is one PROGRAMS row; add a row for a new binary. The CNI plugins (`spiderpool`,
+ * the IPAM plugin, and `coordinator`, the chained one) run once per Pod NIC on every host,
+ * so each is one self-contained CommonJS file (CJS starts ~13 ms
  * faster than ESM on Node 20, and a single executable application needs CJS) that may
  * import nothing but node: built-ins; the build fails otherwise. docs/cni.md has the figures.
  */
@@ -36,10 +37,26 @@ export const PROGRAMS = [
     selfContained: true,
     maxBytes: 64 * 1024,
     required: true,
+    // Its name in the CNI bin dir: a program with `host` gets a host artifact (buildHostArtifact).
+    host: "spiderpool",
+  },
+  {
+    name: "coordinator",
+    entry: "cni/coordinator/main.ts",
+    outfile: "cni/coordinator.cjs",
+    format: "cjs",
+    supported: { "dynamic-import": false },
+    selfContained: true,
+    maxBytes: 96 * 1024,
+    required: true,
+    host: "coordinator",
   },
   { name: "controller", entry: "webhook/main.ts", outfile: "webhook/spiderpool-controller.mjs", format: "esm", selfContained: false },
   { name: "agent", entry: "agent/main.ts", outfile: "agent/spiderpool-agent.mjs", format: "esm", selfContained: false },
 ];
+
+/** The programs that become host artifacts (CNI plugins), in install order. */
+export const HOST_PROGRAMS = PROGRAMS.filter((p) => p.host);
 
 /** Node's SEA fuse (fixed for every Node release that has SEA). */
 const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
@@ -105,13 +122,15 @@ export function findPostject(root = ROOT) {
 }
 
 /**
- * The plugin as a host runs it, with no Node.js installed there, in <outdir>/cni/host/.
+ * The plugins as a host runs them, with no Node.js installed there, in <outdir>/cni/host/.
  * Every file in that folder goes into the CNI bin dir (scripts/install-cni.sh).
  *
- * - "sea": a Node single executable application, one file `spiderpool` (this Node binary
- *   with the bundle injected by postject). Starts as fast as `node -e 0`.
- * - "launcher": `spiderpool` is a /bin/sh launcher that execs a private copy of this Node
- *   binary (`.spiderpool-node`) on the bundle (`.spiderpool.cjs`). Needs no postject.
+ * - "sea": a Node single executable application per plugin, one file each (`spiderpool`,
+ *   `coordinator`: this Node binary with the bundle injected by postject). Starts as fast
+ *   as `node -e 0`.
+ * - "launcher": each plugin is a /bin/sh launcher that execs one private copy of this Node
+ *   binary (`.spiderpool-node`) on its bundle (`.spiderpool.cjs`, `.coordinator.cjs`).
+ *   Needs no postject.
  *
  * "auto" builds "sea" when postject is available, else "launcher".
  *
@@ -121,8 +140,8 @@ export function findPostject(root = ROOT) {
 export function buildHostArtifact(opts = {}) {
   const root = opts.root ?? ROOT;
   const outdir = opts.outdir ?? join(root, "dist");
-  const bundled = join(outdir, "cni/spiderpool.cjs");
-  if (!existsSync(bundled)) throw new Error(`${bundled} is missing: bundle the cni program first`);
+  const bundles = HOST_PROGRAMS.map((p) => ({ name: p.host, bundled: join(outdir, p.outfile) }));
+  for (const b of bundles) if (!existsSync(b.bundled)) throw new Error(`${b.bundled} is missing: bundle the ${b.name} program first`);
   const postject = findPostject(root);
   let kind = opts.kind ?? "auto";
   if (kind === "auto") kind = postject ? "sea" : "launcher";
@@ -131,11 +150,13 @@ export function buildHostArtifact(opts = {}) {
   mkdirSync(dir, { recursive: true });
   if (kind === "sea") {
     if (!postject) throw new Error("a single executable needs postject: npm install -D postject, or set POSTJECT to its cli.js");
-    buildSea(bundled, dir, postject);
-    return { kind, dir, files: ["spiderpool"] };
+    for (const b of bundles) buildSea(b.bundled, dir, postject, b.name);
+    return { kind, dir, files: bundles.map((b) => b.name) };
   }
-  buildLauncher(bundled, dir);
-  return { kind, dir, files: [".spiderpool-node", ".spiderpool.cjs", "spiderpool"] };
+  copyFileSync(process.execPath, join(dir, ".spiderpool-node"));
+  chmodSync(join(dir, ".spiderpool-node"), 0o755);
+  for (const b of bundles) buildLauncher(b.bundled, dir, b.name);
+  return { kind, dir, files: [".spiderpool-node", ...bundles.flatMap((b) => [`.${b.name}.cjs`, b.name])] };
 }
 
 function run(cmd, args, what) {
@@ -143,39 +164,41 @@ function run(cmd, args, what) {
   if (res.status !== 0) throw new Error(`${what} failed (${res.status ?? res.signal}):\n${res.stdout}${res.stderr}${res.error ?? ""}`);
 }
 
-function buildSea(bundled, dir, postject) {
-  const work = join(dir, ".sea-build");
+function buildSea(bundled, dir, postject, name) {
+  const work = join(dir, `.sea-build-${name}`);
   mkdirSync(work, { recursive: true });
-  const blob = join(work, "spiderpool.blob");
+  const blob = join(work, `${name}.blob`);
   const config = join(work, "sea-config.json");
   // No code cache: it saved under 1 ms on a 20 KB bundle and ties the blob to this exact binary twice over.
   writeFileSync(config, JSON.stringify({ main: bundled, output: blob, disableExperimentalSEAWarning: true }));
   run(process.execPath, ["--experimental-sea-config", config], "node --experimental-sea-config");
-  const tmp = join(work, "spiderpool");
+  const tmp = join(work, name);
   copyFileSync(process.execPath, tmp);
   chmodSync(tmp, 0o755);
   run(process.execPath, [postject, tmp, "NODE_SEA_BLOB", blob, "--sentinel-fuse", SEA_FUSE], "postject");
-  renameSync(tmp, join(dir, "spiderpool"));
+  renameSync(tmp, join(dir, name));
   rmSync(work, { recursive: true, force: true });
 }
 
 /**
- * The launcher drops the Node variables a container runtime's environment might carry:
- * the plugin makes no TLS connection (NODE_EXTRA_CA_CERTS alone costs ~90 ms per call)
+ * A launcher drops the Node variables a container runtime's environment might carry:
+ * the plugins make no TLS connection (NODE_EXTRA_CA_CERTS alone costs ~90 ms per call)
  * and must not run NODE_OPTIONS' preloads.
  */
-export const LAUNCHER = `#!/bin/sh
-# spiderpool CNI IPAM plugin: runs the bundled plugin on the private Node.js beside it.
+export function launcherFor(name) {
+  return `#!/bin/sh
+# ${name} CNI plugin: runs the bundled plugin on the private Node.js beside it.
 unset NODE_OPTIONS NODE_EXTRA_CA_CERTS NODE_PATH NODE_REPL_EXTERNAL_MODULE
 case $0 in */*) d=\${0%/*} ;; *) d=$(dirname "$(command -v "$0")") ;; esac
-exec "$d/.spiderpool-node" "$d/.spiderpool.cjs" "$@"
+exec "$d/.spiderpool-node" "$d/.${name}.cjs" "$@"
 `;
+}
 
-function buildLauncher(bundled, dir) {
-  copyFileSync(process.execPath, join(dir, ".spiderpool-node"));
-  chmodSync(join(dir, ".spiderpool-node"), 0o755);
-  writeFileSync(join(dir, ".spiderpool.cjs"), readFileSync(bundled));
-  writeFileSync(join(dir, "spiderpool"), LAUNCHER, { mode: 0o755 });
+export const LAUNCHER = launcherFor("spiderpool");
+
+function buildLauncher(bundled, dir, name) {
+  writeFileSync(join(dir, `.${name}.cjs`), readFileSync(bundled));
+  writeFileSync(join(dir, name), launcherFor(name), { mode: 0o755 });
 }
 
 function parseArgs(argv) {
@@ -195,13 +218,14 @@ function parseArgs(argv) {
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  const only = args.host && args.only && !args.only.includes("cni") ? [...args.only, "cni"] : args.only;
+  // A host artifact holds every plugin: bundle them all.
+  const only = args.host && args.only ? [...new Set([...args.only, ...HOST_PROGRAMS.map((p) => p.name)])] : args.only;
   for (const b of await bundle({ outdir: args.outdir, only })) {
     console.log(`[bundle] ${b.name}: ${relative(process.cwd(), b.outfile)} (${(b.bytes / 1024).toFixed(1)} KiB)`);
   }
   if (args.host) {
     const host = buildHostArtifact({ outdir: args.outdir, kind: args.host });
-    console.log(`[bundle] cni host artifact (${host.kind}): ${relative(process.cwd(), host.dir)}/{${host.files.join(",")}}`);
+    console.log(`[bundle] CNI host artifact (${host.kind}): ${relative(process.cwd(), host.dir)}/{${host.files.join(",")}}`);
   }
 }
 

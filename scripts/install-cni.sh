@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the spiderpool CNI IPAM plugin into a CNI bin dir, and optionally writes a
-# macvlan network config that uses it. Idempotent (unchanged files are left alone) and
+# Installs the CNI plugins (spiderpool, the IPAM plugin, and coordinator, the chained plugin)
+# into a CNI bin dir, and optionally writes a macvlan network config that uses them. Idempotent (unchanged files are left alone) and
 # atomic (each file is written beside its target and renamed over it), so a container
 # runtime calling the plugin during an upgrade sees the old or the new file, never half.
 # The Helm chart runs it from an init container with the host's dirs mounted.
@@ -25,6 +25,7 @@
 #     --socket PATH       ipam.ipam_unix_socket_path (default /var/run/spidernet/spiderpool.sock)
 #     --log-level L       ipam.log_level (default info)
 #     --log-file PATH     ipam.log_file_path (default /var/log/spidernet/spiderpool.log)
+#     --coordinator       chain the coordinator plugin after macvlan (docs/coordinator.md)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -32,11 +33,14 @@ from="$here/../dist/cni/host"
 bin_dir="${CNI_BIN_DIR:-/opt/cni/bin}"
 conf_dir="${CNI_CONF_DIR:-/etc/cni/net.d}"
 conf_file="90-spiderpool-macvlan.conflist"
-verify=1 uninstall=0 master="" name="" mode="bridge" cni_version="1.0.0"
+verify=1 uninstall=0 master="" name="" mode="bridge" cni_version="1.0.0" coordinator=0
 ipv4_pools="" ipv6_pools="" clean_gateway=false
 socket="/var/run/spidernet/spiderpool.sock" log_level="info" log_file="/var/log/spidernet/spiderpool.log"
-# Files a host artifact may hold (bundle.mjs: "sea" has the first, "launcher" all three).
-plugin_files=(spiderpool .spiderpool-node .spiderpool.cjs)
+# Files a host artifact may hold (bundle.mjs: "sea" has one file per plugin, "launcher" adds
+# the private node and a bundle per plugin). Support files first, entry points last.
+support_files=(.spiderpool-node .spiderpool.cjs .coordinator.cjs)
+entry_files=(coordinator spiderpool)
+plugin_files=("${support_files[@]}" "${entry_files[@]}")
 
 die() { echo "install-cni: $*" >&2; exit 1; }
 say() { echo "install-cni: $*" >&2; }
@@ -60,6 +64,7 @@ while (($#)); do
     --socket) socket="$1"; shift ;;
     --log-level) log_level="$1"; shift ;;
     --log-file) log_file="$1"; shift ;;
+    --coordinator) coordinator=1 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $opt (see --help)" ;;
   esac
@@ -112,23 +117,28 @@ fi
 mkdir -p "$bin_dir"
 # Support files first, the entry point last: the new entry never runs with old support files.
 changed=0
-for f in .spiderpool-node .spiderpool.cjs spiderpool; do
+for f in "${plugin_files[@]}"; do
   [[ -f "$from/$f" ]] || continue
   file_mode=0644; [[ -x "$from/$f" ]] && file_mode=0755
   if atomic_write "$bin_dir/$f" "$file_mode" <"$from/$f"; then changed=1; say "installed $bin_dir/$f"; fi
 done
 # Support files of the other form (switching launcher -> single executable) go last.
-for f in .spiderpool-node .spiderpool.cjs; do
+for f in "${support_files[@]}"; do
   if [[ ! -f "$from/$f" && -e "$bin_dir/$f" ]]; then rm -f "$bin_dir/$f"; changed=1; say "removed stale $bin_dir/$f"; fi
 done
 ((changed)) || say "$bin_dir/spiderpool is up to date"
 
 if ((verify)); then
-  out="$(CNI_COMMAND=VERSION "$bin_dir/spiderpool" </dev/null)" || die "the installed plugin failed its VERSION call: $out"
-  [[ "$out" == *'"supportedVersions"'* ]] || die "the installed plugin answered VERSION with: $out"
+  for f in "${entry_files[@]}"; do
+    [[ -f "$from/$f" ]] || continue
+    out="$(CNI_COMMAND=VERSION "$bin_dir/$f" </dev/null)" || die "the installed plugin $f failed its VERSION call: $out"
+    [[ "$out" == *'"supportedVersions"'* ]] || die "the installed plugin $f answered VERSION with: $out"
+  done
 fi
 
 if [[ -n "$master" ]]; then
+  coordinator_entry=""; ((coordinator)) && coordinator_entry=",
+    { \"type\": \"coordinator\" }"
   log_file_line=""; [[ -n "$log_file" ]] && log_file_line="
         \"log_file_path\": \"$log_file\","
   mkdir -p "$conf_dir"
@@ -149,7 +159,7 @@ if [[ -n "$master" ]]; then
         "clean_gateway": $clean_gateway,
         "ipam_unix_socket_path": "$socket"
       }
-    }
+    }$coordinator_entry
   ]
 }
 EOF
