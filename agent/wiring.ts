@@ -3,6 +3,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import { AGENT_PATHS } from "../cni/protocol.js";
+import { COORDINATOR_PLURAL, type SpiderCoordinator } from "../ipam/kinds/coordinator.js";
 import { ENDPOINT_PLURAL, type SpiderEndpoint } from "../ipam/kinds/endpoint.js";
 import { IPPOOL_PLURAL, type SpiderIPPool } from "../ipam/kinds/ippool.js";
 import type { PodLike } from "../ipam/kinds/pod.js";
@@ -16,6 +18,7 @@ import { systemClock } from "../runtime/clock.js";
 import { createLogger } from "../runtime/log.js";
 import type { AgentConfig } from "./config.js";
 import { CniService } from "./cni-service.js";
+import { coordinatorConfigAnswer } from "./coordinator-config.js";
 import { startLateAllocation } from "./late-allocation.js";
 import { AgentMetrics } from "./metrics.js";
 import { startSocketServer } from "./socket-server.js";
@@ -59,6 +62,8 @@ export async function startAgent(config: AgentConfig, opts: { kubeConfig?: KubeC
   const pools = startInformer(kc, { name: "spiderippools", path: poolApi.path, list: () => poolApi.list(), log });
   const reservedApi = new CustomResources<SpiderReservedIP>(kc, RESERVEDIP_PLURAL);
   const reserved = startInformer(kc, { name: "spiderreservedips", path: reservedApi.path, list: () => reservedApi.list(), log });
+  const coordinatorApi = new CustomResources<SpiderCoordinator>(kc, COORDINATOR_PLURAL);
+  const coordinators = startInformer(kc, { name: "spidercoordinators", path: coordinatorApi.path, list: () => coordinatorApi.list(), log });
   const endpoints = new CustomResources<SpiderEndpoint>(kc, ENDPOINT_PLURAL, true);
   const metrics = new AgentMetrics(true);
 
@@ -85,7 +90,11 @@ export async function startAgent(config: AgentConfig, opts: { kubeConfig?: KubeC
     ready,
     log,
   });
-  const socket = await startSocketServer(config.socketPath, service, metrics, log);
+  // The coordinator plugin's question; its cache does not hold up the IPAM plugin's readiness.
+  const coordinatorConfig = { coordinators, pods, ready: () => pods.isSynced() && coordinators.isSynced() };
+  const socket = await startSocketServer(config.socketPath, service, metrics, log, {
+    [`POST ${AGENT_PATHS.coordinator}`]: (input) => Promise.resolve(coordinatorConfigAnswer(coordinatorConfig, input)),
+  });
   const health = await startHealthServer(config, ready, metrics.registry);
   const healthPort = (health.address() as AddressInfo).port;
   log.info({ socket: config.socketPath, healthPort }, "spiderpool-agent started");
@@ -97,7 +106,7 @@ export async function startAgent(config: AgentConfig, opts: { kubeConfig?: KubeC
     async close() {
       await socket.close();
       await new Promise<void>((resolve) => health.close(() => resolve()));
-      await Promise.all([pods.stop(), pools.stop(), reserved.stop()]);
+      await Promise.all([pods.stop(), pools.stop(), reserved.stop(), coordinators.stop()]);
     },
   };
 }

@@ -28,6 +28,7 @@ import type { ControllerConfig } from "./config.js";
 import { allSynced, startControllerInformers, stopInformers, type ControllerInformers } from "./informers.js";
 import { LateAllocationEndpoint } from "./late-allocation.js";
 import { ControllerMetrics } from "./metrics.js";
+import { CoordinatorStatusSync } from "./reconcile/coordinator-status.js";
 import type { LeaderTask } from "./reconcile/leader-task.js";
 import { PodBinding } from "./reconcile/pod-binding.js";
 import { PoolStatusSync } from "./reconcile/pool-status.js";
@@ -156,6 +157,7 @@ function leaderTasks(s: Shared, writer: PoolWriter, identity: string): LeaderTas
       onExpiredRelease: (n) => metrics.gc.inc({ reason: "reservation-expired" }, n),
     }),
     new PoolStatusSync({ pools: i.pools, subnets: i.subnets, poolApi: stores.pools, subnetApi: stores.subnets, log }),
+    new CoordinatorStatusSync({ kc: s.kc, nodes: i.nodes, log }),
   ];
 }
 

@@ -71,11 +71,11 @@ describe("the coordinator chained after macvlan + spiderpool, in network namespa
     await ip("netns", "exec", nodeNs, "sysctl", "-qw", "net.ipv6.ip_nonlocal_bind=1");
     const masterA = await plugInto(underlayA, "n", nodeNs);
     const masterB = await plugInto(underlayB, "n", nodeNs);
-    // The underlays' other hosts: their gateways; underlay B's also stands for a client
-    // beyond its gateway (REMOTE_CLIENT), whose requests reach the Pod's second NIC.
+    // The underlays' other hosts: their gateways; underlay A's also stands for a client
+    // beyond its gateway (REMOTE_CLIENT), whose requests reach the Pod's first NIC.
     for (const [peer, u, addrs] of [
-      [peerA, underlayA, ["10.91.1.1/24", "fd91:1::1/64"]],
-      [peerB, underlayB, ["10.91.2.1/24", `${REMOTE_CLIENT}/32`]],
+      [peerA, underlayA, ["10.91.1.1/24", "fd91:1::1/64", `${REMOTE_CLIENT}/32`]],
+      [peerB, underlayB, ["10.91.2.1/24"]],
     ] as const) {
       await addNetns(peer);
       const link = await plugInto(u, "p", peer);
@@ -209,9 +209,11 @@ describe("the coordinator chained after macvlan + spiderpool, in network namespa
     expect((await chainCheck(networkA, web.call("eth0"), webResult)).failed).toBeUndefined();
   });
 
-  it("a two-NIC Pod's replies leave by the NIC the request came in on; DEL leaves no veth, route or rule behind", async () => {
+  it("a two-NIC Pod's replies leave by the NIC the request came in on, its annotation puts the default route on net1; DEL leaves no veth, route or rule behind", async () => {
     const two = await createPod("two", {
       "k8s.v1.cni.cncf.io/networks": "macvlan-b",
+      // Read by the agent for the coordinator: net1 holds the default route.
+      "ipam.spidernet.io/default-route-nic": "net1",
       ...ippools([
         { interface: "eth0", ipv4: ["e2ecoord-a4"], ipv6: ["e2ecoord-a6"] },
         { interface: "net1", ipv4: ["e2ecoord-b4"], ipv6: ["e2ecoord-b6"], cleangateway: true },
@@ -219,6 +221,7 @@ describe("the coordinator chained after macvlan + spiderpool, in network namespa
     });
     const eth0 = await add(networkA, two.call("eth0"));
     expect(eth0.failed).toBeUndefined();
+    expect(await routeGet(two.netns, REMOTE_CLIENT)).toMatchObject({ dev: "eth0" }); // one NIC so far: its default route
     const net1 = await add(networkB, two.call("net1"));
     expect(net1.failed).toBeUndefined();
     const assigned = assignedOf(await kc.makeApiClient(CoreV1Api).readNamespacedPod({ name: "two", namespace: ns })).ips;
@@ -227,20 +230,22 @@ describe("the coordinator chained after macvlan + spiderpool, in network namespa
 
     const rules = JSON.parse(await ip("-n", two.netns, "-j", "rule", "show")) as { src?: string; table?: string }[];
     expect(rules).toEqual(expect.arrayContaining([expect.objectContaining({ src: a0, table: "100" }), expect.objectContaining({ src: a1, table: "101" })]));
-    expect(await routeGet(two.netns, REMOTE_CLIENT)).toMatchObject({ dev: "eth0" }); // the default route stays on eth0
-    expect(await routeGet(two.netns, REMOTE_CLIENT, "from", a1 ?? "")).toMatchObject({ dev: "net1", gateway: "10.91.2.1" });
+    expect(await routeGet(two.netns, REMOTE_CLIENT)).toMatchObject({ dev: "net1", gateway: "10.91.2.1" });
+    expect(await routeGet(two.netns, REMOTE_CLIENT, "from", a0 ?? "")).toMatchObject({ dev: "eth0", gateway: "10.91.1.1" });
     expect(await routeGet(two.netns, SERVICE_V4, "from", a1 ?? "")).toMatchObject({ dev: "veth0" });
-    // A client beyond net1's gateway gets its answers back through net1.
+    // A client beyond eth0's gateway asks eth0's address: the answer goes back through eth0,
+    // though the default route is on net1 (without the rule it would leave by net1 and be lost).
+    const fromRemote = await ip("netns", "exec", peerA, "ping", "-c", "1", "-W", "2", "-I", REMOTE_CLIENT, a0 ?? "");
+    expect(fromRemote).toContain("1 received");
     const server = await tcpServer(two.netns, a1 ?? "", PORT);
     try {
       expect(await tcpAsk(peerB, a1 ?? "", PORT)).toBe(`hello from ${a1} to 10.91.2.1`);
-      const fromRemote = await ip("netns", "exec", peerB, "ping", "-c", "1", "-W", "2", "-I", REMOTE_CLIENT, a1 ?? "");
-      expect(fromRemote).toContain("1 received");
     } finally {
       server.stop();
     }
 
     expect((await chainDel(networkB, two.call("net1"), net1.result)).failed).toBeUndefined();
+    expect(await routeGet(two.netns, REMOTE_CLIENT)).toMatchObject({ dev: "eth0", gateway: "10.91.1.1" }); // the default route is back on eth0
     expect((await chainDel(networkA, two.call("eth0"), eth0.result)).failed).toBeUndefined();
     const podRules = JSON.parse(await ip("-n", two.netns, "-j", "rule", "show")) as { protocol?: string }[];
     expect(podRules.filter((r) => r.protocol === "212")).toEqual([]);
