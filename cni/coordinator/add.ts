@@ -9,6 +9,7 @@ import { CniError, invalidConfig } from "../errors.js";
 import { CNI_ERROR_CODES } from "../protocol.js";
 import { COORDINATOR_ERROR_CODES } from "./codes.js";
 import type { RunContext } from "./context.js";
+import { notChained } from "./config.js";
 import { detectGateways, detectIPConflicts } from "./detect.js";
 import { removeNic } from "./del.js";
 import { POD_VETH, ROUTE_PROTO, hostVethName, podTableOf } from "./names.js";
@@ -19,9 +20,7 @@ import { ensureVeth } from "./veth.js";
 
 export function cmdAdd(ctx: RunContext): Record<string, unknown> {
   const { conf, env, settings } = ctx;
-  if (conf.prevResult === undefined) {
-    throw invalidConfig("ADD without prevResult", "the coordinator is a chained plugin: list it after the main plugin (macvlan, ipvlan, sriov) in the plugins list");
-  }
+  if (conf.prevResult === undefined) throw notChained("ADD");
   if (settings.mode === "disabled") return outputResult(conf.prevResult, conf.cniVersion, env.ifName);
   const addresses = nicAddresses(conf.prevResult, env.ifName);
   if (addresses.length === 0) throw invalidConfig(`prevResult has no address for ${env.ifName}`, "the main plugin's IPAM gave this NIC no address: the coordinator has nothing to route");

@@ -7,6 +7,7 @@ import { type Family } from "./addr.js";
 import { CniError } from "../errors.js";
 import { CNI_ERROR_CODES } from "../protocol.js";
 import { COORDINATOR_ERROR_CODES } from "./codes.js";
+import { notChained } from "./config.js";
 import type { RunContext } from "./context.js";
 import { type Tool, toolMissing } from "./host-tools.js";
 import { POD_VETH, ROUTE_PROTO, containerOfAlias, hostVethName, podTableOf } from "./names.js";
@@ -19,7 +20,7 @@ const checkFailed = (what: string, details = ""): CniError => new CniError(COORD
 export function cmdCheck(ctx: RunContext): void {
   const { conf, env, settings, tools } = ctx;
   if (settings.mode === "disabled") return;
-  if (conf.prevResult === undefined) throw new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, "CHECK without prevResult");
+  if (conf.prevResult === undefined) throw notChained("CHECK");
   const addresses = nicAddresses(conf.prevResult, env.ifName);
   const first = env.ifName === conf.podDefaultCniNic;
   const hostName = hostVethName(env.containerID);

@@ -99,9 +99,13 @@ export function parseCoordinatorConf(stdin: string, command: CniCommand): Coordi
   };
   if (conf.agentSocketPath !== "" && !conf.agentSocketPath.startsWith("/")) throw invalidConfig(`agentSocketPath must be an absolute path or "", got "${conf.agentSocketPath}"`);
   if (raw.prevResult !== undefined) conf.prevResult = raw.prevResult;
+  else if (command === "ADD" || command === "CHECK") throw notChained(command);
   if (command === "GC") conf.validAttachments = parseValidAttachments(raw);
   return Object.freeze(conf);
 }
+
+export const notChained = (command: string): CniError =>
+  invalidConfig(`${command} without prevResult`, "the coordinator is a chained plugin: list it after the main plugin (macvlan, ipvlan, sriov) in the plugins list");
 
 /** The fields SpiderCoordinator can also set; the agent's answer goes through this too. */
 export function parseTunables(raw: Json, where = ""): Tunables {

@@ -7,7 +7,7 @@ import { cniError } from "../helpers.js";
 
 const lines: string[] = [];
 const log = createLogger("debug", [(l) => lines.push(l)]);
-const conf = (over: Record<string, unknown> = {}) => parseCoordinatorConf(JSON.stringify({ cniVersion: "1.0.0", name: "n", type: "coordinator", agentSocketPath: "/run/a.sock", ...over }), "ADD");
+const conf = (over: Record<string, unknown> = {}) => parseCoordinatorConf(JSON.stringify({ cniVersion: "1.0.0", name: "n", type: "coordinator", agentSocketPath: "/run/a.sock", prevResult: {}, ...over }), "ADD");
 const pod = { namespace: "default", name: "web-0" };
 
 function agent(reply: AgentReply | Error): { connect: (p: string) => AgentTransport; calls: unknown[] } {

@@ -4,7 +4,7 @@ import { parseCoordinatorConf } from "../../../../cni/coordinator/config.js";
 import { resolveSettings } from "../../../../cni/coordinator/settings.js";
 import { cniError } from "../helpers.js";
 
-const conf = (over: Record<string, unknown> = {}) => JSON.stringify({ cniVersion: "1.0.0", name: "net", type: "coordinator", ...over });
+const conf = (over: Record<string, unknown> = {}) => JSON.stringify({ cniVersion: "1.0.0", name: "net", type: "coordinator", prevResult: {}, ...over });
 
 describe("the coordinator's network config", () => {
   it("reads Spiderpool's fields, in either spelling of the default-route NIC", () => {
@@ -72,6 +72,12 @@ describe("the coordinator's network config", () => {
     const err = cniError(() => parseCoordinatorConf(conf(over), "ADD"));
     expect(err.code).toBe(code);
     expect(err.message).toContain(msg);
+  });
+
+  it("ADD and CHECK need a prevResult: the coordinator is chained", () => {
+    const err = cniError(() => parseCoordinatorConf(conf({ prevResult: undefined }), "CHECK"));
+    expect(err).toMatchObject({ code: 7, message: "CHECK without prevResult" });
+    expect(parseCoordinatorConf(conf({ prevResult: undefined }), "DEL").prevResult).toBeUndefined();
   });
 
   it("GC needs the valid attachments; CHECK needs 0.4.0", () => {
