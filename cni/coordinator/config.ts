@@ -71,7 +71,7 @@ const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null 
 const STANDARD_KEYS = ["cniVersion", "name", "type", "prevResult", "runtimeConfig", "capabilities", "args", "dns", "ipam", "cni.dev/valid-attachments", "cni.dev/attachments"];
 
 /** The coordinator's fields. `podCIDRType` and `multusNicPrefix` are accepted and not used (docs/coordinator.md). */
-const FIELD_KEYS = [
+export const FIELD_KEYS = [
   "mode", "tuneMode", "tunePodRoutes", "podDefaultRouteNic", "podDefaultRouteNIC", "podDefaultCniNic", "multusNicPrefix",
   "detectGateway", "detectIPConflict", "detectOptions", "podMACPrefix", "overlayPodCIDR", "serviceCIDR", "hijackCIDR",
   "hostRuleTable", "hostRPFilter", "podRPFilter", "txQueueLen", "vethLinkAddress", "vethMTU", "podCIDRType", "logOptions", "agentSocketPath",
