@@ -74,9 +74,9 @@ function setUpNic(ctx: RunContext, addresses: readonly NicAddress[], first: bool
   const { tools, env, settings } = ctx;
   const hostName = hostVethName(env.containerID);
   const ends = first ? ensureVeth({ tools, netns: env.netns, containerID: env.containerID, conf: ctx.conf, settings, pid: ctx.pid }, env.ifName) : undefined;
-  const host = readNetState(tools, undefined);
-  const hostVeth = ends?.host ?? host.links.find((l) => l.name === hostName);
-  const pod = readNetState(tools, env.netns);
+  const host = ends?.hostState ?? readNetState(tools, undefined);
+  const hostVeth = host.links.find((l) => l.name === hostName);
+  const pod = ends?.podState ?? readNetState(tools, env.netns);
   const podVeth = pod.links.find((l) => l.name === POD_VETH);
   if (hostVeth === undefined || podVeth === undefined) {
     throw new CniError(COORDINATOR_ERROR_CODES.POD_STATE, `the veth pair ${hostName}/${POD_VETH} of this Pod is missing`, "the first NIC's coordinator run made it; DEL and re-ADD the Pod's sandbox");

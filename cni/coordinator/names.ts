@@ -4,8 +4,6 @@
  * container, carries an alias naming the network and the container, and every route and
  * rule is tagged with the coordinator's routing protocol number.
  */
-import { createHash } from "node:crypto";
-
 /** The Pod side of the veth pair (Spiderpool's name). */
 export const POD_VETH = "veth0";
 
@@ -20,21 +18,29 @@ export const POD_TABLE_BASE = 100;
 
 const ALIAS_PREFIX = "spiderpool-coordinator";
 
-const sha = (text: string): string => createHash("sha256").update(text).digest("hex");
+/**
+ * FNV-1a, 64 bits, in hex: names need a stable spread, not secrecy, and node:crypto would
+ * add milliseconds to every plugin start.
+ */
+function fnv(text: string): string {
+  let h = 0xcbf29ce484222325n;
+  for (const b of Buffer.from(text, "utf8")) h = ((h ^ BigInt(b)) * 0x100000001b3n) & 0xffffffffffffffffn;
+  return h.toString(16).padStart(16, "0");
+}
 
 /** "vsp" + 12 hex digits of the container id's hash: 15 bytes, the kernel's limit. */
 export function hostVethName(containerID: string): string {
-  return `vsp${sha(containerID).slice(0, 12)}`;
+  return `vsp${fnv(containerID).slice(0, 12)}`;
 }
 
 /** The host veth's alias: the network (hashed: names may be long) and the container. */
 export function hostVethAlias(network: string, containerID: string): string {
-  return `${ALIAS_PREFIX}:${sha(network).slice(0, 16)}:${containerID}`;
+  return `${ALIAS_PREFIX}:${fnv(network)}:${containerID}`;
 }
 
 /** The container id in one of our aliases for `network`, else undefined. */
 export function containerOfAlias(alias: string | undefined, network: string): string | undefined {
-  const prefix = `${ALIAS_PREFIX}:${sha(network).slice(0, 16)}:`;
+  const prefix = `${ALIAS_PREFIX}:${fnv(network)}:`;
   return alias?.startsWith(prefix) ? alias.slice(prefix.length) : undefined;
 }
 

@@ -79,6 +79,11 @@ export function readNetState(tools: HostTools, netns: string | undefined): NetSt
   };
 }
 
+/** The links alone: one `ip -j link show`. */
+export function readLinks(tools: HostTools, netns: string | undefined): Link[] {
+  return (batchJson(tools, netns, 4, ["link show"])[0] ?? []).map(readLink);
+}
+
 function readLink(j: Json): Link {
   const link: Link = {
     index: Number(j.ifindex),

@@ -7,12 +7,15 @@
 import type { CoordinatorConf } from "./config.js";
 import type { HostTools } from "./host-tools.js";
 import { POD_VETH, hostVethAlias, hostVethName } from "./names.js";
-import { type Link, applyBestEffort, applyLines, readNetState } from "./netstate.js";
+import { type Link, type NetState, applyBestEffort, applyLines, readLinks, readNetState } from "./netstate.js";
 import type { Settings } from "./settings.js";
 
+/** Both ends, and both namespaces as they are once the pair is up (for what comes next). */
 export interface VethEnds {
   host: Link;
   pod: Link;
+  hostState: NetState;
+  podState: NetState;
 }
 
 export interface VethContext {
@@ -29,14 +32,14 @@ export interface VethContext {
 export function ensureVeth(ctx: VethContext, nic: string): VethEnds {
   const hostName = hostVethName(ctx.containerID);
   const alias = hostVethAlias(ctx.conf.name, ctx.containerID);
-  const host = readNetState(ctx.tools, undefined).links.find((l) => l.name === hostName);
-  const pod = readNetState(ctx.tools, ctx.netns);
-  const podVeth = pod.links.find((l) => l.name === POD_VETH);
+  const host = readLinks(ctx.tools, undefined).find((l) => l.name === hostName);
+  const podLinks = readLinks(ctx.tools, ctx.netns);
+  const podVeth = podLinks.find((l) => l.name === POD_VETH);
   if (host?.alias === alias && podVeth !== undefined) return readEnds(ctx, hostName);
   // A half-made pair (an ADD that died) or a stranger with our name: start over.
   if (host !== undefined) applyLines(ctx.tools, undefined, [`link del ${hostName}`]);
   if (podVeth !== undefined) applyBestEffort(ctx.tools, ctx.netns, [`link del ${POD_VETH}`]);
-  const mtu = ctx.settings.vethMTU || (pod.links.find((l) => l.name === nic)?.mtu ?? 1500);
+  const mtu = ctx.settings.vethMTU || (podLinks.find((l) => l.name === nic)?.mtu ?? 1500);
   const txq = ctx.settings.txQueueLen > 0 ? ` txqueuelen ${ctx.settings.txQueueLen}` : "";
   applyLines(ctx.tools, ctx.netns, [
     `link add ${POD_VETH} mtu ${mtu}${txq} type veth peer name ${hostName} mtu ${mtu}${txq}`,
@@ -49,8 +52,10 @@ export function ensureVeth(ctx: VethContext, nic: string): VethEnds {
 }
 
 function readEnds(ctx: VethContext, hostName: string): VethEnds {
-  const host = readNetState(ctx.tools, undefined).links.find((l) => l.name === hostName);
-  const pod = readNetState(ctx.tools, ctx.netns).links.find((l) => l.name === POD_VETH);
+  const hostState = readNetState(ctx.tools, undefined);
+  const podState = readNetState(ctx.tools, ctx.netns);
+  const host = hostState.links.find((l) => l.name === hostName);
+  const pod = podState.links.find((l) => l.name === POD_VETH);
   if (host === undefined || pod === undefined) throw new Error(`the veth pair ${hostName}/${POD_VETH} vanished right after it was made`);
-  return { host, pod };
+  return { host, pod, hostState, podState };
 }
