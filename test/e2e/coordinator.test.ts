@@ -273,6 +273,24 @@ describe("the coordinator chained after macvlan + spiderpool, in network namespa
     expect((await chainDel(networkA, taken.call("eth0"))).failed).toBeUndefined();
   });
 
+  it("GC (CNI 1.1) removes the node's side of containers the runtime no longer lists, and keeps the others; STATUS answers", async () => {
+    const coordinator = (command: "GC" | "STATUS", extra: Record<string, unknown> = {}) =>
+      cni({ ...web.call("eth0"), command, plugin: "coordinator", config: { ...networkA.plugins[1], cniVersion: "1.1.0", name: networkA.name, ...extra } });
+    expect((await coordinator("STATUS")).code).toBe(0);
+    const before = await nodeLeftovers();
+    const stale = await createPod("stale", ippools([{ interface: "eth0", ipv4: ["e2ecoord-a4"], ipv6: ["e2ecoord-a6"] }]));
+    const added = await add(networkA, stale.call("eth0"));
+    expect(added.failed).toBeUndefined();
+    expect((await nodeLeftovers()).length).toBe(before.length + 5); // its veth, 2 rules, 2 routes
+    // Another network's GC does not touch this network's veths.
+    expect((await coordinator("GC", { name: "macvlan-other", "cni.dev/valid-attachments": [] })).code).toBe(0);
+    expect((await nodeLeftovers()).length).toBe(before.length + 5);
+    // The runtime lists only the first Pod: the stale one's veth and rules go.
+    expect((await coordinator("GC", { "cni.dev/valid-attachments": [{ containerID: web.call("eth0").containerID, ifname: "eth0" }] })).code).toBe(0);
+    expect((await nodeLeftovers()).sort()).toEqual([...before].sort());
+    expect((await chainDel(networkA, stale.call("eth0"), added.result)).failed).toBeUndefined();
+  });
+
   it("DEL of the last Pod leaves the node as it was", async () => {
     expect((await chainDel(networkA, web.call("eth0"), webResult)).failed).toBeUndefined();
     expect(await nodeLeftovers()).toEqual([]);
