@@ -8,6 +8,8 @@
  *   POST /v1/cni/check   CheckRequest            → 200 {}          | AgentError
  *   POST /v1/cni/gc      GcRequest               → 200 GcAnswer    | AgentError
  *   GET  /v1/cni/status                          → 200 {}          | AgentError
+ *   POST /v1/coordinator/config  CoordinatorConfigRequest → 200 CoordinatorConfigAnswer | AgentError
+ *                                (asked by the `coordinator` plugin, cni/coordinator/)
  *
  * A refusal is any non-2xx status whose body is an AgentError; the plugin prints it as the
  * CNI error (code, msg, details) so the agent chooses the code. docs/cni.md is the prose
@@ -49,6 +51,8 @@ export const AGENT_PATHS = {
   check: "/v1/cni/check",
   gc: "/v1/cni/gc",
   status: "/v1/cni/status",
+  /** The coordinator plugin's question: the cluster's defaults and the Pod's default-route NIC. */
+  coordinator: "/v1/coordinator/config",
 } as const;
 
 export type AgentPath = (typeof AGENT_PATHS)[keyof typeof AGENT_PATHS];
@@ -136,6 +140,23 @@ export interface GcAnswer {
    * addresses stay with it), released with their addresses when the Pod is gone.
    */
   released: number;
+}
+
+/** POST /v1/coordinator/config: for which Pod the coordinator runs. */
+export interface CoordinatorConfigRequest {
+  podNamespace: string;
+  podName: string;
+}
+
+export interface CoordinatorConfigAnswer {
+  /**
+   * The cluster's defaults, in the network config's field names: SpiderCoordinator
+   * `default`'s spec fields, and its status's serviceCIDR and overlayPodCIDR. {} when the
+   * cluster has no SpiderCoordinator.
+   */
+  defaults: Record<string, unknown>;
+  /** The Pod's `ipam.spidernet.io/default-route-nic` annotation, when it has one. */
+  podDefaultRouteNIC?: string;
 }
 
 export interface AgentError {

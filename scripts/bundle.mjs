@@ -8,10 +8,11 @@
  *   node scripts/bundle.mjs --host=launcher     force one host form: bun | sea | launcher
  *   node scripts/bundle.mjs --outdir /tmp/x     write somewhere else than dist/
  *
- * A program is one PROGRAMS row; add a row for a new binary. The CNI plugin runs once per
- * Pod NIC on every host, so it is one self-contained CommonJS file (CJS starts ~13 ms
- * faster than ESM on Node 20, a single executable application needs CJS, and Bun's bytecode
- * cache wants it) that may import nothing but node: built-ins; the build fails otherwise.
+ * A program is one PROGRAMS row; add a row for a new binary. The CNI plugins (`spiderpool`,
+ * the IPAM plugin, and `coordinator`, the chained one) run once per Pod NIC on every host,
+ * so each is one self-contained CommonJS file (CJS starts ~13 ms faster than ESM on Node 20,
+ * a single executable application needs CJS, and Bun's bytecode cache wants it) that may
+ * import nothing but node: built-ins; the build fails otherwise.
  * docs/cni.md and docs/performance.md have the figures.
  */
 import { build } from "esbuild";
@@ -37,10 +38,24 @@ export const PROGRAMS = [
     selfContained: true,
     maxBytes: 64 * 1024,
     required: true,
+    // Its name in the CNI bin dir: a program with `host` gets a host artifact (buildHostArtifact).
+    host: "spiderpool",
+  },
+  {
+    name: "coordinator",
+    entry: "cni/coordinator/main.ts",
+    outfile: "cni/coordinator.cjs",
+    format: "cjs",
+    supported: { "dynamic-import": false },
+    selfContained: true,
+    maxBytes: 96 * 1024,
+    required: true,
+    host: "coordinator",
   },
   { name: "controller", entry: "webhook/main.ts", outfile: "webhook/spiderpool-controller.mjs", format: "esm", selfContained: false },
   { name: "agent", entry: "agent/main.ts", outfile: "agent/spiderpool-agent.mjs", format: "esm", selfContained: false },
 ];
+
 
 /** Node's SEA fuse (fixed for every Node release that has SEA). */
 const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
@@ -97,11 +112,11 @@ function checkSelfContained(program, metafile, bytes) {
 }
 
 /**
- * The CNI plugins a host runs, one row each: `program` names its PROGRAMS row (a
- * self-contained CommonJS bundle), `binary` the executable the runtime looks up in its CNI
- * bin dir (the network config's `type`). A second plugin is one more row here and there.
+ * The CNI plugins a host runs, from the PROGRAMS rows with a `host` name: `program` names
+ * the row (a self-contained CommonJS bundle), `binary` the executable the runtime looks up
+ * in its CNI bin dir (the network config's `type`).
  */
-export const HOST_PLUGINS = [{ program: "cni", binary: "spiderpool" }];
+export const HOST_PLUGINS = PROGRAMS.filter((p) => p.host).map((p) => ({ program: p.name, binary: p.host }));
 
 /** The forms a host artifact can take, best first; "auto" picks the first whose tool is there. */
 export const HOST_FORMS = ["bun", "sea", "launcher"];
@@ -208,8 +223,8 @@ function buildSea(bundled, dir, binary, postject) {
 }
 
 /**
- * The launcher drops the Node variables a container runtime's environment might carry:
- * the plugin makes no TLS connection (NODE_EXTRA_CA_CERTS alone costs ~90 ms per call)
+ * A launcher drops the Node variables a container runtime's environment might carry:
+ * the plugins make no TLS connection (NODE_EXTRA_CA_CERTS alone costs ~90 ms per call)
  * and must not run NODE_OPTIONS' preloads.
  */
 export const launcherScript = (binary) => `#!/bin/sh

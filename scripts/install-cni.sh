@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs the project's CNI plugins (every executable of the host artifact; today the
-# spiderpool IPAM plugin) into a CNI bin dir, and optionally writes a macvlan network
-# config that uses spiderpool. Idempotent (unchanged files are left alone) and
+# Installs the project's CNI plugins (every executable of the host artifact: spiderpool,
+# the IPAM plugin, and coordinator, the chained plugin) into a CNI bin dir, and optionally
+# writes a macvlan network config that uses them. Idempotent (unchanged files are left alone) and
 # atomic (each file is written beside its target and renamed over it), so a container
 # runtime calling the plugin during an upgrade sees the old or the new file, never half.
 # The Helm chart runs it from an init container with the host's dirs mounted.
@@ -26,6 +26,7 @@
 #     --socket PATH       ipam.ipam_unix_socket_path (default /var/run/spidernet/spiderpool.sock)
 #     --log-level L       ipam.log_level (default info)
 #     --log-file PATH     ipam.log_file_path (default /var/log/spidernet/spiderpool.log)
+#     --coordinator       chain the coordinator plugin after macvlan (docs/coordinator.md)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -33,13 +34,13 @@ from="$here/../dist/cni/host"
 bin_dir="${CNI_BIN_DIR:-/opt/cni/bin}"
 conf_dir="${CNI_CONF_DIR:-/etc/cni/net.d}"
 conf_file="90-spiderpool-macvlan.conflist"
-verify=1 uninstall=0 master="" name="" mode="bridge" cni_version="1.0.0"
+verify=1 uninstall=0 master="" name="" mode="bridge" cni_version="1.0.0" coordinator=0
 ipv4_pools="" ipv6_pools="" clean_gateway=false
 socket="/var/run/spidernet/spiderpool.sock" log_level="info" log_file="/var/log/spidernet/spiderpool.log"
 # A host artifact (bundle.mjs) holds one executable per plugin, named as the runtime calls
 # it, and, in the launcher form, support files: the shared private Node and one bundle per
 # plugin. Everything in --from is installed; these are the names when --from is absent.
-default_plugins=(spiderpool)
+default_plugins=(spiderpool coordinator)
 
 die() { echo "install-cni: $*" >&2; exit 1; }
 say() { echo "install-cni: $*" >&2; }
@@ -63,6 +64,7 @@ while (($#)); do
     --socket) socket="$1"; shift ;;
     --log-level) log_level="$1"; shift ;;
     --log-file) log_file="$1"; shift ;;
+    --coordinator) coordinator=1 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $opt (see --help)" ;;
   esac
@@ -117,6 +119,8 @@ support_files() { # the support files any form may have installed for these plug
 }
 
 if ((uninstall)); then
+  # The project's plugins are removed whatever the artifact at hand holds.
+  plugins=($(printf '%s\n' "${plugins[@]}" "${default_plugins[@]}" | sort -u))
   for f in "${plugins[@]}" $(support_files); do rm -f "$bin_dir/$f"; done
   rm -f "$conf_dir/$conf_file"
   say "removed ${plugins[*]} from $bin_dir and $conf_dir/$conf_file"
@@ -146,6 +150,8 @@ if ((verify)); then
 fi
 
 if [[ -n "$master" ]]; then
+  coordinator_entry=""; ((coordinator)) && coordinator_entry=",
+    { \"type\": \"coordinator\" }"
   log_file_line=""; [[ -n "$log_file" ]] && log_file_line="
         \"log_file_path\": \"$log_file\","
   mkdir -p "$conf_dir"
@@ -166,7 +172,7 @@ if [[ -n "$master" ]]; then
         "clean_gateway": $clean_gateway,
         "ipam_unix_socket_path": "$socket"
       }
-    }
+    }$coordinator_entry
   ]
 }
 EOF

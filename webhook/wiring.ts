@@ -29,6 +29,7 @@ import type { ControllerConfig } from "./config.js";
 import { allSynced, startControllerInformers, stopInformers, type ControllerInformers } from "./informers.js";
 import { LateAllocationEndpoint } from "./late-allocation.js";
 import { ControllerMetrics } from "./metrics.js";
+import { CoordinatorStatusSync } from "./reconcile/coordinator-status.js";
 import type { LeaderTask } from "./reconcile/leader-task.js";
 import { MultusConfigSync } from "./reconcile/multus-config.js";
 import { PodBinding } from "./reconcile/pod-binding.js";
@@ -164,6 +165,7 @@ function leaderTasks(s: Shared, writer: PoolWriter, identity: string): LeaderTas
     }),
     new PoolStatusSync({ pools: i.pools, subnets: i.subnets, poolApi: stores.pools, subnetApi: stores.subnets, log }),
     new MultusConfigSync({ multusConfigs: i.multusConfigs, nads: i.nads, nadStore: stores.nads, log }),
+    new CoordinatorStatusSync({ kc: s.kc, nodes: i.nodes, log }),
   ];
 }
 

@@ -32,6 +32,9 @@ const WEBHOOK_WRITES: Record<string, Record<string, (o: KubernetesObject) => unk
   SpiderSubnet: { "spec.ipVersion": (o) => spec(o).ipVersion },
   SpiderReservedIP: { "spec.ipVersion": (o) => spec(o).ipVersion },
   SpiderMultusConfig: { "spec.enableCoordinator": (o) => (o as { spec?: { enableCoordinator?: boolean } }).spec?.enableCoordinator },
+  // No webhook for this one: its CRD's schema validates and defaults it, so the check is
+  // that the apiserver's defaulting ran.
+  SpiderCoordinator: { "spec.hostRPFilter": (o) => (o as { spec?: { hostRPFilter?: number } }).spec?.hostRPFilter },
   Pod: { [`metadata.annotations.${ANNO_ASSIGNED_IPS}`]: (o) => o.metadata?.annotations?.[ANNO_ASSIGNED_IPS] },
 };
 

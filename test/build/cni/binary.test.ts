@@ -125,6 +125,14 @@ function expectUnreachableAgent(host: string): void {
   expect(err.msg).toContain(sock);
 }
 
+/** The artifact holds the chained coordinator too, as runnable as the IPAM plugin. */
+function expectCoordinatorRuns(host: string): void {
+  const version = run(host, [], { PATH: nodelessPath(), CNI_COMMAND: "VERSION" }, "");
+  expect(JSON.parse(version.stdout)).toMatchObject({ supportedVersions: expect.arrayContaining(["1.1.0"]) });
+  const refused = run(host, [], { PATH: nodelessPath(), ...add }, JSON.stringify({ cniVersion: "1.0.0", name: "n", type: "coordinator" }));
+  expect(cniErrorOf(refused).code).toBe(7);
+}
+
 /**
  * postject, as scripts/bundle.mjs looks for it. It is a devDependency, so its absence is a
  * broken checkout, not a reason to skip: the single executable is the default artifact.
@@ -160,6 +168,7 @@ describe("the host artifact, on a PATH without node", () => {
     const refused = run(host, [], { PATH: nodelessPath(), ...add }, "{");
     expect(cniErrorOf(refused).code).toBe(6);
     expectUnreachableAgent(host);
+    expectCoordinatorRuns(join(out, "cni/host/coordinator"));
   }, 60_000);
 
   it("Bun-compiled executable (the default), NODE_OPTIONS and a .env in the working directory ignored", () => {
@@ -192,5 +201,6 @@ describe("the host artifact, on a PATH without node", () => {
     const refused = run(host, [], { PATH: nodelessPath(), ...add }, netconf({}, { type: "host-local" }));
     expect(cniErrorOf(refused).code).toBe(7);
     expectUnreachableAgent(host);
+    expectCoordinatorRuns(join(out, "cni/host/coordinator"));
   }, 120_000);
 });

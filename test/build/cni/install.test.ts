@@ -134,6 +134,20 @@ describe("install-cni.sh", () => {
     expect(res.log).toMatch(/node scripts\/bundle\.mjs --host/);
   });
 
+  it("installs the coordinator beside the IPAM plugin, checks its VERSION, and chains it with --coordinator", () => {
+    const from = artifact("both", { spiderpool: `#!/bin/sh\necho '${VERSION_JSON}'\n`, coordinator: `#!/bin/sh\necho '${VERSION_JSON}'\n` });
+    expect(install("--from", from, "--master", "eth0", "--coordinator").status).toBe(0);
+    expect(readdirSync(bin).sort()).toEqual(["coordinator", "spiderpool"]);
+    const list = JSON.parse(readFileSync(join(conf, "90-spiderpool-macvlan.conflist"), "utf8")) as { plugins: { type: string }[] };
+    expect(list.plugins.map((p) => p.type)).toEqual(["macvlan", "coordinator"]);
+    const broken = artifact("broken-coordinator", { spiderpool: `#!/bin/sh\necho '${VERSION_JSON}'\n`, coordinator: "#!/bin/sh\nexit 3\n" });
+    const res = install("--from", broken);
+    expect(res.status).not.toBe(0);
+    expect(res.log).toMatch(/coordinator failed its VERSION call/);
+    expect(install("--uninstall").status).toBe(0);
+    expect(readdirSync(bin)).toEqual([]);
+  });
+
   it("uninstalls the plugin and its config", () => {
     expect(install("--from", launcher(), "--master", "eth0").status).toBe(0);
     expect(install("--uninstall").status).toBe(0);
