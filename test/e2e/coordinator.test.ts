@@ -11,7 +11,8 @@ import { applyCrds, waitFor } from "../../local-cluster/kube.js";
 import { addNetns, delNetns, ip, Underlay } from "../../local-cluster/netns.js";
 import { routeGet, tcpAsk, tcpServer } from "../../local-cluster/netns-tcp.js";
 import { SimNode } from "../../local-cluster/node-sim.js";
-import { assignedOf, createPool, podSpec } from "../../local-cluster/pods.js";
+import { assignedOf, createPool, nadStore, podSpec } from "../../local-cluster/pods.js";
+import { NAD_API_VERSION, NAD_KIND } from "../../ipam/kinds/network-attachment.js";
 import { startTestController, type TestController } from "../harness/controller.js";
 import { testKubeConfig } from "../harness/kube.js";
 
@@ -103,6 +104,9 @@ describe("the coordinator chained after macvlan + spiderpool, in network namespa
     });
     networkA = macvlan("macvlan-a", masterA, false);
     networkB = macvlan("macvlan-b", masterB, true);
+    // The webhook reserves for a secondary NIC only when its NetworkAttachmentDefinition says
+    // Spiderpool is its IPAM (docs/multus.md): publish net1's network as Multus would read it.
+    await nadStore(kc).create({ apiVersion: NAD_API_VERSION, kind: NAD_KIND, metadata: { name: networkB.name, namespace: ns }, spec: { config: JSON.stringify(networkB) } });
   }, 180_000);
 
   afterAll(async () => {
