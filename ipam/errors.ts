@@ -21,6 +21,7 @@ export const ERROR_CODES = [
   "FAMILY_MISMATCH",
   "RESERVATION_CONFLICT",
   "ALLOCATION_CORRUPT",
+  "POOL_TOO_LARGE",
 ] as const;
 
 export type IpamErrorCode = (typeof ERROR_CODES)[number];

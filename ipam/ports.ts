@@ -1,4 +1,5 @@
 import type { PoolRequest, PoolResponse } from "./allocation/requests.js";
+import type { ObjectRef, Workload } from "./kinds/application.js";
 import type { SpiderEndpoint } from "./kinds/endpoint.js";
 import type { SpiderIPPool } from "./kinds/ippool.js";
 import type { ObjectMeta } from "./kinds/meta.js";
@@ -85,3 +86,15 @@ export interface EventSubject {
 
 /** Records a Kubernetes Event; never throws (an Event that cannot be written is logged). */
 export type EventRecorder = (subject: EventSubject, type: "Normal" | "Warning", reason: string, message: string) => Promise<void>;
+
+/**
+ * Where applications (the owners of Pods: Deployments, StatefulSets, …, and third-party
+ * custom resources) are read. Called at admission (a Pod's owners, a scale's application)
+ * and by the reconciler of automatic pools.
+ */
+export interface ApplicationDirectory {
+  /** The object from a cache where one is kept for its kind, else (or when the cache lacks it) a live read; undefined when there is none. */
+  get(ref: ObjectRef): Promise<Workload | undefined>;
+  /** A live read, to confirm that an application is gone before acting on it. */
+  read(ref: ObjectRef): Promise<Workload | undefined>;
+}
