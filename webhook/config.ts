@@ -40,6 +40,10 @@ export interface ControllerConfig {
     readonly systemUsers: readonly string[];
     /** Identities (from their bearer tokens) allowed to ask for late allocation: the node agents. */
     readonly agentUsers: readonly string[];
+    /** The most addresses an automatic pool may hold; larger asks are refused. */
+    readonly autoPoolMaxIPs: number;
+    /** How often every automatic pool is checked against its application (besides events). */
+    readonly autoPoolResyncMs: number;
   };
   /**
    * Whether the controller writes its own Mutating/ValidatingWebhookConfigurations at start
@@ -80,6 +84,8 @@ export const SETTINGS = {
   excludedNamespaces: { flag: "excluded-namespaces", env: "SPIDERPOOL_EXCLUDED_NAMESPACES", kind: "list", default: "kube-system", help: "namespaces whose Pods Spiderpool leaves alone, comma separated; the install namespace is always excluded" },
   systemUsers: { flag: "system-users", env: "SPIDERPOOL_SYSTEM_USERS", kind: "list", help: "users allowed to change ipam.spidernet.io/assigned-ips; default: the controller's service account system:serviceaccount:<namespace>:spiderpool-controller" },
   agentUsers: { flag: "agent-users", env: "SPIDERPOOL_AGENT_USERS", kind: "list", help: "users allowed to ask for late allocation; default: the agents' service account system:serviceaccount:<namespace>:spiderpool-agent" },
+  autoPoolMaxIPs: { flag: "auto-pool-max-ips", env: "SPIDERPOOL_AUTO_POOL_MAX_IPS", kind: "int", default: "65536", help: "the most addresses an automatic pool may hold; an application (or Pod) asking for more through ipam.spidernet.io/ippool-ip-number or its replicas is refused" },
+  autoPoolResyncMs: { flag: "auto-pool-resync-ms", env: "SPIDERPOOL_AUTO_POOL_RESYNC_MS", kind: "int", default: "300000", help: "how often every automatic pool is checked against its application (shrunk, or reclaimed when the application is gone) besides the events that trigger it" },
   registerWebhooks: { flag: "register-webhooks", env: "SPIDERPOOL_REGISTER_WEBHOOKS", kind: "bool", default: "true", help: "write the webhook configurations at start (false: the installer manages them)" },
   webhookUrl: { flag: "webhook-url", env: "SPIDERPOOL_WEBHOOK_URL", kind: "string", help: "how the apiserver reaches the webhook when not through the Service (e.g. https://127.0.0.1:5722 for a local control plane)" },
   servicePort: { flag: "service-port", env: "SPIDERPOOL_SERVICE_PORT", kind: "port", default: "443", help: "port of the Service in front of the webhook" },
@@ -114,6 +120,8 @@ export function parseControllerConfig(env: Readonly<Record<string, string | unde
       excludedNamespaces: [...new Set([...(v.excludedNamespaces as string[]), v.namespace])],
       systemUsers: (v.systemUsers as string[] | undefined) ?? [`system:serviceaccount:${v.namespace as string}:spiderpool-controller`],
       agentUsers: (v.agentUsers as string[] | undefined) ?? [`system:serviceaccount:${v.namespace as string}:spiderpool-agent`],
+      autoPoolMaxIPs: v.autoPoolMaxIPs,
+      autoPoolResyncMs: v.autoPoolResyncMs,
     },
     registration: {
       enabled: v.registerWebhooks,

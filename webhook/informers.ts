@@ -1,4 +1,5 @@
-import { CoreV1Api, type KubeConfig, type V1ConfigMap, type V1Namespace, type V1Node } from "@kubernetes/client-node";
+import { AppsV1Api, BatchV1Api, CoreV1Api, type KubeConfig, type V1ConfigMap, type V1Namespace, type V1Node } from "@kubernetes/client-node";
+import type { ApplicationKind, Workload } from "../ipam/kinds/application.js";
 import { ENDPOINT_PLURAL, type SpiderEndpoint } from "../ipam/kinds/endpoint.js";
 import { IPPOOL_PLURAL, type SpiderIPPool } from "../ipam/kinds/ippool.js";
 import type { PodLike } from "../ipam/kinds/pod.js";
@@ -20,6 +21,8 @@ export interface ControllerInformers {
   nodes: StartedInformer<V1Node>;
   /** The cluster configuration's ConfigMap alone (a field selector on its name). */
   configMaps: StartedInformer<V1ConfigMap>;
+  /** The applications automatic pools are sized to (and StatefulSets, whose ordinals keep addresses). */
+  applications: Record<ApplicationKind, StartedInformer<Workload>>;
 }
 
 export function startControllerInformers(kc: KubeConfig, config: ControllerConfig, log: Log): ControllerInformers {
@@ -45,14 +48,35 @@ export function startControllerInformers(kc: KubeConfig, config: ControllerConfi
       log,
       fieldSelector: byName,
     }),
+    applications: applicationInformers(kc, log),
   };
+}
+
+function applicationInformers(kc: KubeConfig, log: Log): Record<ApplicationKind, StartedInformer<Workload>> {
+  const apps = kc.makeApiClient(AppsV1Api);
+  const batch = kc.makeApiClient(BatchV1Api);
+  const inform = (name: string, path: string, list: () => Promise<unknown>): StartedInformer<Workload> => startInformer<Workload>(kc, { name, path, list: list as never, log });
+  return {
+    Deployment: inform("deployments", "/apis/apps/v1/deployments", () => apps.listDeploymentForAllNamespaces()),
+    ReplicaSet: inform("replicasets", "/apis/apps/v1/replicasets", () => apps.listReplicaSetForAllNamespaces()),
+    StatefulSet: inform("statefulsets", "/apis/apps/v1/statefulsets", () => apps.listStatefulSetForAllNamespaces()),
+    DaemonSet: inform("daemonsets", "/apis/apps/v1/daemonsets", () => apps.listDaemonSetForAllNamespaces()),
+    Job: inform("jobs", "/apis/batch/v1/jobs", () => batch.listJobForAllNamespaces()),
+    CronJob: inform("cronjobs", "/apis/batch/v1/cronjobs", () => batch.listCronJobForAllNamespaces()),
+  };
+}
+
+/** Every informer, the applications' included. */
+function allInformers(i: ControllerInformers): StartedInformer<unknown>[] {
+  const { applications, ...rest } = i;
+  return [...Object.values(rest), ...Object.values(applications)] as StartedInformer<unknown>[];
 }
 
 /** Allocation waits until every cache has its first list: truth comes from the pools, never from a half-filled cache. */
 export function allSynced(i: ControllerInformers): boolean {
-  return Object.values(i).every((c: StartedInformer<unknown>) => c.isSynced());
+  return allInformers(i).every((c) => c.isSynced());
 }
 
 export async function stopInformers(i: ControllerInformers): Promise<void> {
-  await Promise.all(Object.values(i).map((c: StartedInformer<unknown>) => c.stop()));
+  await Promise.all(allInformers(i).map((c) => c.stop()));
 }

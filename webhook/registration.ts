@@ -2,6 +2,7 @@ import { AdmissionregistrationV1Api, type KubeConfig, type V1LabelSelector, type
 import { isNotFound } from "../k8s/resources.js";
 import type { ControllerConfig } from "./config.js";
 import { GROUP, VERSION } from "../ipam/kinds/meta.js";
+import { APPLICATION_KINDS } from "../ipam/kinds/application.js";
 
 /** Where the apiserver reaches the admission server: a URL (local runs) or a Service. */
 export type Endpoint = { url: string } | { service: { namespace: string; name: string; port: number } };
@@ -30,6 +31,20 @@ export const KIND_WEBHOOKS = [
   { resource: "spidersubnets", path: "spidersubnet" },
   { resource: "spiderreservedips", path: "spiderreservedip" },
 ] as const;
+
+/**
+ * The rules of the applications' webhook: each kind and, where it has one, its scale
+ * subresource (an HPA or `kubectl scale` changes replicas there), grouped by API group.
+ */
+export function applicationRules() {
+  const byGroup = new Map<string, string[]>();
+  for (const [kind, k] of Object.entries(APPLICATION_KINDS)) {
+    const group = k.apiVersion.split("/")[0] ?? "";
+    const scalable = kind === "Deployment" || kind === "ReplicaSet" || kind === "StatefulSet";
+    byGroup.set(group, [...(byGroup.get(group) ?? []), k.resource, ...(scalable ? [`${k.resource}/scale`] : [])]);
+  }
+  return [...byGroup].map(([group, resources]) => ({ apiGroups: [group], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources, scope: "Namespaced" }));
+}
 
 function clientConfig(ep: Endpoint, path: string, caBundle?: string) {
   const cfg = "url" in ep ? { url: `${ep.url.replace(/\/$/, "")}/webhooks/${path}` } : { service: { ...ep.service, path: `/webhooks/${path}` } };
@@ -77,6 +92,9 @@ export function webhookConfigurations(o: RegistrationOptions): [V1MutatingWebhoo
       webhooks: [
         ...KIND_WEBHOOKS.map((k) => ({ name: `${k.path}.validate.${GROUP}`, ...common(`validate-${k.path}`, k.resource) })),
         { name: `pod.validate.${GROUP}`, sideEffects: "None", ...podCommon("validate-pod", "UPDATE") },
+        // Sizes automatic pools when an application or its scale is admitted: validating,
+        // because only there a created object has its uid. Writes pools, hence NoneOnDryRun.
+        { name: `application.validate.${GROUP}`, sideEffects: "NoneOnDryRun", ...podCommon("validate-application", "UPDATE"), rules: applicationRules() },
       ],
     },
   ];
