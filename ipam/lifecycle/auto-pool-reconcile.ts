@@ -60,7 +60,10 @@ export class AutoPoolReconciler {
     const wanted = isApplicationKind(owner.kind) ? this.d.wantedSize(owner.kind, workload) : undefined;
     const { target, again } = this.target(pool, wanted);
     const size = Number(poolIPs(pool, owner.family).size());
-    if (target !== undefined && size > target) await this.d.carver.shrink(name, target);
+    if (target === undefined || size <= target) return again;
+    await this.d.carver.shrink(name, target);
+    // A resized pool is idle afresh: its next look starts the clock again.
+    this.idle.delete(name);
     return again;
   }
 

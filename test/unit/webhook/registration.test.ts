@@ -29,4 +29,18 @@ describe("webhook registration", () => {
     expect(kinds.map((w) => w.rules?.[0]?.resources?.[0])).toEqual(["spiderippools", "spidersubnets", "spiderreservedips"]);
     expect(kinds.every((w) => w.failurePolicy === "Fail" && w.sideEffects === "None")).toBe(true);
   });
+
+  it("sizes automatic pools at the admission of applications and their scale, with no side effects on dry runs, outside excluded namespaces", () => {
+    const app = validating.webhooks?.find((w) => w.name === "application.validate.spiderpool.spidernet.io");
+    expect(app).toMatchObject({
+      sideEffects: "NoneOnDryRun",
+      failurePolicy: "Ignore",
+      namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", "spiderpool"] }] },
+      clientConfig: { service: { path: "/webhooks/validate-application" } },
+    });
+    expect(app?.rules).toEqual([
+      { apiGroups: ["apps"], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["deployments", "deployments/scale", "replicasets", "replicasets/scale", "statefulsets", "statefulsets/scale", "daemonsets"], scope: "Namespaced" },
+      { apiGroups: ["batch"], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["jobs", "cronjobs"], scope: "Namespaced" },
+    ]);
+  });
 });
