@@ -8,7 +8,7 @@ import type { SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import { applyCrds, waitFor } from "../../local-cluster/kube.js";
 import { assignedOf } from "../../local-cluster/pods.js";
 import { startTestController, type TestController } from "../harness/controller.js";
-import { refusal, testKubeConfig } from "../harness/kube.js";
+import { kubectl, refusal, testKubeConfig } from "../harness/kube.js";
 import { apis, createKwokNodes, deleteNodes, deploymentBody, failedCreates, poolSize, poolsOfApp, runningWithAddresses, subnetHanded } from "../harness/workloads.js";
 
 const SUBNET = "ipam.spidernet.io/subnet";
@@ -69,6 +69,15 @@ describe("a Deployment's automatic pool", () => {
     expect(poolSize(await onlyPool(d.metadata?.uid))).toBe(22);
     await waitFor("20 running pods", async () => (await runningWithAddresses(kc, ns, "app=web")).length === 20, 120000);
     expect(await failedCreates(kc, ns)).toEqual([]);
+    // The subnet's status shows which pool holds which addresses, for which application; kubectl its columns.
+    const poolName = (await onlyPool(d.metadata?.uid))?.metadata.name ?? "";
+    const line = await waitFor("the subnet's status listing the pool at 22", async () => {
+      const entry = (await a.subnets.get(subnetName))?.status?.controlledIPPools?.[poolName];
+      return entry && Number(parseIPList(entry.ips, 4).size()) === 22 ? entry : undefined;
+    });
+    expect(line.application).toBe(`Deployment/${ns}/web`);
+    const table = await kubectl(["get", "ss", subnetName]);
+    expect(table.split("\n")[0]?.split(/\s+/).filter(Boolean)).toEqual(["NAME", "VERSION", "SUBNET", "ALLOCATED-IP-COUNT", "TOTAL-IP-COUNT", "AGE"]);
 
     await a.apps.patchNamespacedDeploymentScale({ name: "web", namespace: ns, body: { spec: { replicas: 3 } } }, merge);
     const kept = await waitFor("3 pods left", async () => {

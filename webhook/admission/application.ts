@@ -74,7 +74,8 @@ export function applicationValidatingHandler(o: ApplicationWebhookOptions): Admi
     } catch (err) {
       if (isIpamError(err)) {
         o.log.info({ app: what, code: err.code, reason: err.message }, "application refused");
-        return deny(req, `${what}: ${err.message}`, httpCodeOf(err), err.code);
+        // Most reasons name the application already; the others get it in front.
+        return deny(req, err.message.includes(what) ? err.message : `${what}: ${err.message}`, httpCodeOf(err), err.code);
       }
       o.log.error({ err, app: what }, "sizing an automatic pool failed");
       return deny(req, `Spiderpool could not size the automatic pool of ${what}: ${(err as Error).message}; the request can be retried`, 500, "InternalError");

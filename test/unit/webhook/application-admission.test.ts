@@ -76,6 +76,8 @@ describe("application admission", () => {
   it("refuses with the reason and its code, naming the application", async () => {
     const { handler } = handlerWith(new IpamError("POOL_TOO_LARGE", "an automatic pool holds at most 100 addresses (--auto-pool-max-ips)"));
     expect((await handler(request({}))).response).toMatchObject({ allowed: false, status: { code: 403, reason: "POOL_TOO_LARGE", message: "Deployment shop/web: an automatic pool holds at most 100 addresses (--auto-pool-max-ips)" } });
+    const named = handlerWith(new IpamError("POOL_EXHAUSTED", "Deployment shop/web needs 5 addresses for eth0: …"));
+    expect((await named.handler(request({}))).response?.status?.message).toBe("Deployment shop/web needs 5 addresses for eth0: …");
     const broken = handlerWith(new Error("apiserver unreachable"));
     expect((await broken.handler(request({}))).response?.status).toMatchObject({ code: 500, message: expect.stringContaining("the request can be retried") });
   });
