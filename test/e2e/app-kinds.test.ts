@@ -45,7 +45,7 @@ describe("automatic pools for every kind of application", () => {
   beforeAll(async () => {
     kc = testKubeConfig();
     await applyCrds(kc);
-    tc = await startTestController(kc, "appkinds", { SPIDERPOOL_AUTO_POOL_RESYNC_MS: "5000" });
+    tc = await startTestController(kc, "appkinds", { SPIDERPOOL_RESERVATION_TTL_MS: "4000", SPIDERPOOL_AUTO_POOL_RESYNC_MS: "5000" });
     a = apis(kc);
     await createKwokNodes(kc, nodes, { "appkinds/ds": "yes" });
     await a.subnets.create({
