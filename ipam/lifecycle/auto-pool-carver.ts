@@ -92,7 +92,7 @@ export class AutoPoolCarver {
   async ensure(t: AutoPoolTarget): Promise<SpiderIPPool> {
     // The usual case at Pod admission: the application's admission sized the pool already.
     const cached = this.cachedOwn(t);
-    if (cached && !deleting(cached) && Number(poolIPs(cached, t.family).size()) >= t.size) return cached;
+    if (cached && Number(poolIPs(cached, t.family).size()) >= t.size && autoPoolOwner(cached)?.reclaim === t.reclaim) return cached;
     const subnets = await this.subnetsFor(t);
     const failures: string[] = [];
     for (const subnetName of subnets) {
@@ -178,7 +178,7 @@ export class AutoPoolCarver {
     const { pool, adopting, name } = this.choose(await this.find(t), source, t);
     const current = heldNow(source, name, pool);
     const have = Number(current.size());
-    if (pool && !adopting && have >= t.size) return pool;
+    if (pool && !adopting && have >= t.size) return autoPoolOwner(pool)?.reclaim === t.reclaim || t.dryRun ? pool : this.relabel(pool, t);
     const wanted = have < t.size ? current.union(this.carve(source, name, t, current)) : current;
     if (t.dryRun) return pool ? withIPs(pool, wanted) : this.poolObject(name, t, source, wanted);
     // Set the addresses aside in the subnet first: this write is the compare-and-swap.
@@ -232,6 +232,11 @@ export class AutoPoolCarver {
         },
       },
     });
+  }
+
+  /** The application changed ippool-reclaim: its pool's label follows. */
+  private relabel(pool: SpiderIPPool, t: AutoPoolTarget): Promise<SpiderIPPool> {
+    return this.d.pools.replace({ ...pool, metadata: { ...pool.metadata, labels: { ...pool.metadata.labels, [AUTO_POOL_LABELS.reclaim]: String(t.reclaim) } } });
   }
 
   private async grow(existing: SpiderIPPool, wanted: IPSet, t: AutoPoolTarget): Promise<SpiderIPPool> {

@@ -78,8 +78,11 @@ export class AutoPoolSync extends QueuedLeaderTask {
     void Promise.all(informers.map((i) => i.synced)).then(() => {
       if (!this.leading) return;
       this.all();
-      // At least a second apart: a zero setting must not spin.
+      // One timer whatever the order of starts and stops; at least a second apart (a zero
+      // setting must not spin); never what keeps a stopping process alive.
+      clearInterval(this.timer);
       this.timer = setInterval(() => this.all(), Math.max(1000, this.d.resyncMs));
+      this.timer.unref();
     });
   }
 

@@ -4,6 +4,7 @@ import { applyPoolRequests } from "../../../ipam/allocation/batch.js";
 import { decodeAllocations, encodeAllocations } from "../../../ipam/allocation/codec.js";
 import { buildPoolView } from "../../../ipam/allocation/pool-view.js";
 import { AUTO_POOL_BOUND_AT, autoPoolLabels } from "../../../ipam/kinds/auto-pool.js";
+import { defaultIPPool, validateIPPool } from "../../../ipam/kinds/ippool-admission.js";
 import type { SpiderIPPool } from "../../../ipam/kinds/ippool.js";
 import type { SpiderSubnet } from "../../../ipam/kinds/subnet.js";
 import { parseCIDR } from "../../../ipam/address/cidr.js";
@@ -66,6 +67,25 @@ describe("AutoPoolCarver", () => {
     // The gateway is never carved into a pool.
     expect(pool.spec).toMatchObject({ ips: ["10.6.0.2-10.6.0.4"], namespaceName: ["shop"], podAffinity: { matchLabels: { app: "web" } }, gateway: "10.6.0.1", routes: [{ dst: "172.20.0.0/16", gw: "10.6.0.1" }] });
     expect(t.subnetStore.peek("s1")?.status?.controlledIPPools?.["auto4-web-eth0-11111"]).toEqual({ ips: ["10.6.0.2-10.6.0.4"], application: "Deployment/shop/web", reservedAt: new Date(t.clock.now()).toISOString() });
+  });
+
+  it("makes pools the pool webhook accepts, empty ones included", async () => {
+    const t = carverOver(subnet("s1", "10.6.0.0/24", ["10.6.0.10-10.6.0.50"], { gateway: "10.6.0.1" }));
+    const pool = await t.carver.ensure(target({ size: 4 }));
+    const ctx = { pools: t.pools.all(), subnets: t.subnetStore.all(), held: () => IPSet.empty(4) };
+    expect(validateIPPool(defaultIPPool(pool, ctx, true), undefined, ctx)).toEqual([]);
+    await t.carver.shrink(pool.metadata.name ?? "", 0);
+    const empty = t.pools.peek(pool.metadata.name ?? "") as SpiderIPPool;
+    expect(empty.spec.ips).toEqual([]);
+    expect(validateIPPool(empty, pool, { ...ctx, pools: t.pools.all() })).toEqual([]);
+  });
+
+  it("follows a change of ippool-reclaim on the application", async () => {
+    const t = carverOver(subnet("s1", "10.6.0.0/24", ["10.6.0.10-10.6.0.50"]));
+    await t.carver.ensure(target());
+    const kept = await t.carver.ensure(target({ reclaim: false }));
+    expect(kept.metadata.labels?.["ipam.spidernet.io/ippool-reclaim"]).toBe("false");
+    expect(kept.spec.ips).toEqual(["10.6.0.10-10.6.0.12"]);
   });
 
   it("answers from the cache without a read or a write when the pool is large enough, and grows it when not", async () => {
