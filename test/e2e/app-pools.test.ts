@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { setTimeout as sleep } from "node:timers/promises";
-import { parseAddressInCIDR } from "../../ipam/address/cidr.js";
+import { parseAddressInCIDR, parseCIDR } from "../../ipam/address/cidr.js";
+import { decodeAllocations } from "../../ipam/allocation/codec.js";
+import { tokenAt } from "../../ipam/allocation/state.js";
 import { parseIPList } from "../../ipam/address/iplist.js";
 import { API_VERSION } from "../../ipam/kinds/meta.js";
 import type { SpiderIPPool } from "../../ipam/kinds/ippool.js";
@@ -88,8 +90,14 @@ describe("a Deployment's automatic pool", () => {
       const p = await onlyPool(d.metadata?.uid);
       return poolSize(p) === 5 ? p : undefined;
     }, 60000);
+    // Every Pod still running holds its address in the pool, under the token it was given.
     const ips = parseIPList(pool.spec.ips ?? [], 4);
-    for (const p of kept) expect(ips.contains(parseAddressInCIDR(addressOf(p)).address.value)).toBe(true);
+    const runs = decodeAllocations(pool.status?.allocations, parseCIDR(pool.spec.subnet)).runs;
+    for (const p of kept) {
+      const address = parseAddressInCIDR(addressOf(p)).address.value;
+      expect(ips.contains(address)).toBe(true);
+      expect(tokenAt(runs, address)).toBe(assignedOf(p).ips[0]?.ipv4Token);
+    }
 
     // A rolling update with maxSurge 2: two more Pods at a time, inside the two spares.
     await a.apps.patchNamespacedDeployment({ name: "web", namespace: ns, body: { spec: { template: { spec: { containers: [{ name: "c", image: "example.invalid/app:2" }] } } } } }, merge);
