@@ -150,17 +150,23 @@ export class AutoPoolCarver {
       }
       if (!deleting(p) && servesApplication(p, t.app, t.interface, t.family)) return { own: p };
     }
-    const takeover = await this.keptForNext(t);
-    return { ...(takeover ? { takeover } : {}), ...(freeName ? { freeName } : {}) };
+    const kept = await this.keptForNext(t);
+    // Taken over a moment ago (by another replica) while the cache still shows the earlier owner.
+    if (kept && servesApplication(kept, t.app, t.interface, t.family)) return { own: kept };
+    return { ...(kept ? { takeover: kept } : {}), ...(freeName ? { freeName } : {}) };
   }
 
-  /** A pool an earlier application of the same kind, namespace and name left with ippool-reclaim "false". */
+  /** A pool an earlier application of the same kind, namespace and name left with ippool-reclaim "false" (as stored now). */
   private async keptForNext(t: AutoPoolTarget): Promise<SpiderIPPool | undefined> {
-    const kept = this.d.poolCache.list().find((p) => {
-      const o = autoPoolOwner(p);
-      return !deleting(p) && o !== undefined && !o.reclaim && o.uid !== t.app.uid && o.kind === t.app.kind && o.namespace === t.app.namespace && o.name === t.app.name && o.interface === t.interface && o.family === t.family;
-    });
-    return kept ? this.d.pools.get(kept.metadata.name ?? "") : undefined;
+    const keptFor = (p: SpiderIPPool | undefined): p is SpiderIPPool => {
+      const o = p && !deleting(p) ? autoPoolOwner(p) : undefined;
+      return o !== undefined && o.kind === t.app.kind && o.namespace === t.app.namespace && o.name === t.app.name && o.interface === t.interface && o.family === t.family;
+    };
+    const cached = this.d.poolCache.list().find((p) => keptFor(p) && autoPoolOwner(p)?.reclaim === false && autoPoolOwner(p)?.uid !== t.app.uid);
+    if (!cached) return undefined;
+    const live = await this.d.pools.get(cached.metadata.name ?? "");
+    const o = live ? autoPoolOwner(live) : undefined;
+    return keptFor(live) && (o?.uid === t.app.uid || o?.reclaim === false) ? live : undefined;
   }
 
   /** The pool to size this round in `source` (its own, or a kept one to take over), and the name it has or gets. */

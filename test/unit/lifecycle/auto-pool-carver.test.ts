@@ -124,6 +124,17 @@ describe("AutoPoolCarver", () => {
     expect((await third.carver.ensure(target())).metadata.name).toBe("auto4-web-eth0-11111");
   });
 
+  it("treats a kept pool that another replica has just taken over as its own, though the cache still shows the earlier owner", async () => {
+    const t = carverOver(subnet("s1", "10.6.0.0/24", ["10.6.0.10-10.6.0.50"]));
+    const earlier = { ...app, uid: "cccc-33333" };
+    const kept = t.pools.seed({ metadata: { name: "auto4-web-eth0-33333", labels: autoPoolLabels(earlier, { interface: "eth0", subnet: "s1", cidr: parseCIDR("10.6.0.0/24"), reclaim: false }) }, spec: { subnet: "10.6.0.0/24", ips: ["10.6.0.20-10.6.0.22"] } });
+    const stale = new AutoPoolCarver({ pools: t.pools, subnets: t.subnetStore, poolCache: { get: () => kept, list: () => [kept] }, reserved: (f) => IPSet.empty(f), clock: t.clock, log: t.log });
+    await t.pools.replace({ ...kept, metadata: { ...kept.metadata, labels: autoPoolLabels(app, { interface: "eth0", subnet: "s1", cidr: parseCIDR("10.6.0.0/24"), reclaim: false }) } });
+    const writes = t.pools.writes.length;
+    expect((await stale.ensure(target({ reclaim: false }))).metadata.name).toBe("auto4-web-eth0-33333");
+    expect(t.pools.writes.length).toBe(writes);
+  });
+
   it("refuses to move an application's pool to another subnet", async () => {
     const t = carverOver(subnet("s1", "10.6.0.0/24", ["10.6.0.10-10.6.0.50"]), subnet("s2", "10.7.0.0/24", ["10.7.0.10-10.7.0.50"]));
     await t.carver.ensure(target());
