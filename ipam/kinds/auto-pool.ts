@@ -47,6 +47,13 @@ function parseApplication(text: string | undefined): Pick<Application, "apiVersi
 
 export const AUTO_POOL_BOUND_AT = "ipam.spidernet.io/owner-application-since";
 
+/**
+ * (ext) When the pool was last grown (or made): the application's admission grows it
+ * before the application's change is in the caches, so a pool grown less than a grace ago
+ * is not shrunk on what the caches say the application wants.
+ */
+export const AUTO_POOL_SIZED_AT = "ipam.spidernet.io/sized-at";
+
 function nameWith(family: Family, app: Pick<Application, "name">, iface: string, tail: string): string {
   const name = `auto${family}-${app.name}-${iface}-${tail}`.toLowerCase();
   if (name.length <= 253) return name;

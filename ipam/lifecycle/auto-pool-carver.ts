@@ -7,6 +7,7 @@ import {
   AUTO_POOL_APPLICATION,
   AUTO_POOL_BOUND_AT,
   AUTO_POOL_LABELS,
+  AUTO_POOL_SIZED_AT,
   autoPoolLabels,
   autoPoolNames,
   autoPoolOwner,
@@ -234,10 +235,14 @@ export class AutoPoolCarver {
         ...subnet.status,
         controlledIPPools: {
           ...subnet.status?.controlledIPPools,
-          [name]: { ips: wanted.toStrings(), application: `${t.app.kind}/${t.app.namespace}/${t.app.name}`, reservedAt: new Date(this.d.clock.now()).toISOString() },
+          [name]: { ips: wanted.toStrings(), application: `${t.app.kind}/${t.app.namespace}/${t.app.name}`, reservedAt: this.now() },
         },
       },
     });
+  }
+
+  private now(): string {
+    return new Date(this.d.clock.now()).toISOString();
   }
 
   /** The application changed ippool-reclaim: its pool's label follows. */
@@ -246,7 +251,8 @@ export class AutoPoolCarver {
   }
 
   private async grow(existing: SpiderIPPool, wanted: IPSet, t: AutoPoolTarget): Promise<SpiderIPPool> {
-    const grown = await this.d.pools.replace(withIPs(existing, wanted));
+    const annotations = { ...existing.metadata.annotations, [AUTO_POOL_SIZED_AT]: this.now() };
+    const grown = await this.d.pools.replace(withIPs({ ...existing, metadata: { ...existing.metadata, annotations } }, wanted));
     this.d.log.info({ pool: existing.metadata.name, size: t.size }, "automatic pool grown");
     return grown;
   }
@@ -280,7 +286,7 @@ export class AutoPoolCarver {
       metadata: {
         name,
         labels: autoPoolLabels(t.app, { interface: t.interface, subnet: source.name, cidr, reclaim: t.reclaim }),
-        annotations: { [AUTO_POOL_APPLICATION]: formatApplication(t.app), [AUTO_POOL_BOUND_AT]: new Date(this.d.clock.now()).toISOString() },
+        annotations: { [AUTO_POOL_APPLICATION]: formatApplication(t.app), [AUTO_POOL_BOUND_AT]: this.now(), [AUTO_POOL_SIZED_AT]: this.now() },
         finalizers: [POOL_FINALIZER],
         ...(subnet.metadata.uid ? { ownerReferences: [{ apiVersion: API_VERSION, kind: "SpiderSubnet", name: source.name, uid: subnet.metadata.uid, controller: true, blockOwnerDeletion: true }] } : {}),
       },

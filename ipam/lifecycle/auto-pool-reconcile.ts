@@ -1,7 +1,7 @@
 import { parseCIDR } from "../address/cidr.js";
 import { decodeAllocations } from "../allocation/codec.js";
 import { isApplicationKind, type ApplicationKind, type Workload } from "../kinds/application.js";
-import { AUTO_POOL_BOUND_AT, autoPoolOwner, type AutoPoolOwner } from "../kinds/auto-pool.js";
+import { AUTO_POOL_BOUND_AT, AUTO_POOL_SIZED_AT, autoPoolOwner, type AutoPoolOwner } from "../kinds/auto-pool.js";
 import type { SpiderIPPool } from "../kinds/ippool.js";
 import type { ApplicationDirectory, Cache, Clock, Log, ObjectStore } from "../ports.js";
 import { poolIPs, type AutoPoolCarver } from "./auto-pool-carver.js";
@@ -61,10 +61,19 @@ export class AutoPoolReconciler {
     const { target, again } = this.target(pool, wanted);
     const size = Number(poolIPs(pool, owner.family).size());
     if (target === undefined || size <= target) return again;
+    // Grown a moment ago by an admission the caches may not show yet: look again later.
+    const grown = this.sinceSized(pool);
+    if (target > 0 && grown > 0) return Math.min(grown, again ?? grown);
     await this.d.carver.shrink(name, target);
     // A resized pool is idle afresh: its next look starts the clock again.
     this.idle.delete(name);
     return again;
+  }
+
+  /** How long until a pool's last growth is a grace old (0 or less: it is). */
+  private sinceSized(pool: SpiderIPPool): number {
+    const sized = timeOf(pool.metadata.annotations?.[AUTO_POOL_SIZED_AT]) ?? timeOf(pool.metadata.creationTimestamp) ?? 0;
+    return sized + this.d.idleMs - this.d.clock.now();
   }
 
   /** The owner object, if it is the pool's very application (same uid). */

@@ -5,7 +5,7 @@ import { applyPoolRequests } from "../../../ipam/allocation/batch.js";
 import { decodeAllocations, encodeAllocations } from "../../../ipam/allocation/codec.js";
 import { buildPoolView } from "../../../ipam/allocation/pool-view.js";
 import type { ObjectRef, Workload } from "../../../ipam/kinds/application.js";
-import { AUTO_POOL_BOUND_AT, autoPoolLabels } from "../../../ipam/kinds/auto-pool.js";
+import { AUTO_POOL_BOUND_AT, AUTO_POOL_SIZED_AT, autoPoolLabels } from "../../../ipam/kinds/auto-pool.js";
 import type { SpiderIPPool } from "../../../ipam/kinds/ippool.js";
 import type { SpiderSubnet } from "../../../ipam/kinds/subnet.js";
 import { AutoPoolCarver } from "../../../ipam/lifecycle/auto-pool-carver.js";
@@ -75,6 +75,18 @@ describe("AutoPoolReconciler", () => {
     await t.r.reconcile(NAME);
     // Five wanted: the two held stay, the lowest free ones with them.
     expect(t.pools.peek(NAME)?.spec.ips).toEqual(["10.6.0.10-10.6.0.13", "10.6.0.30"]);
+  });
+
+  it("does not shrink a pool grown less than a lifetime ago (the caches may not show the scale-up yet), then does", async () => {
+    const t = setup(["10.6.0.10-10.6.0.31"]);
+    const p = t.pools.peek(NAME) as SpiderIPPool;
+    await t.pools.replace({ ...p, metadata: { ...p.metadata, annotations: { ...p.metadata.annotations, [AUTO_POOL_SIZED_AT]: new Date(t.clock.now() - 10_000).toISOString() } } });
+    await hold(t.pools, "10.6.0.12");
+    expect(await t.r.reconcile(NAME)).toBe(IDLE - 10_000);
+    expect(t.pools.peek(NAME)?.spec.ips).toEqual(["10.6.0.10-10.6.0.31"]);
+    t.clock.advance(IDLE);
+    await t.r.reconcile(NAME);
+    expect(t.pools.peek(NAME)?.spec.ips).toEqual(["10.6.0.10-10.6.0.14"]);
   });
 
   it("gives everything back when no Pod has held an address for the reservation lifetime, and starts over after a resize", async () => {
