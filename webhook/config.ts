@@ -45,6 +45,10 @@ export interface ControllerConfig {
     readonly primaryNetwork: PrimaryNetwork;
     /** NICs one Pod may have; more are refused. */
     readonly maxNics: number;
+    /** The most addresses an automatic pool may hold; larger asks are refused. */
+    readonly autoPoolMaxIPs: number;
+    /** How often every automatic pool is checked against its application (besides events). */
+    readonly autoPoolResyncMs: number;
   };
   /**
    * Whether the controller writes its own Mutating/ValidatingWebhookConfigurations at start
@@ -87,6 +91,8 @@ export const SETTINGS = {
   agentUsers: { flag: "agent-users", env: "SPIDERPOOL_AGENT_USERS", kind: "list", help: "users allowed to ask for late allocation; default: the agents' service account system:serviceaccount:<namespace>:spiderpool-agent" },
   primaryNetwork: { flag: "primary-network", env: "SPIDERPOOL_PRIMARY_NETWORK", kind: "string", default: "spiderpool", help: "the network of every Pod's eth0 unless it names one: spiderpool (its IPAM is Spiderpool), other (another plugin's, e.g. Calico; eth0 is never Spiderpool's) or namespace/name of the NetworkAttachmentDefinition Multus uses as its cluster network" },
   maxNicsPerPod: { flag: "max-nics-per-pod", env: "SPIDERPOOL_MAX_NICS_PER_POD", kind: "int", default: "16", help: "network interfaces one Pod may have; a Pod with more is refused" },
+  autoPoolMaxIPs: { flag: "auto-pool-max-ips", env: "SPIDERPOOL_AUTO_POOL_MAX_IPS", kind: "int", default: "65536", help: "the most addresses an automatic pool may hold; an application (or Pod) asking for more through ipam.spidernet.io/ippool-ip-number or its replicas is refused" },
+  autoPoolResyncMs: { flag: "auto-pool-resync-ms", env: "SPIDERPOOL_AUTO_POOL_RESYNC_MS", kind: "int", default: "300000", help: "how often every automatic pool is checked against its application (shrunk, or reclaimed when the application is gone) besides the events that trigger it" },
   registerWebhooks: { flag: "register-webhooks", env: "SPIDERPOOL_REGISTER_WEBHOOKS", kind: "bool", default: "true", help: "write the webhook configurations at start (false: the installer manages them)" },
   webhookUrl: { flag: "webhook-url", env: "SPIDERPOOL_WEBHOOK_URL", kind: "string", help: "how the apiserver reaches the webhook when not through the Service (e.g. https://127.0.0.1:5722 for a local control plane)" },
   servicePort: { flag: "service-port", env: "SPIDERPOOL_SERVICE_PORT", kind: "port", default: "443", help: "port of the Service in front of the webhook" },
@@ -123,6 +129,8 @@ export function parseControllerConfig(env: Readonly<Record<string, string | unde
       agentUsers: (v.agentUsers as string[] | undefined) ?? [`system:serviceaccount:${v.namespace as string}:spiderpool-agent`],
       primaryNetwork: parsePrimaryNetwork(v.primaryNetwork) ?? "spiderpool",
       maxNics: v.maxNicsPerPod,
+      autoPoolMaxIPs: v.autoPoolMaxIPs,
+      autoPoolResyncMs: v.autoPoolResyncMs,
     },
     registration: {
       enabled: v.registerWebhooks,

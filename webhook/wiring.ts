@@ -23,7 +23,8 @@ import { createLogger } from "../runtime/log.js";
 import { ippoolRules, kindHandlers, multusConfigRules, reservedIPRules, subnetRules } from "./admission/kinds.js";
 import { podMutatingHandler, podValidatingHandler } from "./admission/pod.js";
 import type { AdmissionHandler } from "./admission/review.js";
-import { AutoPools } from "./auto-pools.js";
+import { applicationValidatingHandler } from "./admission/application.js";
+import { autoPools, type AutoPools } from "./auto-pools.js";
 import { clusterConfigFrom } from "./cluster-config.js";
 import type { ControllerConfig } from "./config.js";
 import { allSynced, startControllerInformers, stopInformers, type ControllerInformers } from "./informers.js";
@@ -35,6 +36,10 @@ import { MultusConfigSync } from "./reconcile/multus-config.js";
 import { PodBinding } from "./reconcile/pod-binding.js";
 import { PoolStatusSync } from "./reconcile/pool-status.js";
 import { ReservationIndex } from "./reconcile/reservation-index.js";
+import { AutoPoolSync } from "./reconcile/auto-pools.js";
+import { StatefulSetOrdinals } from "./reconcile/statefulset-ordinals.js";
+import { stickyAddresses } from "../ipam/lifecycle/statefulset.js";
+import type { ClusterConfig } from "../ipam/kinds/cluster-config.js";
 import { registerWebhooks } from "./registration.js";
 import { startWebhookServer } from "./server.js";
 import { ServingCertificates } from "./serving-certificates.js";
@@ -79,7 +84,7 @@ interface Shared {
 }
 
 /** Allocation for admission and late allocation: the pool writer (group commit) and what reservation reads. */
-function allocation(s: Shared): { writer: PoolWriter; reserve: Omit<ReserveContext, "allocator">; dryRun: () => DryRunAllocator } {
+function allocation(s: Shared): { writer: PoolWriter; reserve: Omit<ReserveContext, "allocator">; dryRun: () => DryRunAllocator; auto: AutoPools; cluster: () => ClusterConfig } {
   const { informers: i, config, clock, log, metrics } = s;
   const cluster = clusterConfigFrom(i.configMaps, log);
   const reserved = reservedFrom(() => i.reserved.list(), log);
@@ -92,7 +97,7 @@ function allocation(s: Shared): { writer: PoolWriter; reserve: Omit<ReserveConte
     onWrite: (_pool, batch) => metrics.poolWrites.observe(batch),
     mayBeRequestFault: isRefusedWrite,
   });
-  const autoPools = new AutoPools(s.kc, { pools: s.stores.pools, subnets: s.stores.subnets, poolCache: () => i.pools.list(), reserved, cluster, clock, log });
+  const auto = autoPools(s.kc, { informers: i, pools: s.stores.pools, subnets: s.stores.subnets, reserved, cluster, config, clock, log });
   const reserve: Omit<ReserveContext, "allocator"> = {
     pools: i.pools,
     subnets: i.subnets,
@@ -106,10 +111,10 @@ function allocation(s: Shared): { writer: PoolWriter; reserve: Omit<ReserveConte
     networks: async (ref) => i.nads.get(ref.name, ref.namespace) ?? (await s.stores.nads.get(ref.name, ref.namespace)),
     primaryNetwork: config.ipam.primaryNetwork,
     maxNics: config.ipam.maxNics,
-    autoPool: (pod, iface, family, subnets, dryRun) =>
-      autoPools.ensure({ namespace: pod.namespace, annotations: pod.annotations, ownerReferences: pod.ownerReferences ?? [], interface: iface, family, subnets, dryRun }),
+    autoPool: (pod, iface, family, subnets, dryRun) => auto.pools.forPod(pod, iface, family, subnets, dryRun),
+    sticky: (pod) => (cluster().enableStatefulSet && pod.name ? stickyAddresses(pod, i.endpoints.get(pod.name, pod.namespace)) : []),
   };
-  return { writer, reserve, dryRun: () => new DryRunAllocator(common) };
+  return { writer, reserve, dryRun: () => new DryRunAllocator(common), auto, cluster };
 }
 
 /** The admission handlers, by path segment under /webhooks/. */
@@ -133,12 +138,14 @@ function admissionHandlers(s: Shared, a: ReturnType<typeof allocation>): Record<
     observe: (outcome) => s.metrics.observeAdmission(outcome),
   });
   handlers["validate-pod"] = podValidatingHandler({ systemUsers });
+  handlers["validate-application"] = applicationValidatingHandler({ pools: a.auto.pools, apps: a.auto.apps, log: s.log });
   return handlers;
 }
 
 /** The reconcilers that run on the leader only; every replica serves admission. */
-function leaderTasks(s: Shared, writer: PoolWriter, identity: string): LeaderTask[] {
+function leaderTasks(s: Shared, a: ReturnType<typeof allocation>, identity: string): LeaderTask[] {
   const { informers: i, stores, log, metrics } = s;
+  const writer = a.writer;
   const binder = new Binder({
     pods: i.pods,
     endpoints: i.endpoints,
@@ -149,6 +156,8 @@ function leaderTasks(s: Shared, writer: PoolWriter, identity: string): LeaderTas
     event: eventRecorder(s.kc, "spiderpool-controller", identity, log),
     log,
     onRelease: (reason, n) => metrics.releases.inc({ reason }, n),
+    statefulSets: i.applications.StatefulSet,
+    statefulSetsSticky: () => a.cluster().enableStatefulSet,
   });
   return [
     new PodBinding({
@@ -163,9 +172,11 @@ function leaderTasks(s: Shared, writer: PoolWriter, identity: string): LeaderTas
       reservationTtlMs: s.config.ipam.reservationTtlMs,
       onExpiredRelease: (n) => metrics.gc.inc({ reason: "reservation-expired" }, n),
     }),
-    new PoolStatusSync({ pools: i.pools, subnets: i.subnets, poolApi: stores.pools, subnetApi: stores.subnets, log }),
+    new PoolStatusSync({ pools: i.pools, subnets: i.subnets, poolApi: stores.pools, subnetApi: stores.subnets, log, clock: s.clock }),
     new MultusConfigSync({ multusConfigs: i.multusConfigs, nads: i.nads, nadStore: stores.nads, log }),
     new CoordinatorStatusSync({ kc: s.kc, nodes: i.nodes, log }),
+    new AutoPoolSync({ pools: i.pools, applications: i.applications, reconciler: a.auto.reconciler, log, resyncMs: s.config.ipam.autoPoolResyncMs }),
+    new StatefulSetOrdinals({ statefulSets: i.applications.StatefulSet, endpoints: i.endpoints, binder, log }),
   ];
 }
 
@@ -188,7 +199,7 @@ export async function startController(config: ControllerConfig, opts: Controller
   const s: Shared = { kc, config, log, clock: systemClock, metrics: new ControllerMetrics(true), informers, stores };
   // Everything that follows informer events is built before the first await, so no event is missed.
   const alloc = allocation(s);
-  const tasks = leaderTasks(s, alloc.writer, identity);
+  const tasks = leaderTasks(s, alloc, identity);
 
   const certificates = new ServingCertificates(kc, config, s.metrics, log);
   const tls = await certificates.initial();

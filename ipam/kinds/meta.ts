@@ -12,6 +12,7 @@ export interface ObjectMeta {
   finalizers?: string[];
   deletionTimestamp?: string | Date;
   ownerReferences?: OwnerReference[];
+  creationTimestamp?: string | Date;
 }
 
 export interface OwnerReference {

@@ -3,11 +3,13 @@ import { buildPoolView } from "../allocation/pool-view.js";
 import { findReservation, tokenAt } from "../allocation/state.js";
 import { parseAssignedIPs, sameNics, type AssignedIPs } from "../annotations/assigned.js";
 import { ANNO_ASSIGNED_IPS } from "../annotations/keys.js";
+import type { Workload } from "../kinds/application.js";
 import type { SpiderEndpoint } from "../kinds/endpoint.js";
 import type { SpiderIPPool } from "../kinds/ippool.js";
 import { isFinished, type PodLike } from "../kinds/pod.js";
 import type { Allocator, Cache, EndpointStore, EventRecorder, Log, PoolStore } from "../ports.js";
 import { ENDPOINT_FINALIZER, endpointFor, recordedAddresses, releaseEndpoint, releaseRecorded } from "./endpoints.js";
+import { keepsAddresses, statefulSetOwnerOf } from "./statefulset.js";
 
 export interface BinderDeps {
   pods: Cache<PodLike>;
@@ -20,6 +22,10 @@ export interface BinderDeps {
   event: EventRecorder;
   log: Log;
   onRelease?: (reason: string, count: number) => void;
+  /** The StatefulSets, to tell whether a gone Pod's ordinal is still wanted (none: no address sticks). */
+  statefulSets?: Cache<Workload>;
+  /** enableStatefulSet of the cluster configuration: whether StatefulSet addresses stick. */
+  statefulSetsSticky?: () => boolean;
 }
 
 type Recorded = ReturnType<typeof recordedAddresses>[number];
@@ -41,7 +47,7 @@ export class Binder {
     const pod = this.d.pods.get(name, namespace);
     const ep = this.d.endpoints.get(name, namespace);
     if (!pod || isFinished(pod)) {
-      if (ep && !keepsAddresses(ep)) await this.releaseEndpoint(ep, pod ? "pod-finished" : "pod-deleted");
+      if (ep && !this.keeps(ep)) await this.releaseEndpoint(ep, pod ? "pod-finished" : "pod-deleted");
       return;
     }
     const assigned = await this.assignedOf(pod);
@@ -79,7 +85,7 @@ export class Binder {
 
   private async bind(pod: PodLike, ep: SpiderEndpoint | undefined, assigned: AssignedIPs): Promise<void> {
     const current = ep?.status?.current;
-    const desired = endpointFor(pod, assigned);
+    const desired = endpointFor(pod, assigned, this.sticky());
     if (ep && current && current.reservation !== assigned.reservation) {
       // An earlier Pod of this name held other addresses: release them before recording these.
       this.d.onRelease?.("replaced", await releaseRecorded(this.d.allocator, ep));
@@ -117,6 +123,17 @@ export class Binder {
     return undefined;
   }
 
+  private sticky(): boolean {
+    return this.d.statefulSets !== undefined && (this.d.statefulSetsSticky?.() ?? true);
+  }
+
+  /** A StatefulSet Pod's endpoint keeps its addresses while the StatefulSet wants its ordinal. */
+  private keeps(ep: SpiderEndpoint): boolean {
+    const owner = statefulSetOwnerOf(ep);
+    const sts = owner ? this.d.statefulSets?.get(owner.name, ep.metadata.namespace) : undefined;
+    return keepsAddresses(ep, sts, this.sticky());
+  }
+
   private async releaseEndpoint(ep: SpiderEndpoint, reason: string): Promise<void> {
     const released = await releaseEndpoint(this.d.allocator, this.d.endpointStore, ep, reason, this.d.log);
     this.d.onRelease?.(reason, released);
@@ -135,9 +152,4 @@ function checkPool(pool: SpiderIPPool | undefined, a: Recorded, reservation: str
   const pending = findReservation(state, reservation)?.held.some((h) => h.address === a.address && h.token === a.token) ?? false;
   if (!pending && !recorded) return `${a.text} of pool ${a.pool} is not pending for reservation ${reservation} and this pod's endpoint does not record it`;
   return undefined;
-}
-
-/** A StatefulSet's endpoint outlives its Pod (the address sticks to the ordinal). */
-function keepsAddresses(ep: SpiderEndpoint): boolean {
-  return ep.status?.ownerControllerType === "StatefulSet" && !ep.metadata.deletionTimestamp;
 }

@@ -58,14 +58,15 @@ export function topController(pod: PodLike): { kind: string; name: string; ref?:
 
 /**
  * The SpiderEndpoint recording what a Pod holds. Owned by the Pod, except a StatefulSet's
- * Pod: its endpoint is owned by the StatefulSet and outlives the Pod, so the address sticks.
+ * Pod while StatefulSet addresses stick (`sticky`, enableStatefulSet): its endpoint is owned
+ * by the StatefulSet and outlives the Pod, so the address sticks.
  */
-export function endpointFor(pod: PodLike, assigned: AssignedIPs): SpiderEndpoint {
+export function endpointFor(pod: PodLike, assigned: AssignedIPs, sticky = true): SpiderEndpoint {
   const top = topController(pod);
   const { name = "", namespace = "", uid = "" } = pod.metadata;
   const node = pod.spec?.nodeName;
   const owner: OwnerReference =
-    top.kind === "StatefulSet" && top.ref
+    sticky && top.kind === "StatefulSet" && top.ref
       ? { apiVersion: top.ref.apiVersion, kind: top.ref.kind, name: top.ref.name, uid: top.ref.uid, blockOwnerDeletion: false }
       : { apiVersion: "v1", kind: "Pod", name, uid, blockOwnerDeletion: false };
   return {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@jest/globals";
 import { formatAssignedIPs, type AssignedIPs } from "../../../ipam/annotations/assigned.js";
+import type { Workload } from "../../../ipam/kinds/application.js";
 import type { SpiderEndpoint } from "../../../ipam/kinds/endpoint.js";
 import type { SpiderIPPool } from "../../../ipam/kinds/ippool.js";
 import type { PodLike } from "../../../ipam/kinds/pod.js";
@@ -27,6 +28,8 @@ async function setup(poolCache?: (store: FakeStore<SpiderIPPool>) => Cache<Spide
     return Promise.resolve();
   };
   const w = writerOver(pools);
+  const statefulSets = listCache<Workload>([{ metadata: { name: "db", namespace: "app", uid: "sts-uid" }, spec: { replicas: 2 } }]);
+  let sticky = true;
   const reserve = async (id: string) =>
     (await reserveAddresses({ namespace: "app", labels: {}, annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["p"]}' } }, id, reserveContext(pools, w.writer, w.clock))).assigned;
   const binder = new Binder({
@@ -38,13 +41,18 @@ async function setup(poolCache?: (store: FakeStore<SpiderIPPool>) => Cache<Spide
     allocator: w.writer,
     event,
     log: w.log,
+    statefulSets,
+    statefulSetsSticky: () => sticky,
   });
   const addPod = (name: string, assigned: AssignedIPs, uid = `uid-${name}`): PodLike => {
     const p: PodLike = { metadata: { name, namespace: "app", uid, annotations: { "ipam.spidernet.io/assigned-ips": formatAssignedIPs(assigned) } }, spec: { nodeName: "n1" } };
     pods.items.push(p);
     return p;
   };
-  return { pools, endpoints, pods, events, binder, reserve, addPod, log: w.log };
+  const stickOff = (): void => {
+    sticky = false;
+  };
+  return { pools, endpoints, pods, events, binder, reserve, addPod, log: w.log, statefulSets, stickOff };
 }
 
 describe("Binder over fake ports", () => {
@@ -106,15 +114,43 @@ describe("Binder over fake ports", () => {
     expect(t.endpoints.peek("web-0", "app")).toBeUndefined();
   });
 
-  it("keeps a StatefulSet Pod's endpoint and addresses when the Pod goes", async () => {
-    const t = await setup();
-    const assigned = await t.reserve("r1");
-    const pod = t.addPod("db-0", assigned);
+  /** A StatefulSet Pod bound, then gone: what its endpoint keeps. */
+  async function statefulSetPodGone(t: Awaited<ReturnType<typeof setup>>, name: string): Promise<void> {
+    const assigned = await t.reserve(`r-${name}`);
+    const pod = t.addPod(name, assigned);
     pod.metadata.ownerReferences = [{ apiVersion: "apps/v1", kind: "StatefulSet", name: "db", uid: "sts-uid", controller: true }];
-    await t.binder.reconcile("app/db-0");
+    await t.binder.reconcile(`app/${name}`);
     t.pods.items.length = 0;
-    await t.binder.reconcile("app/db-0");
+    await t.binder.reconcile(`app/${name}`);
+  }
+
+  it("keeps a StatefulSet Pod's endpoint and addresses when the Pod goes and its ordinal is wanted", async () => {
+    const t = await setup();
+    await statefulSetPodGone(t, "db-1");
     expect(heldIn(t.pools, "p")).toEqual(["10.6.0.10"]);
-    expect(t.endpoints.peek("db-0", "app")?.status?.ownerControllerType).toBe("StatefulSet");
+    expect(t.endpoints.peek("db-1", "app")?.metadata.ownerReferences?.[0]).toMatchObject({ kind: "StatefulSet", uid: "sts-uid" });
+  });
+
+  it("releases a StatefulSet Pod's addresses when a scale-down removed its ordinal", async () => {
+    const t = await setup();
+    await statefulSetPodGone(t, "db-2");
+    expect(heldIn(t.pools, "p")).toEqual([]);
+    expect(t.endpoints.peek("db-2", "app")).toBeUndefined();
+  });
+
+  it("releases them when the StatefulSet is gone or is another one of the same name", async () => {
+    const t = await setup();
+    await statefulSetPodGone(t, "db-0");
+    expect(heldIn(t.pools, "p")).toEqual(["10.6.0.10"]);
+    t.statefulSets.items[0] = { metadata: { name: "db", namespace: "app", uid: "another-uid" }, spec: { replicas: 2 } };
+    await t.binder.reconcile("app/db-0");
+    expect(heldIn(t.pools, "p")).toEqual([]);
+  });
+
+  it("with enableStatefulSet off, owns the endpoint by the Pod and releases on deletion", async () => {
+    const t = await setup();
+    t.stickOff();
+    await statefulSetPodGone(t, "db-0");
+    expect(heldIn(t.pools, "p")).toEqual([]);
   });
 });
