@@ -12,7 +12,9 @@ import { DryRunAllocator } from "../ipam/lifecycle/dry-run.js";
 import { reservedFrom } from "../ipam/lifecycle/pool-commit.js";
 import { PoolWriter } from "../ipam/lifecycle/pool-writer.js";
 import type { ReserveContext } from "../ipam/lifecycle/reserve.js";
-import type { Clock } from "../ipam/ports.js";
+import type { Clock, EventRecorder } from "../ipam/ports.js";
+import { effectiveGc, type ClusterConfig, type GcSettings } from "../ipam/kinds/cluster-config.js";
+import type { ConsistencyReport } from "../ipam/lifecycle/consistency.js";
 import { eventRecorder } from "../k8s/events.js";
 import { loadKubeConfig } from "../k8s/kubeconfig.js";
 import { LeaderElector } from "../k8s/leader.js";
@@ -30,6 +32,9 @@ import { LateAllocationEndpoint } from "./late-allocation.js";
 import { ControllerMetrics } from "./metrics.js";
 import type { LeaderTask } from "./reconcile/leader-task.js";
 import { PodBinding } from "./reconcile/pod-binding.js";
+import { FullScan, liveConsistency } from "./reconcile/full-scan.js";
+import { liveReads, type LiveReads } from "./reconcile/live-reads.js";
+import { PoolRecovery } from "./reconcile/pool-recovery.js";
 import { PoolStatusSync } from "./reconcile/pool-status.js";
 import { ReservationIndex } from "./reconcile/reservation-index.js";
 import { registerWebhooks } from "./registration.js";
@@ -46,7 +51,13 @@ export interface Controller {
   isLeader(): boolean;
   /** Waits until the reconcile queues are empty (tests). */
   settled(): Promise<void>;
+  /** Runs a full scan now (leader only; undefined elsewhere) and returns its consistency report. */
+  scan(): Promise<ConsistencyReport | undefined>;
+  /** The consistency of what the apiserver holds now, read live. */
+  consistency(): Promise<ConsistencyReport>;
   close(): Promise<void>;
+  /** Stops at once, as a killed process would: no lease handed over, no work finished (failover tests). */
+  kill(): Promise<void>;
 }
 
 export interface ControllerOptions {
@@ -72,12 +83,16 @@ interface Shared {
   metrics: ControllerMetrics;
   informers: ControllerInformers;
   stores: Stores;
+  live: LiveReads;
+  event: EventRecorder;
+  /** The cluster configuration (spiderpool-conf) as it is now. */
+  cluster: () => ClusterConfig;
 }
 
 /** Allocation for admission and late allocation: the pool writer (group commit) and what reservation reads. */
-function allocation(s: Shared): { writer: PoolWriter; reserve: Omit<ReserveContext, "allocator">; dryRun: () => DryRunAllocator } {
+function allocation(s: Shared, blocked: (pool: SpiderIPPool) => string | undefined): { writer: PoolWriter; reserve: Omit<ReserveContext, "allocator">; dryRun: () => DryRunAllocator } {
   const { informers: i, config, clock, log, metrics } = s;
-  const cluster = clusterConfigFrom(i.configMaps, log);
+  const cluster = s.cluster;
   const reserved = reservedFrom(() => i.reserved.list(), log);
   const common = { cached: (n: string) => i.pools.get(n), reserved, clock, coolDownMs: config.ipam.coolDownMs };
   const writer = new PoolWriter({
@@ -86,6 +101,7 @@ function allocation(s: Shared): { writer: PoolWriter; reserve: Omit<ReserveConte
     log,
     onConflict: () => metrics.poolConflicts.inc(),
     onWrite: (_pool, batch) => metrics.poolWrites.observe(batch),
+    blocked,
   });
   const autoPools = new AutoPools(s.kc, { pools: s.stores.pools, subnets: s.stores.subnets, poolCache: () => i.pools.list(), reserved, cluster, clock, log });
   const reserve: Omit<ReserveContext, "allocator"> = {
@@ -128,35 +144,71 @@ function admissionHandlers(s: Shared, a: ReturnType<typeof allocation>): Record<
   return handlers;
 }
 
+/** The leader's tasks, and the full scan (also asked for on demand). */
+interface Leading {
+  tasks: LeaderTask[];
+  scan: FullScan;
+}
+
 /** The reconcilers that run on the leader only; every replica serves admission. */
-function leaderTasks(s: Shared, writer: PoolWriter, identity: string): LeaderTask[] {
-  const { informers: i, stores, log, metrics } = s;
+function leaderTasks(s: Shared, writer: PoolWriter, recovery: PoolRecovery): Leading {
+  const { informers: i, stores, log, metrics, live } = s;
+  const gc = (): GcSettings => effectiveGc(s.config.gc, s.cluster());
   const binder = new Binder({
     pods: i.pods,
     endpoints: i.endpoints,
     pools: i.pools,
+    nodes: i.nodes,
+    livePod: live.pod,
+    liveNode: live.node,
     poolStore: stores.pools,
     endpointStore: stores.endpoints,
     allocator: writer,
-    event: eventRecorder(s.kc, "spiderpool-controller", identity, log),
+    event: s.event,
+    gc,
+    clock: s.clock,
     log,
-    onRelease: (reason, n) => metrics.releases.inc({ reason }, n),
+    onRelease: (reason, released) => {
+      if (released.length === 0) return;
+      metrics.releases.inc({ reason }, released.length);
+      if (reason !== "replaced") metrics.gc.inc({ reason }, released.length);
+    },
   });
-  return [
-    new PodBinding({
-      pods: i.pods,
-      endpoints: i.endpoints,
-      pools: i.pools,
-      binder,
-      reservations: new ReservationIndex(i.pods),
-      allocator: writer,
-      clock: s.clock,
-      log,
-      reservationTtlMs: s.config.ipam.reservationTtlMs,
-      onExpiredRelease: (n) => metrics.gc.inc({ reason: "reservation-expired" }, n),
-    }),
-    new PoolStatusSync({ pools: i.pools, subnets: i.subnets, poolApi: stores.pools, subnetApi: stores.subnets, log }),
-  ];
+  const binding = new PodBinding({
+    pods: i.pods,
+    endpoints: i.endpoints,
+    pools: i.pools,
+    nodes: i.nodes,
+    binder,
+    reservations: new ReservationIndex(i.pods),
+    livePodsByReservation: live.podsByReservation,
+    allocator: writer,
+    clock: s.clock,
+    log,
+    reservationTtlMs: s.config.ipam.reservationTtlMs,
+    onExpiredRelease: (n) => metrics.gc.inc({ reason: "reservation-expired" }, n),
+  });
+  const scan = new FullScan({
+    binding,
+    live,
+    allocator: writer,
+    gc,
+    synced: async () => {
+      await Promise.all(Object.values(i).map((c: { synced: Promise<void> }) => c.synced));
+    },
+    clock: s.clock,
+    log,
+    onOrphansReleased: (n) => metrics.gc.inc({ reason: "orphaned" }, n),
+    onReport: (r) => metrics.observeConsistency(r),
+  });
+  const status = new PoolStatusSync({ pools: i.pools, subnets: i.subnets, poolApi: stores.pools, subnetApi: stores.subnets, log, rebuild: (p) => recovery.rebuildIfNeeded(p) });
+  return { tasks: [binding, status, scan], scan };
+}
+
+/** The pool writer's guard and the leader's rebuild of pools whose status was wiped or corrupted. */
+function poolRecovery(s: Shared): PoolRecovery {
+  const { informers: i } = s;
+  return new PoolRecovery({ endpoints: i.endpoints, pods: i.pods, live: s.live, poolStore: s.stores.pools, clock: s.clock, ttlMs: s.config.ipam.reservationTtlMs, event: s.event, log: s.log });
 }
 
 /**
@@ -174,15 +226,16 @@ export async function startController(config: ControllerConfig, opts: Controller
     subnets: new CustomResources<SpiderSubnet>(kc, SUBNET_PLURAL),
     endpoints: new CustomResources<SpiderEndpoint>(kc, ENDPOINT_PLURAL, true),
   };
-  const s: Shared = { kc, config, log, clock: systemClock, metrics: new ControllerMetrics(true), informers, stores };
+  const s: Shared = { kc, config, log, clock: systemClock, metrics: new ControllerMetrics(true), informers, stores, live: liveReads(kc, stores), event: eventRecorder(kc, "spiderpool-controller", identity, log), cluster: clusterConfigFrom(informers.configMaps, log) };
   // Everything that follows informer events is built before the first await, so no event is missed.
-  const alloc = allocation(s);
-  const tasks = leaderTasks(s, alloc.writer, identity);
+  const recovery = poolRecovery(s);
+  const alloc = allocation(s, recovery.blocked);
+  const { tasks, scan } = leaderTasks(s, alloc.writer, recovery);
 
   const certificates = new ServingCertificates(kc, config, s.metrics, log);
   const tls = await certificates.initial();
   if (config.registration.enabled) await registerWebhooks(kc, config, tls.caBundlePem);
-  const late = new LateAllocationEndpoint(kc, { reserve: alloc.reserve, allocator: alloc.writer, log }, new Set(config.ipam.agentUsers));
+  const late = new LateAllocationEndpoint(kc, { reserve: alloc.reserve, allocator: alloc.writer, clock: s.clock, log }, new Set(config.ipam.agentUsers));
   const synced = (): boolean => allSynced(informers);
   const server = await startWebhookServer({
     host: config.host,
@@ -193,13 +246,18 @@ export async function startController(config: ControllerConfig, opts: Controller
     metrics: s.metrics,
     log,
     beforeScrape: () => s.metrics.refreshPools(informers.pools.list(), informers.subnets.list().length),
-    posts: { "/v1/allocate": (body, authorization) => late.handle(body, authorization) },
+    gets: { "/v1/consistency": async () => ({ status: 200, body: await liveConsistency(s.live, () => s.clock.now()) }) },
+    posts: {
+      "/v1/allocate": (body, authorization) => late.handle(body, authorization),
+      // On demand: a full scan on the leader; another replica says who to ask.
+      "/v1/gc": async () => (elector.isLeader() ? { status: 200, body: await scan.scan() } : { status: 503, body: { message: `replica ${identity} is not the leader; ask the replica holding Lease ${config.namespace}/spiderpool-controller` } }),
+    },
   });
   certificates.follow((next) => server.setTls(next));
 
   const elector = new LeaderElector(
     kc,
-    { namespace: config.namespace, name: "spiderpool-controller", identity, leaseDurationSeconds: 15, renewEveryMs: 5000 },
+    { namespace: config.namespace, name: "spiderpool-controller", identity, leaseDurationSeconds: config.leader.leaseMs / 1000, renewEveryMs: config.leader.retryPeriodMs, renewDeadlineMs: config.leader.renewDeadlineMs },
     { onStart: () => tasks.forEach((t) => t.startLeading()), onStop: () => tasks.forEach((t) => t.stopLeading()) },
     log,
   );
@@ -214,6 +272,15 @@ export async function startController(config: ControllerConfig, opts: Controller
     isLeader: () => elector.isLeader(),
     settled: async () => {
       for (const t of tasks) await t.settled();
+    },
+    scan: async () => (elector.isLeader() ? scan.scan() : undefined),
+    consistency: () => liveConsistency(s.live, () => s.clock.now()),
+    async kill() {
+      certificates.stop();
+      elector.abandon();
+      for (const t of tasks) t.stop();
+      await server.close(0);
+      await stopInformers(informers);
     },
     async close() {
       certificates.stop();

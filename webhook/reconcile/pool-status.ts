@@ -21,6 +21,8 @@ export interface PoolReconcilerDeps {
   poolApi: ObjectStore<SpiderIPPool>;
   subnetApi: ObjectStore<SpiderSubnet>;
   log: Log;
+  /** Rebuilds a pool whose allocation record cannot be trusted; true when it could not be (so the status is left alone). */
+  rebuild?: (pool: SpiderIPPool) => Promise<boolean>;
 }
 
 /** How long an automatic pool's carve-out survives without its pool. */
@@ -55,6 +57,8 @@ export class PoolReconciler {
   async reconcilePool(name: string): Promise<void> {
     const pool = this.d.pools.get(name);
     if (!pool) return;
+    // A wiped or corrupted record is rebuilt first; its write brings the pool back here.
+    if (this.d.rebuild && (await this.d.rebuild(pool))) return;
     const log = this.d.log.child({ pool: name });
     let view;
     try {

@@ -2,7 +2,8 @@ import { describe, expect, it } from "@jest/globals";
 import { formatAssignedIPs, type AssignedIPs } from "../../../ipam/annotations/assigned.js";
 import type { SpiderEndpoint } from "../../../ipam/kinds/endpoint.js";
 import type { SpiderIPPool } from "../../../ipam/kinds/ippool.js";
-import type { PodLike } from "../../../ipam/kinds/pod.js";
+import { DEFAULT_GC_SETTINGS } from "../../../ipam/kinds/cluster-config.js";
+import type { NodeLike, PodLike } from "../../../ipam/kinds/pod.js";
 import { Binder } from "../../../ipam/lifecycle/binder.js";
 import { reserveAddresses } from "../../../ipam/lifecycle/reserve.js";
 import type { Cache, EventRecorder } from "../../../ipam/ports.js";
@@ -29,8 +30,14 @@ async function setup(poolCache?: (store: FakeStore<SpiderIPPool>) => Cache<Spide
   const w = writerOver(pools);
   const reserve = async (id: string) =>
     (await reserveAddresses({ namespace: "app", labels: {}, annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["p"]}' } }, id, reserveContext(pools, w.writer, w.clock))).assigned;
+  const nodes = listCache<NodeLike & { metadata: { name: string } }>([{ metadata: { name: "n1" }, status: { conditions: [{ type: "Ready", status: "True" }] } }]);
   const binder = new Binder({
     pods,
+    nodes,
+    livePod: (ns, name) => Promise.resolve(pods.get(name, ns)),
+    liveNode: (name) => Promise.resolve(nodes.get(name)),
+    gc: () => DEFAULT_GC_SETTINGS,
+    clock: w.clock,
     endpoints: endpoints.cache(),
     pools: poolCache ? poolCache(pools) : pools.cache(),
     poolStore: pools,
@@ -44,7 +51,7 @@ async function setup(poolCache?: (store: FakeStore<SpiderIPPool>) => Cache<Spide
     pods.items.push(p);
     return p;
   };
-  return { pools, endpoints, pods, events, binder, reserve, addPod, log: w.log };
+  return { pools, endpoints, pods, nodes, events, binder, reserve, addPod, log: w.log, clock: w.clock };
 }
 
 describe("Binder over fake ports", () => {
