@@ -56,23 +56,37 @@ export class Binder {
     const [namespace = "", name = ""] = key.split("/", 2);
     const pod = this.d.pods.get(name, namespace);
     const ep = this.d.endpoints.get(name, namespace);
-    if (ep && ownerMayBeGone(ep, pod)) {
+    const nodeGone = await this.nodeGone(pod);
+    if (ep && (nodeGone || ownerMayBeGone(ep, pod))) {
       const outcome = await this.reclaim(ep, pod);
       // A released endpoint goes; its delete event brings the Pod of this name (if any) back here.
       if (outcome !== "kept") return typeof outcome === "number" ? { requeueAfterMs: outcome } : {};
     }
-    if (!pod || !bindable(pod)) return {};
+    // A Pod on a node that is gone is not bound (reclamation judged it above).
+    if (!pod || !bindable(pod) || nodeGone) return {};
+    await this.bindPod(key, pod, ep);
+    return {};
+  }
+
+  /** Whether the Pod's node is gone: the cache lacks it and a live read confirms. */
+  private async nodeGone(pod: PodLike | undefined): Promise<boolean> {
+    const node = pod?.spec?.nodeName;
+    if (!node || this.d.nodes.get(node)) return false;
+    return (await this.d.liveNode(node)) === undefined;
+  }
+
+  /** Records the Pod's reservation, once the annotation is checked against the pools. */
+  private async bindPod(key: string, pod: PodLike, ep: SpiderEndpoint | undefined): Promise<void> {
     const assigned = await this.assignedOf(pod);
-    if (!assigned) return {};
-    if (ep && (await this.alreadyBound(pod, ep, assigned))) return {};
+    if (!assigned) return;
+    if (ep && (await this.alreadyBound(pod, ep, assigned))) return;
     const problem = await this.mismatch(assigned, ep);
     if (problem) {
       await this.d.event(podSubject(pod), "Warning", "AssignedIPsMismatch", `${ANNO_ASSIGNED_IPS} does not match what the pools hold (${problem}); the pod gets no address from Spiderpool`);
       this.d.log.warn({ pod: key, problem }, "annotation does not match the pool record");
-      return {};
+      return;
     }
     await this.bind(pod, ep, assigned);
-    return {};
   }
 
   /** The state of a Pod's node: from the cache, and when the cache lacks it, live (a deleted node is judged on a live read). */

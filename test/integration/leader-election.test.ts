@@ -75,8 +75,15 @@ describe("leader election", () => {
     b.start();
     await sleep(LEASE_SECONDS * 1000);
     expect(iv.leading("b")).toBe(false);
-    // a's next request to the apiserver never comes back (a partition, a hung connection).
-    void held.holdNext((r) => r.getUrl().includes("/leases"), () => new Promise<void>((r) => (unblock = r)));
+    // From now on a's requests for the Lease never come back (a partition, hung connections).
+    const partition = new Promise<void>((r) => (unblock = r));
+    const holdEvery = (): void => {
+      void held.holdNext((r) => r.getUrl().includes("/leases"), async () => {
+        holdEvery();
+        await partition;
+      });
+    };
+    holdEvery();
     await waitFor("b leading", () => Promise.resolve(iv.leading("b")), 30_000, 50);
     expect(iv.leading("a")).toBe(false);
     expect(iv.overlaps()).toEqual([]);
