@@ -189,7 +189,8 @@ describe("reclamation", () => {
         }, 60_000, 200),
       ),
     );
-    const all = (await core.listNamespacedPod({ namespace: ns })).items.filter((p) => p.metadata?.annotations?.["ipam.spidernet.io/assigned-ips"]);
+    // Live Pods only: a finished Job Pod keeps its annotation after its address was released and handed on.
+    const all = (await core.listNamespacedPod({ namespace: ns })).items.filter((p) => p.metadata?.annotations?.["ipam.spidernet.io/assigned-ips"] && !["Succeeded", "Failed"].includes(p.status?.phase ?? ""));
     const addresses = all.map(addressOf);
     expect(new Set(addresses).size).toBe(addresses.length);
     await waitFor("the record rebuilt", async () => ((await pools().get(POOL))?.status?.allocatedIPCount ?? 0) >= all.length, 30_000);
