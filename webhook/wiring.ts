@@ -187,6 +187,7 @@ function leaderTasks(s: Shared, writer: PoolWriter, recovery: PoolRecovery): Lea
     log,
     reservationTtlMs: s.config.ipam.reservationTtlMs,
     onExpiredRelease: (n) => metrics.gc.inc({ reason: "reservation-expired" }, n),
+    onFailure: (reason) => metrics.gcFailures.inc({ reason }),
   });
   const scan = new FullScan({
     binding,

@@ -25,6 +25,8 @@ export interface PodBindingDeps {
   /** How long a reservation may wait for its Pod; the collector runs four times per lifetime. */
   reservationTtlMs: number;
   onExpiredRelease?: (count: number) => void;
+  /** A reconcile that failed (it is retried with backoff): spiderpool_ip_gc_failure_counts_total. */
+  onFailure?: (reason: string) => void;
 }
 
 /** A Pod looked at again when its grace period ends lands a little after it, not a little before. */
@@ -43,7 +45,10 @@ export class PodBinding implements LeaderTask {
 
   constructor(private readonly d: PodBindingDeps) {
     this.queue = new WorkQueue("pods", async (key) => {
-      const outcome = await d.binder.reconcile(key);
+      const outcome = await d.binder.reconcile(key).catch((err: unknown) => {
+        d.onFailure?.((err as { code?: string }).code ?? (err as Error).name ?? "Error");
+        throw err;
+      });
       if (outcome.requeueAfterMs !== undefined) this.queue.addAfter(key, outcome.requeueAfterMs + RECHECK_SLACK_MS);
     }, d.log, 4);
     const onPod = (pod: PodLike): void => {
