@@ -22,8 +22,8 @@ export interface ServerOptions {
   log: Logger;
   /** Called before each /metrics answer (gauges computed from caches). */
   beforeScrape?: () => void;
-  /** JSON GET endpoints (the consistency report): path -> handler. */
-  gets?: Record<string, () => Promise<{ status: number; body: unknown }>>;
+  /** JSON GET endpoints (the consistency report, the address history): path -> handler(query). */
+  gets?: Record<string, (query: Record<string, string>) => Promise<{ status: number; body: unknown }>>;
   /** Other JSON POST endpoints (late allocation): path -> handler(body, Authorization header). */
   posts?: Record<string, (body: unknown, authorization: string | undefined) => Promise<{ status: number; body: unknown }>>;
 }
@@ -56,9 +56,10 @@ function createApp(opts: ServerOptions, draining: () => boolean): express.Expres
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   for (const [path, handle] of Object.entries(opts.gets ?? {})) {
-    app.get(path, async (_req: Request, res: Response) => {
+    app.get(path, async (req: Request, res: Response) => {
       try {
-        const answer = await handle();
+        const query = Object.fromEntries(Object.entries(req.query).filter((e): e is [string, string] => typeof e[1] === "string"));
+        const answer = await handle(query);
         res.status(answer.status).json(answer.body);
       } catch (err) {
         opts.log.error({ err, path }, "request failed");

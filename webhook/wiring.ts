@@ -33,6 +33,7 @@ import { ControllerMetrics } from "./metrics.js";
 import type { LeaderTask } from "./reconcile/leader-task.js";
 import { PodBinding } from "./reconcile/pod-binding.js";
 import { FullScan, liveConsistency } from "./reconcile/full-scan.js";
+import { HistoryWriter } from "./reconcile/history-writer.js";
 import { liveReads, type LiveReads } from "./reconcile/live-reads.js";
 import { PoolRecovery } from "./reconcile/pool-recovery.js";
 import { PoolStatusSync } from "./reconcile/pool-status.js";
@@ -148,12 +149,14 @@ function admissionHandlers(s: Shared, a: ReturnType<typeof allocation>): Record<
 interface Leading {
   tasks: LeaderTask[];
   scan: FullScan;
+  history: HistoryWriter;
 }
 
 /** The reconcilers that run on the leader only; every replica serves admission. */
 function leaderTasks(s: Shared, writer: PoolWriter, recovery: PoolRecovery): Leading {
   const { informers: i, stores, log, metrics, live } = s;
   const gc = (): GcSettings => effectiveGc(s.config.gc, s.cluster());
+  const history = new HistoryWriter(s.kc, { namespace: s.config.namespace, pools: i.pools, clock: s.clock, log });
   const binder = new Binder({
     pods: i.pods,
     endpoints: i.endpoints,
@@ -168,8 +171,9 @@ function leaderTasks(s: Shared, writer: PoolWriter, recovery: PoolRecovery): Lea
     gc,
     clock: s.clock,
     log,
-    onRelease: (reason, released) => {
+    onRelease: (reason, released, ep) => {
       if (released.length === 0) return;
+      history.record(reason, released, ep);
       metrics.releases.inc({ reason }, released.length);
       if (reason !== "replaced") metrics.gc.inc({ reason }, released.length);
     },
@@ -203,7 +207,7 @@ function leaderTasks(s: Shared, writer: PoolWriter, recovery: PoolRecovery): Lea
     onReport: (r) => metrics.observeConsistency(r),
   });
   const status = new PoolStatusSync({ pools: i.pools, subnets: i.subnets, poolApi: stores.pools, subnetApi: stores.subnets, log, rebuild: (p) => recovery.rebuildIfNeeded(p) });
-  return { tasks: [binding, status, scan], scan };
+  return { tasks: [binding, status, scan], scan, history };
 }
 
 /** The pool writer's guard and the leader's rebuild of pools whose status was wiped or corrupted. */
@@ -231,7 +235,7 @@ export async function startController(config: ControllerConfig, opts: Controller
   // Everything that follows informer events is built before the first await, so no event is missed.
   const recovery = poolRecovery(s);
   const alloc = allocation(s, recovery.blocked);
-  const { tasks, scan } = leaderTasks(s, alloc.writer, recovery);
+  const { tasks, scan, history } = leaderTasks(s, alloc.writer, recovery);
 
   const certificates = new ServingCertificates(kc, config, s.metrics, log);
   const tls = await certificates.initial();
@@ -247,7 +251,10 @@ export async function startController(config: ControllerConfig, opts: Controller
     metrics: s.metrics,
     log,
     beforeScrape: () => s.metrics.refreshPools(informers.pools.list(), informers.subnets.list().length),
-    gets: { "/v1/consistency": async () => ({ status: 200, body: await liveConsistency(s.live, () => s.clock.now()) }) },
+    gets: {
+      "/v1/consistency": async () => ({ status: 200, body: await liveConsistency(s.live, () => s.clock.now()) }),
+      "/v1/history": async (q) => (q.pool ? { status: 200, body: await history.history(q.pool, q.address) } : { status: 400, body: { message: "name the pool: /v1/history?pool=NAME[&address=IP]" } }),
+    },
     posts: {
       "/v1/allocate": (body, authorization) => late.handle(body, authorization),
       // On demand: a full scan on the leader; another replica says who to ask.
@@ -278,6 +285,7 @@ export async function startController(config: ControllerConfig, opts: Controller
     consistency: () => liveConsistency(s.live, () => s.clock.now()),
     async kill() {
       certificates.stop();
+      history.stop();
       elector.abandon();
       for (const t of tasks) t.stop();
       await server.close(0);
@@ -287,6 +295,8 @@ export async function startController(config: ControllerConfig, opts: Controller
       certificates.stop();
       await elector.stop();
       for (const t of tasks) t.stop();
+      history.stop();
+      await history.flush();
       await server.close();
       await stopInformers(informers);
     },

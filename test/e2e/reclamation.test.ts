@@ -7,7 +7,9 @@ import { decodeAllocations } from "../../ipam/allocation/codec.js";
 import { holders } from "../../ipam/allocation/state.js";
 import { ENDPOINT_PLURAL, type SpiderEndpoint } from "../../ipam/kinds/endpoint.js";
 import { IPPOOL_PLURAL, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
+import { historyBlock, parseHistory } from "../../ipam/lifecycle/address-history.js";
 import { CustomResources } from "../../k8s/resources.js";
+import { historyObjectName } from "../../webhook/reconcile/history-writer.js";
 import { KWOK_NODE_ANNOTATION } from "../../local-cluster/cluster.js";
 import { consistencyOf } from "../../local-cluster/consistency.js";
 import { applyCrds, waitFor } from "../../local-cluster/kube.js";
@@ -87,6 +89,13 @@ describe("reclamation", () => {
     const goneAt = Date.now();
     await waitFor(`${address} free`, async () => !(await held()).has(address), 10_000, 50);
     expect(Date.now() - goneAt).toBeLessThan(2000);
+    // The address history records the holder, its uid and why it let go.
+    const name = historyObjectName(POOL, historyBlock(parseCIDR(address + "/32").network - parseCIDR("10.85.0.0/16").network));
+    const history = await waitFor("the release in the address history", async () => {
+      const cm = await core.readNamespacedConfigMap({ name, namespace: tc.namespace }).catch(() => undefined);
+      return parseHistory(cm?.data?.history).find((e) => e.address === address);
+    }, 10_000, 200);
+    expect(history).toMatchObject({ pod: `${ns}/deleted`, uid: pod.metadata?.uid, reason: "pod-deleted" });
   });
 
   it("releases the addresses of a Job's completed Pods", async () => {
