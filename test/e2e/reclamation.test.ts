@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { BatchV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
+import { request } from "node:https";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseCIDR } from "../../ipam/address/cidr.js";
 import { formatIP } from "../../ipam/address/ip.js";
@@ -8,6 +9,7 @@ import { holders } from "../../ipam/allocation/state.js";
 import { ENDPOINT_PLURAL, type SpiderEndpoint } from "../../ipam/kinds/endpoint.js";
 import { IPPOOL_PLURAL, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import { historyBlock, parseHistory } from "../../ipam/lifecycle/address-history.js";
+import type { ConsistencyReport } from "../../ipam/lifecycle/consistency.js";
 import { CustomResources } from "../../k8s/resources.js";
 import { historyObjectName } from "../../webhook/reconcile/history-writer.js";
 import { KWOK_NODE_ANNOTATION } from "../../local-cluster/cluster.js";
@@ -206,4 +208,35 @@ describe("reclamation", () => {
     const report = await consistencyOf(kc, tc.labels);
     expect(report.duplicates).toBe(0);
   });
+
+  it("serves the checker on GET /v1/consistency, runs a scan on POST /v1/gc on the leader, and counts releases by reason", async () => {
+    const secret = await core.readNamespacedSecret({ name: "spiderpool-controller-webhook-tls", namespace: tc.namespace });
+    const ca = Buffer.from(secret.data?.["ca-bundle.crt"] ?? "", "base64").toString();
+    const leader = await waitFor("a leader", () => Promise.resolve(tc.replicas.find((r) => r.isLeader())), 30_000);
+    const follower = tc.replicas.find((r) => r !== leader);
+    const got = await call(leader.port, "GET", "/v1/consistency", ca);
+    expect(got.status).toBe(200);
+    expect(JSON.parse(got.body)).toMatchObject({ leaked: expect.any(Number), missing: expect.any(Number), duplicates: expect.any(Number), pools: expect.any(Array) });
+    const scanned = await call(leader.port, "POST", "/v1/gc", ca);
+    expect(scanned.status).toBe(200);
+    expect((JSON.parse(scanned.body) as ConsistencyReport).pools.find((p) => p.pool === POOL)).toMatchObject({ leaked: [], missing: [], duplicates: [] });
+    if (follower) expect((await call(follower.port, "POST", "/v1/gc", ca)).status).toBe(503);
+    const gauges = await leader.metrics.registry.getSingleMetricAsString("spiderpool_ip_gc_leaked_ip_counts");
+    expect(gauges).toContain(`spiderpool_ip_gc_leaked_ip_counts{pool="${POOL}"} 0`);
+    const counted = (await Promise.all(tc.replicas.map((r) => r.metrics.registry.getSingleMetricAsString("spiderpool_ip_gc_counts_total")))).join("\n");
+    expect(counted).toMatch(/spiderpool_ip_gc_counts_total\{reason="pod-deleted"\} [1-9]/);
+  });
 });
+
+/** One HTTPS call to a controller replica on 127.0.0.1. */
+function call(port: number, method: string, path: string, ca: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path, method, ca, servername: "127.0.0.1" }, (res) => {
+      let body = "";
+      res.on("data", (c: Buffer) => (body += c.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}

@@ -36,6 +36,8 @@ export async function liveConsistency(live: LiveReads, now: () => number): Promi
  */
 export class FullScan implements LeaderTask {
   private leading = false;
+  /** Each term of leadership runs one chain of scans; a chain of an earlier term stops. */
+  private term = 0;
   private timer?: NodeJS.Timeout;
   private running?: Promise<ConsistencyReport>;
   last?: ConsistencyReport;
@@ -44,18 +46,19 @@ export class FullScan implements LeaderTask {
 
   startLeading(): void {
     this.leading = true;
-    void this.d.synced().then(() => {
-      if (this.leading) void this.runAndSchedule();
-    });
+    const term = ++this.term;
+    void this.d.synced().then(() => this.runAndSchedule(term));
   }
 
-  private async runAndSchedule(): Promise<void> {
+  private async runAndSchedule(term: number): Promise<void> {
+    if (!this.leading || term !== this.term) return;
     try {
       await this.scan();
     } catch (err) {
-      this.d.log.error({ err }, "full scan failed");
+      // The next scan tries again; an apiserver that restarts makes one fail now and then.
+      this.d.log.warn({ err }, "full scan failed");
     }
-    if (this.leading) this.timer = setTimeout(() => void this.runAndSchedule(), this.d.gc().intervalMs);
+    if (this.leading && term === this.term) this.timer = setTimeout(() => void this.runAndSchedule(term), this.d.gc().intervalMs);
   }
 
   /** One scan now; a scan asked for while one runs gets that one's report. */

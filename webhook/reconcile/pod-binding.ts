@@ -41,6 +41,8 @@ const RECHECK_SLACK_MS = 250;
 export class PodBinding implements LeaderTask {
   private readonly queue: WorkQueue;
   private leading = false;
+  /** Each term of leadership runs one chain of collector passes. */
+  private term = 0;
   private gcTimer?: NodeJS.Timeout;
 
   constructor(private readonly d: PodBindingDeps) {
@@ -88,10 +90,11 @@ export class PodBinding implements LeaderTask {
 
   startLeading(): void {
     this.leading = true;
+    const term = ++this.term;
     void Promise.all([this.d.pods.synced, this.d.endpoints.synced, this.d.pools.synced, this.d.nodes.synced]).then(() => {
-      if (!this.leading) return;
+      if (!this.leading || term !== this.term) return;
       this.resyncAll();
-      this.scheduleCollector();
+      this.scheduleCollector(term);
     });
   }
 
@@ -109,13 +112,13 @@ export class PodBinding implements LeaderTask {
     });
   }
 
-  private scheduleCollector(): void {
+  private scheduleCollector(term: number): void {
     const every = Math.max(1000, Math.floor(this.d.reservationTtlMs / 4));
     this.gcTimer = setTimeout(() => {
       this.collectExpired()
         .catch((err: unknown) => this.d.log.error({ err }, "reservation collector failed"))
         .finally(() => {
-          if (this.leading) this.scheduleCollector();
+          if (this.leading && term === this.term) this.scheduleCollector(term);
         });
     }, every);
   }
