@@ -157,7 +157,9 @@ function leaderTasks(s: Shared, writer: PoolWriter, recovery: PoolRecovery): Lea
   const { informers: i, stores, log, metrics, live } = s;
   const gc = (): GcSettings => effectiveGc(s.config.gc, s.cluster());
   const history = new HistoryWriter(s.kc, { namespace: s.config.namespace, pools: i.pools, clock: s.clock, log });
+  const deletedNodes = new Set<string>();
   const binder = new Binder({
+    nodeDeleted: (n) => deletedNodes.has(n),
     pods: i.pods,
     endpoints: i.endpoints,
     pools: i.pools,
@@ -184,6 +186,7 @@ function leaderTasks(s: Shared, writer: PoolWriter, recovery: PoolRecovery): Lea
     pools: i.pools,
     nodes: i.nodes,
     binder,
+    deletedNodes,
     reservations: new ReservationIndex(i.pods),
     livePodsByReservation: live.podsByReservation,
     allocator: writer,

@@ -19,6 +19,12 @@ export interface BinderDeps {
   /** Live reads of an owner right before its addresses are released (the caches may be behind). */
   livePod: (namespace: string, name: string) => Promise<PodLike | undefined>;
   liveNode: (name: string) => Promise<NodeLike | undefined>;
+  /**
+   * Whether this Node's deletion was seen. A Pod bound to a node that never existed (a test,
+   * a benchmark) is not judged by the node rule; in a cluster the Pod garbage collector
+   * deletes such a Pod, and the Pod rule applies.
+   */
+  nodeDeleted: (name: string) => boolean;
   /** A live read of a pool the cache may not have caught up with. */
   poolStore: Pick<PoolStore, "get">;
   endpointStore: EndpointStore;
@@ -68,10 +74,10 @@ export class Binder {
     return {};
   }
 
-  /** Whether the Pod's node is gone: the cache lacks it and a live read confirms. */
+  /** Whether the Pod's node is gone: its deletion was seen, the cache lacks it and a live read confirms. */
   private async nodeGone(pod: PodLike | undefined): Promise<boolean> {
     const node = pod?.spec?.nodeName;
-    if (!node || this.d.nodes.get(node)) return false;
+    if (!node || this.d.nodes.get(node) || !this.d.nodeDeleted(node)) return false;
     return (await this.d.liveNode(node)) === undefined;
   }
 
@@ -94,7 +100,7 @@ export class Binder {
     const name = pod?.spec?.nodeName;
     if (!name) return "unscheduled";
     const node = this.d.nodes.get(name) ?? (await this.d.liveNode(name));
-    if (!node) return "deleted";
+    if (!node) return this.d.nodeDeleted(name) ? "deleted" : "not-ready";
     return isNodeReady(node) ? "ready" : "not-ready";
   }
 

@@ -34,8 +34,10 @@ function onePerAddress(claims: readonly Claim[]): Claim[] {
     const better = !b || (c.via === "endpoint" && b.via !== "endpoint") || (c.via === b.via && c.token > b.token);
     if (better) best.set(c.address, c);
   }
-  const seenTokens = new Set<number>();
-  return [...best.values()].sort((a, b) => (a.address < b.address ? -1 : 1)).filter((c) => !seenTokens.has(c.token) && seenTokens.add(c.token));
+  // Tokens are unique in a record: a token two addresses claim (a forged annotation) keeps its first.
+  const byToken = new Map<number, Claim>();
+  for (const c of [...best.values()].sort((a, b) => (a.address < b.address ? -1 : 1))) if (!byToken.has(c.token)) byToken.set(c.token, c);
+  return [...byToken.values()];
 }
 
 /** Pending reservations for Pods admitted but not yet bound (their annotation is the only record). */
@@ -47,10 +49,12 @@ function pendingOf(kept: readonly Claim[], expiresAt: number): PendingReservatio
     if (!r.held.some((h) => h.interface === c.nic)) r.held.push({ address: c.address, token: c.token, interface: c.nic });
     byReservation.set(c.reservation, r);
   }
+  // An owner has one pending reservation in a record; a second one (never expected) goes without its owner.
   const owners = new Set<string>();
   return [...byReservation].map(([id, r]) => {
-    const unique = !owners.has(r.owner) && owners.add(r.owner);
-    return unique ? { id, owner: r.owner, expiresAt, held: r.held } : { id, expiresAt, held: r.held };
+    if (owners.has(r.owner)) return { id, expiresAt, held: r.held };
+    owners.add(r.owner);
+    return { id, owner: r.owner, expiresAt, held: r.held };
   });
 }
 

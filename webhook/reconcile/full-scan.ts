@@ -6,6 +6,8 @@ import type { LeaderTask } from "./leader-task.js";
 import type { LiveReads } from "./live-reads.js";
 import type { PodBinding } from "./pod-binding.js";
 
+const SETTLE_WAIT_MS = 60_000;
+
 export interface FullScanDeps {
   binding: PodBinding;
   live: LiveReads;
@@ -71,7 +73,8 @@ export class FullScan implements LeaderTask {
     const started = this.d.clock.now();
     if (this.d.gc().enabled) {
       this.d.binding.resyncAll();
-      await this.d.binding.settled();
+      // Under a steady churn the queue may never be empty: the report waits a minute at most.
+      await Promise.race([this.d.binding.settled(), this.d.clock.sleep(SETTLE_WAIT_MS)]);
       await this.d.binding.collectExpired();
       const orphans = await releaseOrphans({ pools: this.d.live.pools, endpoints: this.d.live.endpoints, allocator: this.d.allocator, log: this.d.log });
       if (orphans.length > 0) this.d.onOrphansReleased?.(orphans.length);

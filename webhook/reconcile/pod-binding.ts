@@ -16,6 +16,8 @@ export interface PodBindingDeps {
   pools: StartedInformer<SpiderIPPool>;
   nodes: StartedInformer<NodeLike>;
   binder: Binder;
+  /** Nodes whose deletion the informer reported (the binder's node rule reads it). */
+  deletedNodes: Set<string>;
   reservations: ReservationIndex;
   /** A live read of which Pod carries which reservation (the collector's second look). */
   livePodsByReservation: () => Promise<ReadonlyMap<string, string>>;
@@ -61,13 +63,19 @@ export class PodBinding implements LeaderTask {
     d.pods.on("delete", (pod) => this.follow(podKey(pod)));
     for (const ev of ["add", "update", "delete"] as const) d.endpoints.on(ev, (ep) => this.follow(podKey(ep)));
     const ready = new Map<string, boolean>();
-    d.nodes.on("add", (n) => ready.set(n.metadata?.name ?? "", isNodeReady(n)));
+    d.nodes.on("add", (n) => {
+      ready.set(n.metadata?.name ?? "", isNodeReady(n));
+      d.deletedNodes.delete(n.metadata?.name ?? "");
+    });
     d.nodes.on("update", (n) => {
       const name = n.metadata?.name ?? "";
       if (ready.get(name) !== isNodeReady(n)) this.followNode(name);
       ready.set(name, isNodeReady(n));
     });
-    d.nodes.on("delete", (n) => this.followNode(n.metadata?.name ?? ""));
+    d.nodes.on("delete", (n) => {
+      d.deletedNodes.add(n.metadata?.name ?? "");
+      this.followNode(n.metadata?.name ?? "");
+    });
   }
 
   private follow(key: string): void {

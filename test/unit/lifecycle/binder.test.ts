@@ -37,6 +37,7 @@ async function setup(poolCache?: (store: FakeStore<SpiderIPPool>) => Cache<Spide
     nodes,
     livePod: (ns, name) => Promise.resolve(pods.get(name, ns)),
     liveNode: (name) => Promise.resolve(nodes.get(name)),
+    nodeDeleted: (name) => !nodes.get(name),
     gc: () => DEFAULT_GC_SETTINGS,
     clock: w.clock,
     endpoints: endpoints.cache(),
@@ -157,6 +158,15 @@ describe("Binder over fake ports", () => {
     expect(await t.binder.reconcile("app/web-0")).toEqual({});
     expect(heldIn(t.pools, "p")).toEqual([]);
     expect(t.releases).toEqual([["pod-terminating-ready-node", 1]]);
+  });
+
+  it("binds a Pod bound to a node that never existed (no deletion seen)", async () => {
+    const t = await setup();
+    const assigned = await t.reserve("r1");
+    t.addPod("web-0", assigned);
+    const binder = new Binder({ ...t.deps, nodes: listCache(), liveNode: () => Promise.resolve(undefined), nodeDeleted: () => false });
+    await binder.reconcile("app/web-0");
+    expect(t.endpoints.peek("web-0", "app")?.status?.current?.uid).toBe("uid-web-0");
   });
 
   it("releases the addresses of a Pod whose node is gone (confirmed live), and does not bind it again", async () => {
