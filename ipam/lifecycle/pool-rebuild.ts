@@ -14,7 +14,6 @@ import { liveClaims, type Claim } from "./owners.js";
  */
 export function untrustedRecord(pool: SpiderIPPool, claimsIn: (pool: string) => boolean): string | undefined {
   const text = pool.status?.allocations;
-  const name = pool.metadata.name ?? "";
   if (text) {
     try {
       decodeAllocations(text, buildPoolView(pool).subnet);
@@ -23,7 +22,17 @@ export function untrustedRecord(pool: SpiderIPPool, claimsIn: (pool: string) => 
       return `its allocation record cannot be read (${(err as Error).message})`;
     }
   }
-  return claimsIn(name) ? "its allocation record is empty while SpiderEndpoints or Pods record addresses in it" : undefined;
+  return wipedRecord(pool, claimsIn);
+}
+
+/**
+ * The allocation guard's cheap half, asked on every pool write that allocates: an empty
+ * record while live owners record addresses in the pool (its status was wiped). A record
+ * that does not parse needs no guard: the write refuses it itself (ALLOCATION_CORRUPT).
+ */
+export function wipedRecord(pool: SpiderIPPool, claimsIn: (pool: string) => boolean): string | undefined {
+  if (pool.status?.allocations) return undefined;
+  return claimsIn(pool.metadata.name ?? "") ? "its allocation record is empty while SpiderEndpoints or Pods record addresses in it" : undefined;
 }
 
 /** One claim per address: a bound (endpoint) claim wins over an annotation, then the higher token (the later allocation). */

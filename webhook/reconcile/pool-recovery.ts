@@ -2,7 +2,7 @@ import type { SpiderEndpoint } from "../../ipam/kinds/endpoint.js";
 import type { SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import type { PodLike } from "../../ipam/kinds/pod.js";
 import { liveClaims } from "../../ipam/lifecycle/owners.js";
-import { rebuildPool, untrustedRecord } from "../../ipam/lifecycle/pool-rebuild.js";
+import { rebuildPool, untrustedRecord, wipedRecord } from "../../ipam/lifecycle/pool-rebuild.js";
 import type { Cache, Clock, EventRecorder, Log, ObjectStore } from "../../ipam/ports.js";
 import type { LiveReads } from "./live-reads.js";
 
@@ -35,12 +35,12 @@ export class PoolRecovery {
     return false;
   }
 
-  /** The pool writer's guard: why the pool may hand out nothing now, if so. */
-  readonly blocked = (pool: SpiderIPPool): string | undefined => untrustedRecord(pool, (name) => this.claimsIn(name));
+  /** The pool writer's guard: why the pool may hand out nothing now, if so (cheap: no decoding). */
+  readonly blocked = (pool: SpiderIPPool): string | undefined => wipedRecord(pool, (name) => this.claimsIn(name));
 
   /** Rebuilds the pool's record when it cannot be trusted, judged on live reads; true when the pool was untrusted. */
   async rebuildIfNeeded(cached: SpiderIPPool): Promise<boolean> {
-    if (!this.blocked(cached)) return false;
+    if (!untrustedRecord(cached, (name) => this.claimsIn(name))) return false;
     const name = cached.metadata.name ?? "";
     const pool = await this.d.poolStore.get(name);
     if (!pool) return true;
