@@ -49,7 +49,8 @@ function annotated(pod: PodLike): { reservation: string; addrs: (RecordedAddress
 
 /**
  * Every address claimed by a live owner: what live-owned endpoints record, and what live Pods
- * that no endpoint records yet carry in their annotation (admitted, not bound yet).
+ * that no endpoint records yet carry in their annotation (admitted, not bound yet; not
+ * terminating).
  */
 export function liveClaims(endpoints: readonly SpiderEndpoint[], pods: readonly PodLike[]): Claim[] {
   const byKey = podIndex(pods);
@@ -63,7 +64,8 @@ export function liveClaims(endpoints: readonly SpiderEndpoint[], pods: readonly 
   }
   for (const pod of pods) {
     const uid = pod.metadata.uid ?? "";
-    if (isFinished(pod) || recorded.has(`${podKey(pod)}/${uid}`)) continue;
+    // A terminating Pod is never bound anew: without an endpoint, its annotation claims nothing (reclamation may have released it).
+    if (isFinished(pod) || pod.metadata.deletionTimestamp || recorded.has(`${podKey(pod)}/${uid}`)) continue;
     const a = annotated(pod);
     if (a) for (const r of a.addrs) out.push({ ...r, owner: podKey(pod), uid, via: "annotation", reservation: a.reservation });
   }

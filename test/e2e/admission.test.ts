@@ -23,10 +23,13 @@ describe("Pod admission with kube-controller-manager", () => {
     await createPool(kc, tc.labels, "e2eadm-two", { subnet: "10.81.0.0/24", ips: ["10.81.0.10-10.81.0.11"] });
   });
   afterAll(async () => {
-    // Every suite ends with the consistency checker over its own pools: 0 leaked, 0 missing, 0 duplicates.
-    if (tc) await expectConsistent(kc, tc.labels);
-    await core.deleteNode({ name: node }).catch(() => undefined);
-    await tc.stop();
+    try {
+      // Every suite ends with the consistency checker over its own pools: 0 leaked, 0 missing, 0 duplicates.
+      if (tc) await expectConsistent(kc, tc.labels);
+    } finally {
+      await core.deleteNode({ name: node }).catch(() => undefined);
+      await tc.stop();
+    }
   });
 
   it("runs the pods that got addresses and shows FailedCreate with the reason for the rest", async () => {

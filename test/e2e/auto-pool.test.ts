@@ -36,10 +36,13 @@ describe("automatic per-application pools", () => {
     });
   });
   afterAll(async () => {
-    // Every suite ends with the consistency checker over its own pools: 0 leaked, 0 missing, 0 duplicates.
-    if (tc) await expectConsistent(kc, tc.labels);
-    await core.deleteNode({ name: node }).catch(() => undefined);
-    await tc.stop();
+    try {
+      // Every suite ends with the consistency checker over its own pools: 0 leaked, 0 missing, 0 duplicates.
+      if (tc) await expectConsistent(kc, tc.labels);
+    } finally {
+      await core.deleteNode({ name: node }).catch(() => undefined);
+      await tc.stop();
+    }
   });
 
   const deployment = (name: string, replicas: number, annotations: Record<string, string>) => ({

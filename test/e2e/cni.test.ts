@@ -69,11 +69,14 @@ describe("CNI with the real macvlan plugin in network namespaces", () => {
   });
 
   afterAll(async () => {
-    // Every suite ends with the consistency checker over its own pools: 0 leaked, 0 missing, 0 duplicates.
-    if (tc) await expectConsistent(kc, tc.labels);
-    for (const n of nodes) await n.stop();
-    await underlay?.destroy();
-    await tc?.stop();
+    try {
+      // Every suite ends with the consistency checker over its own pools: 0 leaked, 0 missing, 0 duplicates.
+      if (tc) await expectConsistent(kc, tc.labels);
+    } finally {
+      for (const n of nodes) await n.stop();
+      await underlay?.destroy();
+      await tc?.stop();
+    }
   });
 
   const simOf = (pod: V1Pod): SimNode => nodes.find((n) => n.o.name === pod.spec?.nodeName) as SimNode;

@@ -60,9 +60,12 @@ describe("reclamation", () => {
   });
 
   afterAll(async () => {
-    await expectConsistent(kc, tc.labels, 90_000);
-    await core.deleteNode({ name: kwokNode }).catch(() => undefined);
-    await tc.stop();
+    try {
+      await expectConsistent(kc, tc.labels, 90_000);
+    } finally {
+      await core.deleteNode({ name: kwokNode }).catch(() => undefined);
+      await tc.stop();
+    }
   });
 
   /** The addresses the pool holds now, as text. */
@@ -200,8 +203,10 @@ describe("reclamation", () => {
         }, 60_000, 200),
       ),
     );
-    // Live Pods only: a finished Job Pod keeps its annotation after its address was released and handed on.
-    const all = (await core.listNamespacedPod({ namespace: ns })).items.filter((p) => p.metadata?.annotations?.["ipam.spidernet.io/assigned-ips"] && !["Succeeded", "Failed"].includes(p.status?.phase ?? ""));
+    // Live Pods only: a finished or terminating Pod keeps its annotation after its address was released and handed on.
+    const all = (await core.listNamespacedPod({ namespace: ns })).items.filter(
+      (p) => p.metadata?.annotations?.["ipam.spidernet.io/assigned-ips"] && !p.metadata.deletionTimestamp && !["Succeeded", "Failed"].includes(p.status?.phase ?? ""),
+    );
     const addresses = all.map(addressOf);
     expect(new Set(addresses).size).toBe(addresses.length);
     await waitFor("the record rebuilt", async () => ((await pools().get(POOL))?.status?.allocatedIPCount ?? 0) >= all.length, 30_000);
