@@ -189,7 +189,8 @@ export class Binder {
     this.d.onRelease?.(reason, released, ep);
     if (released.length === 0) return;
     const subject = owner ?? { metadata: { name: ep.metadata.name, namespace: ep.metadata.namespace, uid: ep.status?.current?.uid } };
-    await this.d.event(podSubject(subject), "Normal", "IPReleased", `${released.map((a) => `${a.text} (pool ${a.pool})`).join(", ")} released: ${reason}`);
+    // Events are for people: the release does not wait for one (the recorder never throws).
+    void this.d.event(podSubject(subject), "Normal", "IPReleased", `${released.map((a) => `${a.text} (pool ${a.pool})`).join(", ")} released: ${reason}`);
   }
 }
 

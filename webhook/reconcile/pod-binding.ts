@@ -31,6 +31,13 @@ export interface PodBindingDeps {
   onFailure?: (reason: string) => void;
 }
 
+/**
+ * Pods reconciled at once. Each key is a few apiserver round trips (a live read, the pool
+ * write, the endpoint write, an Event) and keys are independent (the pool writer batches
+ * their pool writes): a burst of deletions must not queue a new Pod's binding for long.
+ */
+const BINDER_CONCURRENCY = 16;
+
 /** A Pod looked at again when its grace period ends lands a little after it, not a little before. */
 const RECHECK_SLACK_MS = 250;
 
@@ -54,7 +61,7 @@ export class PodBinding implements LeaderTask {
         throw err;
       });
       if (outcome.requeueAfterMs !== undefined) this.queue.addAfter(key, outcome.requeueAfterMs + RECHECK_SLACK_MS);
-    }, d.log, 4);
+    }, d.log, BINDER_CONCURRENCY);
     const onPod = (pod: PodLike): void => {
       if (this.leading && (pod.metadata.annotations?.[ANNO_ASSIGNED_IPS] || d.endpoints.get(pod.metadata.name ?? "", pod.metadata.namespace))) this.queue.add(podKey(pod));
     };
