@@ -33,7 +33,8 @@ export async function liveConsistency(live: LiveReads, now: () => number): Promi
 /**
  * The periodic full scan (api.md: every gcIPInterval, at election, on demand) catches what
  * the event path missed: every Pod and endpoint through the binder again, expired
- * reservations collected, bound addresses no endpoint records released, and the
+ * reservations collected, bound addresses no endpoint records released (when the previous
+ * scan found them orphaned too), and the
  * consistency report computed on live reads and published.
  */
 export class FullScan implements LeaderTask {
@@ -42,6 +43,8 @@ export class FullScan implements LeaderTask {
   private term = 0;
   private timer?: NodeJS.Timeout;
   private running?: Promise<ConsistencyReport>;
+  /** Orphaned holdings the last scan found; the next releases those still orphaned. */
+  private suspects: ReadonlySet<string> = new Set();
   last?: ConsistencyReport;
 
   constructor(private readonly d: FullScanDeps) {}
@@ -76,8 +79,9 @@ export class FullScan implements LeaderTask {
       // Under a steady churn the queue may never be empty: the report waits a minute at most.
       await Promise.race([this.d.binding.settled(), this.d.clock.sleep(SETTLE_WAIT_MS)]);
       await this.d.binding.collectExpired();
-      const orphans = await releaseOrphans({ pools: this.d.live.pools, endpoints: this.d.live.endpoints, allocator: this.d.allocator, log: this.d.log });
-      if (orphans.length > 0) this.d.onOrphansReleased?.(orphans.length);
+      const orphans = await releaseOrphans({ pools: this.d.live.pools, endpoints: this.d.live.endpoints, allocator: this.d.allocator, log: this.d.log }, this.suspects);
+      this.suspects = orphans.seen;
+      if (orphans.released.length > 0) this.d.onOrphansReleased?.(orphans.released.length);
     }
     const report = await liveConsistency(this.d.live, () => this.d.clock.now());
     this.last = report;
