@@ -168,13 +168,18 @@ export class CniService {
     void this.d.attachments.record({ op: "add", namespace: req.podNamespace, name: req.podName, uid: pod.metadata.uid ?? "", attachment: att }, ep);
   }
 
-  private updateAttachments(ep: SpiderEndpoint, change: (list: EndpointAttachment[]) => EndpointAttachment[], containerID?: string): Promise<SpiderEndpoint | undefined> {
+  /**
+   * Changes the endpoint's attachments with compare-and-swap, re-reading after a lost race.
+   * With `uid`, an endpoint that no longer records that Pod (re-created under the same name)
+   * is returned unchanged.
+   */
+  private updateAttachments(ep: SpiderEndpoint, change: (list: EndpointAttachment[]) => EndpointAttachment[], containerID?: string, uid?: string): Promise<SpiderEndpoint | undefined> {
     let current: SpiderEndpoint | undefined = ep;
     return retry(
       async (attempt) => {
         if (attempt > 1) current = await this.d.endpoints.get(ep.metadata.name ?? "", ep.metadata.namespace);
         const cur = current?.status?.current;
-        if (!current || !cur) return current;
+        if (!current || !cur || (uid !== undefined && cur.uid !== uid)) return current;
         const next = { ...cur, attachments: change(cur.attachments ?? []), ...(containerID !== undefined ? { containerID } : {}) };
         if (isDeepStrictEqual(next, cur)) return current;
         return this.d.endpoints.replaceStatus({ ...current, status: { ...current.status, current: next } });
@@ -213,6 +218,8 @@ export class CniService {
    * Pod that is gone are released exactly and its endpoint removed.
    */
   async gc(req: GcRequest): Promise<GcAnswer> {
+    // Notes of ADDs answered from a file are recorded first, or GC would see them late and stale.
+    this.d.drainSpool?.();
     const valid = new Set(req.validAttachments.map((a) => `${a.containerID}/${a.ifname}`));
     let released = 0;
     for (const ep of await this.d.listEndpoints()) released += await this.collectStale(ep, req.network, valid);
@@ -221,21 +228,29 @@ export class CniService {
 
   /**
    * One endpoint's part of GC: forgets its attachments on this node to `network` that are
-   * not `valid`, and releases its addresses when its Pod is gone. Returns how many
-   * attachments were stale.
+   * not `valid`, and releases its addresses when its Pod is gone. The judgement "gone" is
+   * about one Pod uid, and every write after it is guarded by that uid: an endpoint that
+   * meanwhile records another Pod of the same name (re-created, maybe on another node) is
+   * left alone. Returns how many attachments were actually forgotten.
    */
   private async collectStale(ep: SpiderEndpoint, network: string, valid: ReadonlySet<string>): Promise<number> {
     const cur = ep.status?.current;
-    if (!cur || cur.node !== this.d.nodeName) return 0;
-    const stale = (cur.attachments ?? []).filter((a) => a.network === network && !valid.has(`${a.containerID}/${a.interface}`));
-    if (stale.length === 0) return 0;
+    const isStale = (a: EndpointAttachment): boolean => a.network === network && !valid.has(`${a.containerID}/${a.interface}`);
+    if (!cur || cur.node !== this.d.nodeName || !(cur.attachments ?? []).some(isStale)) return 0;
+    const judged = cur.uid;
     const pod = await this.d.pod(ep.metadata.namespace ?? "", ep.metadata.name ?? "", true);
-    const gone = !pod || pod.metadata.uid !== cur.uid;
-    const left = await this.updateAttachments(ep, (list) => list.filter((a) => !stale.includes(a)));
-    if (gone && left && unattachedAndReleasable(left)) {
+    let forgotten = 0;
+    const forget = (list: EndpointAttachment[]): EndpointAttachment[] => {
+      const keep = list.filter((a) => !isStale(a));
+      forgotten = list.length - keep.length;
+      return keep;
+    };
+    const left = await this.updateAttachments(ep, forget, undefined, judged);
+    if (left?.status?.current?.uid !== judged) return 0;
+    if ((!pod || pod.metadata.uid !== judged) && unattachedAndReleasable(left)) {
       await releaseEndpoint(this.d.allocator, this.d.endpoints, left, "cni-gc", this.d.log);
     }
-    return stale.length;
+    return forgotten;
   }
 
   status(): void {

@@ -11,8 +11,8 @@ export interface ObjectMeta {
   annotations?: Record<string, string>;
   finalizers?: string[];
   deletionTimestamp?: string | Date;
-  ownerReferences?: OwnerReference[];
   creationTimestamp?: string | Date;
+  ownerReferences?: OwnerReference[];
 }
 
 export interface OwnerReference {

@@ -209,7 +209,7 @@ export async function reserveAddresses(pod: PodFacts, reservationId: string, ctx
     const constraints = a.nodeKnown ? [] : a.taken.flatMap((t) => (t.constraint ? [t.constraint] : []));
     return { assigned, constraints, deferred: a.deferred, warnings };
   } catch (err) {
-    await releaseTaken(ctx.allocator, a.taken, reservationId);
+    await releaseTaken(ctx.allocator, a.taken);
     throw err;
   }
 }
@@ -286,10 +286,13 @@ function pinnedNowhere(a: Attempt, iface: string, want: IPAddress, candidates: r
   );
 }
 
-/** Gives back what a refused admission took (its own reservation only). */
-async function releaseTaken(allocator: Allocator, taken: readonly Taken[], reservationId: string): Promise<void> {
-  const pools = new Set(taken.filter((t) => !t.allocation.reused).map((t) => t.pool.metadata.name ?? ""));
-  await Promise.all([...pools].map((p) => allocator.submit(p, { kind: "release-reservation", reservation: reservationId })));
+/**
+ * Gives back what a refused admission took, exactly (by token): never the whole reservation,
+ * which a concurrent call with the same id (a late allocation of another NIC) may share.
+ */
+async function releaseTaken(allocator: Allocator, taken: readonly Taken[]): Promise<void> {
+  const mine = taken.filter((t) => !t.allocation.reused);
+  await Promise.all(mine.map((t) => allocator.submit(t.pool.metadata.name ?? "", { kind: "release", address: t.allocation.address, token: t.allocation.token })));
 }
 
 const inSubnetOf = (t: Taken, gw: IPAddress): boolean => gw.family === t.family && cidrContains(t.view.subnet, gw.value);

@@ -22,6 +22,15 @@ export interface StickyAddress {
 }
 
 /** The StatefulSet that owns an endpoint (its owner reference), when it sticks to one. */
+/**
+ * An endpoint a StatefulSet owns and that is not being deleted: its addresses may stick to the
+ * ordinal after the Pod is gone (the binder asks keepsAddresses whether they do, the
+ * consistency checker does not call them leaked).
+ */
+export function isStatefulSetEndpoint(ep: SpiderEndpoint): boolean {
+  return statefulSetOwnerOf(ep) !== undefined && !ep.metadata.deletionTimestamp;
+}
+
 export function statefulSetOwnerOf(ep: SpiderEndpoint): OwnerReference | undefined {
   return ep.metadata.ownerReferences?.find((r) => r.kind === "StatefulSet");
 }

@@ -13,6 +13,7 @@ import { ENDPOINT_PLURAL, type SpiderEndpoint } from "../../ipam/kinds/endpoint.
 import { IPPOOL_PLURAL, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import { CustomResources } from "../../k8s/resources.js";
 import { cni, installedCniBinDir, PATH_WITHOUT_NODE } from "../../local-cluster/cni-exec.js";
+import { expectConsistent } from "../harness/consistency.js";
 import { startTestController, type TestController } from "../harness/controller.js";
 import { applyCrds, createNamespace, waitFor } from "../../local-cluster/kube.js";
 import { testKubeConfig } from "../harness/kube.js";
@@ -69,9 +70,14 @@ describe("CNI with the real macvlan plugin in network namespaces", () => {
   });
 
   afterAll(async () => {
-    for (const n of nodes) await n.stop();
-    await underlay?.destroy();
-    await tc?.stop();
+    try {
+      // Every suite ends with the consistency checker over its own pools: 0 leaked, 0 missing, 0 duplicates.
+      if (tc) await expectConsistent(kc, tc.labels);
+    } finally {
+      for (const n of nodes) await n.stop();
+      await underlay?.destroy();
+      await tc?.stop();
+    }
   });
 
   const simOf = (pod: V1Pod): SimNode => nodes.find((n) => n.o.name === pod.spec?.nodeName) as SimNode;

@@ -23,6 +23,8 @@ export interface PoolReconcilerDeps {
   log: Log;
   /** Measures how long ago an automatic pool's addresses were set aside. */
   clock: Pick<Clock, "now">;
+  /** Rebuilds a pool whose allocation record cannot be trusted; true when it could not be (so the status is left alone). */
+  rebuild?: (pool: SpiderIPPool) => Promise<boolean>;
 }
 
 /** How long an automatic pool's carve-out survives without its pool. */
@@ -56,6 +58,8 @@ export class PoolReconciler {
   async reconcilePool(name: string): Promise<void> {
     const pool = this.d.pools.get(name);
     if (!pool) return;
+    // A wiped or corrupted record is rebuilt first; its write brings the pool back here.
+    if (this.d.rebuild && (await this.d.rebuild(pool))) return;
     const log = this.d.log.child({ pool: name });
     let view;
     try {

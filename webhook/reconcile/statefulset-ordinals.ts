@@ -22,7 +22,9 @@ export interface StatefulSetOrdinalsDeps {
  */
 export class StatefulSetOrdinals extends QueuedLeaderTask {
   constructor(private readonly d: StatefulSetOrdinalsDeps) {
-    super("statefulset-ordinals", (key) => d.binder.reconcile(key), d.log);
+    super("statefulset-ordinals", async (key) => {
+      await d.binder.reconcile(key);
+    }, d.log);
     d.statefulSets.on("update", (sts) => this.onStatefulSet(sts));
     d.statefulSets.on("delete", (sts) => this.onStatefulSet(sts));
   }

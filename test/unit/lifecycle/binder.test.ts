@@ -3,8 +3,9 @@ import { formatAssignedIPs, type AssignedIPs } from "../../../ipam/annotations/a
 import type { Workload } from "../../../ipam/kinds/application.js";
 import type { SpiderEndpoint } from "../../../ipam/kinds/endpoint.js";
 import type { SpiderIPPool } from "../../../ipam/kinds/ippool.js";
-import type { PodLike } from "../../../ipam/kinds/pod.js";
-import { Binder } from "../../../ipam/lifecycle/binder.js";
+import { DEFAULT_GC_SETTINGS } from "../../../ipam/kinds/cluster-config.js";
+import type { NodeLike, PodLike } from "../../../ipam/kinds/pod.js";
+import { Binder, type BinderDeps } from "../../../ipam/lifecycle/binder.js";
 import { reserveAddresses } from "../../../ipam/lifecycle/reserve.js";
 import type { Cache, EventRecorder } from "../../../ipam/ports.js";
 import { FakeStore, listCache } from "../../fakes/store.js";
@@ -32,8 +33,16 @@ async function setup(poolCache?: (store: FakeStore<SpiderIPPool>) => Cache<Spide
   let sticky = true;
   const reserve = async (id: string) =>
     (await reserveAddresses({ namespace: "app", labels: {}, annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["p"]}' } }, id, reserveContext(pools, w.writer, w.clock))).assigned;
-  const binder = new Binder({
+  const nodes = listCache<NodeLike & { metadata: { name: string } }>([{ metadata: { name: "n1" }, status: { conditions: [{ type: "Ready", status: "True" }] } }]);
+  const releases: [string, number][] = [];
+  const deps: BinderDeps = {
     pods,
+    nodes,
+    livePod: (ns, name) => Promise.resolve(pods.get(name, ns)),
+    liveNode: (name) => Promise.resolve(nodes.get(name)),
+    nodeDeleted: (name) => !nodes.get(name),
+    gc: () => DEFAULT_GC_SETTINGS,
+    clock: w.clock,
     endpoints: endpoints.cache(),
     pools: poolCache ? poolCache(pools) : pools.cache(),
     poolStore: pools,
@@ -43,7 +52,9 @@ async function setup(poolCache?: (store: FakeStore<SpiderIPPool>) => Cache<Spide
     log: w.log,
     statefulSets,
     statefulSetsSticky: () => sticky,
-  });
+    onRelease: (reason, released) => releases.push([reason, released.length]),
+  };
+  const binder = new Binder(deps);
   const addPod = (name: string, assigned: AssignedIPs, uid = `uid-${name}`): PodLike => {
     const p: PodLike = { metadata: { name, namespace: "app", uid, annotations: { "ipam.spidernet.io/assigned-ips": formatAssignedIPs(assigned) } }, spec: { nodeName: "n1" } };
     pods.items.push(p);
@@ -52,7 +63,7 @@ async function setup(poolCache?: (store: FakeStore<SpiderIPPool>) => Cache<Spide
   const stickOff = (): void => {
     sticky = false;
   };
-  return { pools, endpoints, pods, events, binder, reserve, addPod, log: w.log, statefulSets, stickOff };
+  return { pools, endpoints, pods, nodes, events, binder, deps, releases, reserve, addPod, log: w.log, clock: w.clock, statefulSets, stickOff };
 }
 
 describe("Binder over fake ports", () => {
@@ -152,5 +163,70 @@ describe("Binder over fake ports", () => {
     t.stickOff();
     await statefulSetPodGone(t, "db-0");
     expect(heldIn(t.pools, "p")).toEqual([]);
+  });
+
+  it("re-reads the owner live before releasing: a Pod the cache lost but the apiserver has keeps its address", async () => {
+    const t = await setup();
+    const assigned = await t.reserve("r1");
+    const pod = t.addPod("web-0", assigned);
+    await t.binder.reconcile("app/web-0");
+    // The cache lost the Pod (a stale watch); the binder asks the apiserver, which still has it.
+    const live = new Map([["app/web-0", pod]]);
+    const binder = new Binder({ ...t.deps, pods: listCache<PodLike>(), livePod: (ns, name) => Promise.resolve(live.get(`${ns}/${name}`)) });
+    await binder.reconcile("app/web-0");
+    expect(heldIn(t.pools, "p")).toEqual(["10.6.0.10"]);
+    // A Pod of that name with another uid is not the owner: the address goes.
+    live.set("app/web-0", { ...pod, metadata: { ...pod.metadata, uid: "someone-else" } });
+    await binder.reconcile("app/web-0");
+    expect(heldIn(t.pools, "p")).toEqual([]);
+    expect(t.events.at(-1)).toMatchObject({ reason: "IPReleased", message: "10.6.0.10/24 (pool p) released: pod-deleted" });
+  });
+
+  it("asks to look again when a terminating Pod's grace period ends, and releases it then", async () => {
+    const t = await setup();
+    const assigned = await t.reserve("r1");
+    const pod = t.addPod("web-0", assigned);
+    await t.binder.reconcile("app/web-0");
+    pod.metadata.deletionTimestamp = new Date(t.clock.now() + 30_000).toISOString();
+    expect(await t.binder.reconcile("app/web-0")).toEqual({ requeueAfterMs: 30_000 });
+    expect(heldIn(t.pools, "p")).toEqual(["10.6.0.10"]);
+    t.clock.advance(30_000);
+    expect(await t.binder.reconcile("app/web-0")).toEqual({});
+    expect(heldIn(t.pools, "p")).toEqual([]);
+    expect(t.releases).toEqual([["pod-terminating-ready-node", 1]]);
+  });
+
+  it("binds a Pod bound to a node that never existed (no deletion seen)", async () => {
+    const t = await setup();
+    const assigned = await t.reserve("r1");
+    t.addPod("web-0", assigned);
+    const binder = new Binder({ ...t.deps, nodes: listCache(), liveNode: () => Promise.resolve(undefined), nodeDeleted: () => false });
+    await binder.reconcile("app/web-0");
+    expect(t.endpoints.peek("web-0", "app")?.status?.current?.uid).toBe("uid-web-0");
+  });
+
+  it("releases the addresses of a Pod whose node is gone (confirmed live), and does not bind it again", async () => {
+    const t = await setup();
+    const assigned = await t.reserve("r1");
+    t.addPod("web-0", assigned);
+    await t.binder.reconcile("app/web-0");
+    t.nodes.items.length = 0;
+    await t.binder.reconcile("app/web-0");
+    expect(heldIn(t.pools, "p")).toEqual([]);
+    expect(t.endpoints.peek("web-0", "app")).toBeUndefined();
+    await t.binder.reconcile("app/web-0");
+    expect(t.endpoints.peek("web-0", "app")).toBeUndefined();
+    expect(t.releases).toEqual([["node-deleted", 1]]);
+  });
+
+  it("releases nothing while reclamation is switched off", async () => {
+    const t = await setup();
+    const assigned = await t.reserve("r1");
+    t.addPod("web-0", assigned);
+    await t.binder.reconcile("app/web-0");
+    t.pods.items.length = 0;
+    const binder = new Binder({ ...t.deps, gc: () => ({ ...DEFAULT_GC_SETTINGS, enabled: false }) });
+    await binder.reconcile("app/web-0");
+    expect(heldIn(t.pools, "p")).toEqual(["10.6.0.10"]);
   });
 });
