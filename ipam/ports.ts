@@ -66,7 +66,8 @@ export interface Allocator {
 export interface Clock {
   /** Milliseconds since the epoch, whole. */
   now(): number;
-  sleep(ms: number): Promise<void>;
+  /** Waits ms; ends early, without an error, once `signal` aborts (a stopping program leaves no timer behind). */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 /** Structured logs, the slice of pino the core uses (pino's Logger satisfies it). */

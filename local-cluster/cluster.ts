@@ -54,8 +54,8 @@ function probe(url: string, ca?: string): Promise<boolean> {
       done(res.statusCode === 200);
     };
     const req = url.startsWith("https:")
-      ? httpsGet(url, ca ? { ca } : { rejectUnauthorized: false }, onRes)
-      : httpGet(url, onRes);
+      ? httpsGet(url, { agent: false, ...(ca ? { ca } : { rejectUnauthorized: false }) }, onRes)
+      : httpGet(url, { agent: false }, onRes);
     req.on("error", () => done(false));
     req.setTimeout(2000, () => req.destroy());
   });

@@ -152,7 +152,7 @@ export class Binder {
 
   private async bind(pod: PodLike, ep: SpiderEndpoint | undefined, assigned: AssignedIPs): Promise<void> {
     const current = ep?.status?.current;
-    const desired = endpointFor(pod, assigned);
+    const desired = endpointFor(pod, assigned, this.sticky());
     if (ep && current && current.reservation !== assigned.reservation) {
       // An earlier Pod of this name held other addresses: release them before recording these.
       this.d.onRelease?.("replaced", await releaseRecordedAddresses(this.d.allocator, ep), ep);
@@ -194,8 +194,12 @@ export class Binder {
   private keeps(ep: SpiderEndpoint): boolean {
     const owner = statefulSetOwnerOf(ep);
     const sts = owner ? this.d.statefulSets?.get(owner.name, ep.metadata.namespace) : undefined;
-    const sticky = this.d.statefulSets !== undefined && (this.d.statefulSetsSticky?.() ?? true);
-    return keepsAddresses(ep, sts, sticky);
+    return keepsAddresses(ep, sts, this.sticky());
+  }
+
+  /** Whether StatefulSet addresses stick: a StatefulSet cache is wired and enableStatefulSet holds. */
+  private sticky(): boolean {
+    return this.d.statefulSets !== undefined && (this.d.statefulSetsSticky?.() ?? true);
   }
 
   private async releaseEndpoint(ep: SpiderEndpoint, reason: ReleaseReason, owner: PodLike | undefined): Promise<void> {

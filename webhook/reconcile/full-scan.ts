@@ -42,6 +42,8 @@ export class FullScan implements LeaderTask {
   /** Each term of leadership runs one chain of scans; a chain of an earlier term stops. */
   private term = 0;
   private timer?: NodeJS.Timeout;
+  /** Aborted when leadership ends: a scan's wait for the binder ends with it. */
+  private stopping = new AbortController();
   private running?: Promise<ConsistencyReport>;
   /** Orphaned holdings the last scan found; the next releases those still orphaned. */
   private suspects: ReadonlySet<string> = new Set();
@@ -51,6 +53,7 @@ export class FullScan implements LeaderTask {
 
   startLeading(): void {
     this.leading = true;
+    this.stopping = new AbortController();
     const term = ++this.term;
     void this.d.synced().then(() => this.runAndSchedule(term));
   }
@@ -77,7 +80,7 @@ export class FullScan implements LeaderTask {
     if (this.d.gc().enabled) {
       this.d.binding.resyncAll();
       // Under a steady churn the queue may never be empty: the report waits a minute at most.
-      await Promise.race([this.d.binding.settled(), this.d.clock.sleep(SETTLE_WAIT_MS)]);
+      await Promise.race([this.d.binding.settled(), this.d.clock.sleep(SETTLE_WAIT_MS, this.stopping.signal)]);
       await this.d.binding.collectExpired();
       const orphans = await releaseOrphans({ pools: this.d.live.pools, endpoints: this.d.live.endpoints, allocator: this.d.allocator, log: this.d.log }, this.suspects);
       this.suspects = orphans.seen;
@@ -93,6 +96,7 @@ export class FullScan implements LeaderTask {
 
   stopLeading(): void {
     this.leading = false;
+    this.stopping.abort();
     if (this.timer) clearTimeout(this.timer);
   }
 

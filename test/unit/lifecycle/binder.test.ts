@@ -161,7 +161,12 @@ describe("Binder over fake ports", () => {
   it("with enableStatefulSet off, owns the endpoint by the Pod and releases on deletion", async () => {
     const t = await setup();
     t.stickOff();
-    await statefulSetPodGone(t, "db-0");
+    const assigned = await t.reserve("r-db-0");
+    t.addPod("db-0", assigned).metadata.ownerReferences = [{ apiVersion: "apps/v1", kind: "StatefulSet", name: "db", uid: "sts-uid", controller: true }];
+    await t.binder.reconcile("app/db-0");
+    expect(t.endpoints.peek("db-0", "app")?.metadata.ownerReferences?.[0]).toMatchObject({ kind: "Pod", uid: "uid-db-0" });
+    t.pods.items.length = 0;
+    await t.binder.reconcile("app/db-0");
     expect(heldIn(t.pools, "p")).toEqual([]);
   });
 
