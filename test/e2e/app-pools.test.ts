@@ -107,7 +107,11 @@ describe("a Deployment's automatic pool", () => {
       return (s?.observedGeneration ?? 0) >= (dep.metadata?.generation ?? 1) && s?.updatedReplicas === 3 && s.replicas === 3 && s.availableReplicas === 3;
     }, 120000);
     expect(poolSize(await onlyPool(d.metadata?.uid))).toBe(5);
-    expect(await failedCreates(kc, ns)).toEqual([]);
+    // A Pod that is terminating still holds its address (its containers may still run), and
+    // the ReplicaSet controller does not count it: a replacement created in that moment is
+    // refused because the pool is full, and created again by the controller once the address
+    // is released. Nothing else may have been refused.
+    expect((await failedCreates(kc, ns)).filter((m) => !/has 0 of 5 addresses free/.test(m))).toEqual([]);
 
     await a.apps.deleteNamespacedDeployment({ name: "web", namespace: ns, propagationPolicy: "Background" });
     await waitFor("the pool gone", async () => (await poolsOfApp(kc, d.metadata?.uid ?? "")).length === 0, 120000);
