@@ -74,7 +74,8 @@ function context(values: ReturnType<typeof parse>["values"], e: CliEnv): Command
  * is "no" (inconsistent, refused, not found), 2 a command line to fix, 3 a failure on the way.
  */
 export async function runCli(e: CliEnv): Promise<number> {
-  let name: string | undefined;
+  // Known before parsing, so a bad flag still points at its command's help.
+  let name = e.argv.find((a) => COMMANDS.some((c) => c.name === a));
   try {
     const { values, positionals } = parse(e.argv);
     [name] = positionals;

@@ -54,7 +54,9 @@ export const gcCommand: Command = {
   help: [
     "Asks the leading spiderpool-controller replica to run its full scan now, as its timer would:",
     "every endpoint's owner judged again on a live read, expired reservations collected, bound",
-    "addresses no endpoint records released. Prints the consistency report taken after the scan.",
+    "addresses no endpoint records released (an address is released by the second scan that finds",
+    "it without a record, so one in the middle of being written is never taken). Prints the",
+    "consistency report taken after the scan.",
     "A replica that does not lead answers 503; the call is retried, so it reaches the leader",
     "through the Service (or the local balancer).",
     "",
