@@ -7,7 +7,8 @@
 // and how to use kubectl. Runs until Ctrl-C, then stops everything and removes what it made.
 //   --detach  leave it all running (npm run stop stops it)
 //   --exit    stop as soon as the table is shown
-import { findBinary, REPO_ROOT } from "../local-cluster/binaries.js";
+import { existsSync } from "node:fs";
+import { cachedPath, findBinary, REPO_ROOT } from "../local-cluster/binaries.js";
 import { FULL_CLUSTER, startCluster } from "../local-cluster/cluster.js";
 import { applyDemo, demoRows, formatDemoTable, waitDemoRunning } from "../local-cluster/demo.js";
 import { ensureBinariesOrExit } from "../local-cluster/ensure-binaries.js";
@@ -22,6 +23,9 @@ const detach = process.argv.includes("--detach");
 const exitAfterDemo = process.argv.includes("--exit");
 const name = process.env.SPIDERPOOL_CLUSTER_NAME ?? "local";
 const stopCommand = name === "local" ? "npm run stop" : `SPIDERPOOL_CLUSTER_NAME=${name} npm run stop`;
+
+/** The kubectl built with the control plane (a kubectl on PATH may be too old for it). */
+const kubectlPath = (): string => (existsSync(cachedPath("kubectl")) ? cachedPath("kubectl") : findBinary("kubectl"));
 
 let stopping: Promise<void> | undefined;
 const shutdown = (code: number): Promise<void> =>
@@ -55,7 +59,7 @@ async function bringUp(): Promise<string> {
   console.log(`
 Point kubectl at it:
   export KUBECONFIG=${state.kubeconfig}
-  alias kubectl=${findBinary("kubectl")}
+  alias kubectl=${kubectlPath()}
   kubectl get pods -n demo -o wide; kubectl get spiderippools,spidersubnets,spiderendpoints -A
 The kubectl plugin (docs/cli.md):
   export PATH=${REPO_ROOT}/bin:$PATH
