@@ -12,6 +12,7 @@ import { cachedPath, findBinary, REPO_ROOT } from "../local-cluster/binaries.js"
 import { FULL_CLUSTER, startCluster } from "../local-cluster/cluster.js";
 import { applyDemo, demoRows, formatDemoTable, waitDemoRunning } from "../local-cluster/demo.js";
 import { ensureBinariesOrExit } from "../local-cluster/ensure-binaries.js";
+import { DEBIAN_CNI_DIR } from "../local-cluster/cni-exec.js";
 import { applyCrds } from "../local-cluster/kube.js";
 import { adminKubeConfig } from "../local-cluster/kubeconfig.js";
 import { waitReady } from "../local-cluster/processes.js";
@@ -38,7 +39,17 @@ const shutdown = (code: number): Promise<void> =>
 // Ctrl-C at any point, even while starting, stops what was started and leaves nothing.
 for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => void shutdown(130));
 
+/** What the CNI path needs on this host: root for network namespaces, Debian's macvlan and iproute2. */
+function checkHost(): void {
+  const missing: string[] = [];
+  if (!existsSync(`${DEBIAN_CNI_DIR}/macvlan`)) missing.push(`${DEBIAN_CNI_DIR}/macvlan`);
+  if (!["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].some((p) => existsSync(p))) missing.push("ip (iproute2)");
+  if (missing.length > 0) throw new Error(`missing ${missing.join(", ")}: run bash scripts/ensure-deps.sh (Debian packages containernetworking-plugins, iproute2)`);
+  if (process.getuid?.() !== 0) throw new Error("npm start creates network namespaces and links: run it as root");
+}
+
 async function bringUp(): Promise<string> {
+  checkHost();
   // Whatever is not on PATH or in the cache is built first (once; it takes a while).
   await ensureBinariesOrExit([...FULL_CLUSTER, "kubectl"]);
   console.log(`starting the local control plane "${name}" (${FULL_CLUSTER.join(", ")}) ...`);
