@@ -1,5 +1,5 @@
 import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -35,7 +35,9 @@ export interface CniOutcome {
  * A PATH with nothing on it. Hosts running the plugin have no Node.js: the tests call it
  * (directly, or from macvlan, which passes its environment on) without one either.
  */
-export const PATH_WITHOUT_NODE = mkdtempSync(join(tmpdir(), "spiderpool-empty-path-"));
+export const PATH_WITHOUT_NODE = join(tmpdir(), "spiderpool-empty-path");
+// One fixed, empty directory for every process (a temp dir per process piled up in /tmp).
+mkdirSync(PATH_WITHOUT_NODE, { recursive: true });
 
 /** iproute2's `ip`, found once on this process's PATH. */
 const IP_BIN = (process.env.PATH ?? "/usr/sbin:/sbin").split(":").map((d) => join(d, "ip")).find((p) => existsSync(p)) ?? "/usr/sbin/ip";
@@ -74,6 +76,14 @@ export function cni(call: CniCall): Promise<CniOutcome> {
   });
 }
 
+/** Builds the plugin's host artifact and installs it (scripts/install-cni.sh) into `binDir`. */
+export async function installCni(binDir: string): Promise<string> {
+  await run(process.execPath, [join(REPO_ROOT, "scripts/bundle.mjs"), "--only", "cni", "--host"], { cwd: REPO_ROOT, maxBuffer: 16 << 20 });
+  mkdirSync(binDir, { recursive: true });
+  await run("bash", [join(REPO_ROOT, "scripts/install-cni.sh"), "--bin-dir", binDir], { cwd: REPO_ROOT });
+  return binDir;
+}
+
 let installed: Promise<string> | undefined;
 
 /**
@@ -82,12 +92,7 @@ let installed: Promise<string> | undefined;
  * run exactly what a node gets.
  */
 export function installedCniBinDir(): Promise<string> {
-  installed ??= (async () => {
-    await run(process.execPath, [join(REPO_ROOT, "scripts/bundle.mjs"), "--only", "cni", "--host"], { cwd: REPO_ROOT, maxBuffer: 16 << 20 });
-    const bin = mkdtempSync(join(tmpdir(), "spiderpool-cni-bin-"));
-    await run("bash", [join(REPO_ROOT, "scripts/install-cni.sh"), "--bin-dir", bin], { cwd: REPO_ROOT });
-    return bin;
-  })();
+  installed ??= installCni(mkdtempSync(join(tmpdir(), "spiderpool-cni-bin-")));
   return installed;
 }
 

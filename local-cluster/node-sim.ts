@@ -52,6 +52,10 @@ export interface SimNodeOptions {
    * host-local. Default: the spiderpool macvlan config of docs/examples.
    */
   primary?: NetworkConfig;
+  /** Start of every sandbox's network namespace name ("sp" by default): lets a stop command find what a run left. */
+  netnsPrefix?: string;
+  /** Called after a sandbox is created or destroyed (the local system writes the list for `npm start`'s table). */
+  onSandboxesChanged?: () => void;
 }
 
 /**
@@ -200,7 +204,7 @@ export class SimNode {
   async createSandbox(key: string, pod: V1Pod): Promise<Sandbox> {
     const uid = pod.metadata?.uid ?? "";
     const containerID = randomBytes(32).toString("hex");
-    const netnsName = `sp${createHash("sha256").update(uid + containerID).digest("hex").slice(0, 12)}`;
+    const netnsName = `${this.o.netnsPrefix ?? "sp"}${createHash("sha256").update(uid + containerID).digest("hex").slice(0, 12)}`;
     const attachments = await this.attachmentsOf(pod);
     const netns = await addNetns(netnsName);
     const results: CniOutcome[] = [];
@@ -215,6 +219,7 @@ export class SimNode {
     }
     const sandbox: Sandbox = { uid, containerID, netnsName, netns, result: results[0], attachments };
     this.sandboxes.set(key, sandbox);
+    this.o.onSandboxesChanged?.();
     return sandbox;
   }
 
@@ -232,6 +237,7 @@ export class SimNode {
     }
     await delNetns(s.netnsName);
     this.sandboxes.delete(key);
+    this.o.onSandboxesChanged?.();
     return first;
   }
 
@@ -245,8 +251,10 @@ export class SimNode {
     }
     if (pod.metadata?.deletionTimestamp) {
       if (sandbox) await this.destroySandbox(key, pod);
-      // As the kubelet does once the containers are gone: the final, immediate delete.
-      await this.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0, body: { preconditions: { uid: pod.metadata.uid } } }).catch((err: unknown) => {
+      // As the kubelet does once the containers are gone: the final, immediate delete. The
+      // grace period goes in the body: with a body the apiserver ignores the query parameters,
+      // and a delete that keeps the Pod's own grace period changes nothing.
+      await this.core.deleteNamespacedPod({ name, namespace, body: { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } } }).catch((err: unknown) => {
         if (!isNotFound(err)) throw err;
       });
       return;

@@ -1,107 +1,97 @@
-// npm start — the main job on the embedded default: a local control plane on 127.0.0.1
-// (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok), the CRDs,
-// spiderpool-controller with its webhooks registered, the pools of docs/quick-start.md and
-// a demo Deployment whose Pods get their addresses at admission. Runs until Ctrl-C, then
-// stops everything. --detach leaves it all running (npm run cluster:down stops the
-// control plane); --exit stops as soon as the demo is shown (used by a test).
-import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, type KubernetesObject } from "@kubernetes/client-node";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import yaml from "js-yaml";
-import { parseControllerConfig } from "../webhook/config.js";
-import { startController } from "../webhook/wiring.js";
-import { REPO_ROOT } from "../local-cluster/binaries.js";
+// npm start — the whole path on this machine: a local control plane on 127.0.0.1 (etcd,
+// kube-apiserver, kube-controller-manager, kube-scheduler, kwok), the CRDs, two
+// spiderpool-controller replicas with leader election, two simulated nodes running the real
+// spiderpool-agent and CNI path (Debian's macvlan with the built spiderpool plugin) into
+// network namespaces, and the workloads of docs/examples/quick-start.yaml. Prints each Pod's
+// addresses as its annotation says and as its network namespace holds them, the pool usage,
+// and how to use kubectl. Runs until Ctrl-C, then stops everything and removes what it made.
+//   --detach  leave it all running (npm run stop stops it)
+//   --exit    stop as soon as the table is shown
+import { existsSync } from "node:fs";
+import { cachedPath, findBinary, REPO_ROOT } from "../local-cluster/binaries.js";
+import { FULL_CLUSTER, startCluster } from "../local-cluster/cluster.js";
+import { applyDemo, demoRows, formatDemoTable, waitDemoRunning } from "../local-cluster/demo.js";
 import { ensureBinariesOrExit } from "../local-cluster/ensure-binaries.js";
-import { FULL_CLUSTER, KWOK_NODE_ANNOTATION, startCluster, stopCluster } from "../local-cluster/cluster.js";
-import { apply, applyCrds, waitFor } from "../local-cluster/kube.js";
+import { DEBIAN_CNI_DIR } from "../local-cluster/cni-exec.js";
+import { applyCrds } from "../local-cluster/kube.js";
 import { adminKubeConfig } from "../local-cluster/kubeconfig.js";
-import { kubectl } from "../local-cluster/kubectl.js";
-import { freePort } from "../local-cluster/processes.js";
+import { waitReady } from "../local-cluster/processes.js";
+import { readSandboxes, readSystemInfo, startSystemProcess } from "../local-cluster/system.js";
+import { stopLocalSystem } from "../local-cluster/system-stop.js";
+import { runCli } from "../cli/main.js";
 
 const detach = process.argv.includes("--detach");
 const exitAfterDemo = process.argv.includes("--exit");
 const name = process.env.SPIDERPOOL_CLUSTER_NAME ?? "local";
+const stopCommand = name === "local" ? "npm run stop" : `SPIDERPOOL_CLUSTER_NAME=${name} npm run stop`;
 
-// Whatever is not on PATH or in the cache is built first (once; it takes a while).
-await ensureBinariesOrExit([...FULL_CLUSTER, "kubectl"]);
-console.log(`starting the local control plane "${name}" (${FULL_CLUSTER.join(", ")}) ...`);
-const state = await startCluster(name, FULL_CLUSTER);
-const kc = adminKubeConfig(state);
-const core = kc.makeApiClient(CoreV1Api);
-await applyCrds(kc);
+/** The kubectl built with the control plane (a kubectl on PATH may be too old for it). */
+const kubectlPath = (): string => (existsSync(cachedPath("kubectl")) ? cachedPath("kubectl") : findBinary("kubectl"));
 
-const namespace = "spiderpool";
-await apply(kc, [{ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } }]);
-const port = await freePort();
-// The controller registers its own webhooks, reached at this URL (no Service locally).
-const config = parseControllerConfig(
-  {
-    SPIDERPOOL_NAMESPACE: namespace,
-    SPIDERPOOL_WEBHOOK_HOST: "127.0.0.1",
-    SPIDERPOOL_WEBHOOK_PORT: String(port),
-    SPIDERPOOL_WEBHOOK_URL: `https://127.0.0.1:${port}`,
-    SPIDERPOOL_TLS_EXTRA_IPS: "127.0.0.1",
-    SPIDERPOOL_LOG_LEVEL: "warn",
-    SPIDERPOOL_SYSTEM_USERS: "local-admin",
-  },
-  [],
-);
-const controller = await startController(config, { kubeConfig: kc });
-const admission = kc.makeApiClient(AdmissionregistrationV1Api);
-console.log(`spiderpool-controller serving admission on https://127.0.0.1:${controller.port}`);
+let stopping: Promise<void> | undefined;
+const shutdown = (code: number): Promise<void> =>
+  (stopping ??= (async () => {
+    console.log("stopping ...");
+    const { swept } = await stopLocalSystem(name);
+    console.log(`stopped${swept.length ? ` (removed by hand: ${swept.join(", ")})` : ""}`);
+    process.exit(code);
+  })());
+// Ctrl-C at any point, even while starting, stops what was started and leaves nothing.
+for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => void shutdown(130));
 
-const example = yaml.loadAll(readFileSync(join(REPO_ROOT, "docs/examples/quick-start.yaml"), "utf8")) as KubernetesObject[];
-// The first writes may meet the apiserver before it trusts the new CA: retry briefly.
-await waitFor("the quick-start pools admitted", async () => {
-  await apply(kc, example);
-  return true;
-});
+/** What the CNI path needs on this host: root for network namespaces, Debian's macvlan and iproute2. */
+function checkHost(): void {
+  const missing: string[] = [];
+  if (!existsSync(`${DEBIAN_CNI_DIR}/macvlan`)) missing.push(`${DEBIAN_CNI_DIR}/macvlan`);
+  if (!["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].some((p) => existsSync(p))) missing.push("ip (iproute2)");
+  if (missing.length > 0) throw new Error(`missing ${missing.join(", ")}: run bash scripts/ensure-deps.sh (Debian packages containernetworking-plugins, iproute2)`);
+  if (process.getuid?.() !== 0) throw new Error("npm start creates network namespaces and links: run it as root");
+}
 
-await core.createNode({ body: { metadata: { name: "kwok-node-1", annotations: { [KWOK_NODE_ANNOTATION]: "fake" } } } }).catch(() => undefined);
-await apply(kc, [{ apiVersion: "v1", kind: "Namespace", metadata: { name: "demo" } }]);
-await kc
-  .makeApiClient(AppsV1Api)
-  .createNamespacedDeployment({
-    namespace: "demo",
-    body: {
-      metadata: { name: "web" },
-      spec: {
-        replicas: 3,
-        selector: { matchLabels: { app: "web" } },
-        template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "registry.example/web:1" }] } },
-      },
-    },
-  })
-  .catch(() => undefined);
-await waitFor("3 demo pods with addresses", async () => {
-  const pods = (await core.listNamespacedPod({ namespace: "demo" })).items;
-  return pods.filter((p) => p.metadata?.annotations?.["ipam.spidernet.io/assigned-ips"]).length >= 3;
-}, 120000);
-await controller.settled();
+async function bringUp(): Promise<string> {
+  checkHost();
+  // Whatever is not on PATH or in the cache is built first (once; it takes a while).
+  await ensureBinariesOrExit([...FULL_CLUSTER, "kubectl"]);
+  console.log(`starting the local control plane "${name}" (${FULL_CLUSTER.join(", ")}) ...`);
+  const state = await startCluster(name, FULL_CLUSTER);
+  const kc = adminKubeConfig(state);
+  await applyCrds(kc);
+  console.log("starting two spiderpool-controller replicas and two simulated nodes (agent + macvlan + spiderpool plugin) ...");
+  const system = startSystemProcess(state.dir);
+  await waitReady(system, "the controllers and nodes ready", () => Promise.resolve(readSystemInfo(state.dir) !== undefined), 300_000);
+  console.log("applying docs/examples/quick-start.yaml (pools, subnets, a Deployment, a StatefulSet, pinned, dual-stack and two-NIC Pods) ...");
+  await applyDemo(kc);
+  const pods = await waitDemoRunning(kc, state.dir);
+  console.log(`\nPods in namespace demo (addresses from ipam.spidernet.io/assigned-ips; IN NETNS from ip addr inside each Pod's network namespace):\n`);
+  console.log(formatDemoTable(await demoRows(pods, readSandboxes(state.dir))));
+  console.log("Pool usage (kubectl spiderpool usage):\n");
+  await runCli({ argv: ["usage", "--kubeconfig", state.kubeconfig], env: process.env, io: { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), tty: process.stdout.isTTY === true } });
+  const info = readSystemInfo(state.dir);
+  console.log(`
+Point kubectl at it:
+  export KUBECONFIG=${state.kubeconfig}
+  alias kubectl=${kubectlPath()}
+  kubectl get pods -n demo -o wide; kubectl get spiderippools,spidersubnets,spiderendpoints -A
+The kubectl plugin (docs/cli.md):
+  export PATH=${REPO_ROOT}/bin:$PATH
+  kubectl spiderpool usage; kubectl spiderpool who 172.18.40.77; kubectl spiderpool why -n demo two-nics
+Controller replicas: ${info?.replicas.map((r) => `${r.identity} :${r.port}`).join(", ")} behind ${info?.controllerUrl}; logs: ${state.dir}/logs`);
+  return state.dir;
+}
 
-const show = (...args: string[]): Promise<string> => kubectl(state.kubeconfig, args);
-console.log(await show("get", "spiderippools"));
-console.log(await show("get", "pods", "-n", "demo", "-o", "custom-columns=POD:.metadata.name,NODE:.spec.nodeName,ASSIGNED-IPS:.metadata.annotations.ipam\\.spidernet\\.io/assigned-ips"));
-console.log(await show("get", "spiderendpoints", "-n", "demo"));
-console.log(`KUBECONFIG=${state.kubeconfig}   logs: ${state.dir}/logs`);
-
-const shutdown = async (): Promise<void> => {
-  await controller.close();
-  await stopCluster(state.dir);
-  console.log("stopped");
-};
+try {
+  await bringUp();
+} catch (err) {
+  console.error(`npm start failed: ${(err as Error).message}`);
+  await shutdown(1);
+}
 if (exitAfterDemo) {
-  await shutdown();
+  await shutdown(0);
 } else if (detach) {
-  console.log(`left running without the controller; stop it with: SPIDERPOOL_CLUSTER_NAME=${name} npm run cluster:down`);
-  await controller.close();
-  await admission.deleteMutatingWebhookConfiguration({ name: "spiderpool-mutating" });
-  await admission.deleteValidatingWebhookConfiguration({ name: "spiderpool-validating" });
+  console.log(`\nleft running (control plane, controllers, nodes); stop it and remove everything with: ${stopCommand}`);
+  process.exit(0);
 } else {
-  console.log("running; try kubectl scale -n demo deploy/web --replicas=5; Ctrl-C stops everything");
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", resolve);
-    process.once("SIGTERM", resolve);
-  });
-  await shutdown();
+  console.log("\nrunning; try kubectl scale -n demo deploy/web --replicas=4; Ctrl-C stops everything");
+  // Keeps the process alive until a signal calls shutdown().
+  setInterval(() => undefined, 1 << 30);
 }

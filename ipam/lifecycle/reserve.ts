@@ -123,7 +123,7 @@ function pinnedFor(pinned: readonly PinnedNicIPs[], nic: string, family: Family)
 }
 
 /** The candidate pools of every Spiderpool NIC, by the rules of api.md, for this Pod in its namespace (and on its node, when known). */
-function selectFor(pod: PodFacts, ctx: ReserveContext, nics: readonly NicRequest[], interfaces: readonly PodInterface[]): readonly NicCandidates[] {
+export function selectFor(pod: PodFacts, ctx: ReserveContext, nics: readonly NicRequest[], interfaces: readonly PodInterface[]): readonly NicCandidates[] {
   const cluster = ctx.cluster();
   const ns = ctx.namespaces.get(pod.namespace)?.metadata;
   const nodeLabels = pod.nodeName ? ctx.nodes.get(pod.nodeName)?.metadata?.labels : undefined;
@@ -152,7 +152,7 @@ async function lookUpNetworks(interfaces: readonly PodInterface[], ctx: ReserveC
  * The Pod's Spiderpool NICs, after the limits: annotation sizes first (before parsing), then
  * interface names (while parsing) and the number of NICs.
  */
-async function nicsOf(pod: PodFacts, ctx: ReserveContext, forced?: readonly string[]): Promise<{ interfaces: PodInterface[]; nics: NicRequest[]; warnings: string[] }> {
+export async function nicsOf(pod: PodFacts, ctx: ReserveContext, forced?: readonly string[]): Promise<{ interfaces: PodInterface[]; nics: NicRequest[]; warnings: string[] }> {
   checkAnnotationSizes(pod.annotations);
   const interfaces = podInterfaces(pod.annotations, pod.namespace);
   checkNicCount(interfaces.length, ctx.maxNics ?? DEFAULT_MAX_NICS);
