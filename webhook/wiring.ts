@@ -13,7 +13,7 @@ import { DryRunAllocator } from "../ipam/lifecycle/dry-run.js";
 import { reservedFrom } from "../ipam/lifecycle/pool-commit.js";
 import { PoolWriter } from "../ipam/lifecycle/pool-writer.js";
 import type { ReserveContext } from "../ipam/lifecycle/reserve.js";
-import type { Clock } from "../ipam/ports.js";
+import type { Allocator, Clock } from "../ipam/ports.js";
 import { eventRecorder } from "../k8s/events.js";
 import { loadKubeConfig } from "../k8s/kubeconfig.js";
 import { LeaderElector } from "../k8s/leader.js";
@@ -28,6 +28,7 @@ import { clusterConfigFrom } from "./cluster-config.js";
 import type { ControllerConfig } from "./config.js";
 import { allSynced, startControllerInformers, stopInformers, type ControllerInformers } from "./informers.js";
 import { LateAllocationEndpoint } from "./late-allocation.js";
+import { meteredReleases } from "./metered-releases.js";
 import { ControllerMetrics } from "./metrics.js";
 import type { LeaderTask } from "./reconcile/leader-task.js";
 import { MultusConfigSync } from "./reconcile/multus-config.js";
@@ -78,7 +79,7 @@ interface Shared {
 }
 
 /** Allocation for admission and late allocation: the pool writer (group commit) and what reservation reads. */
-function allocation(s: Shared): { writer: PoolWriter; reserve: Omit<ReserveContext, "allocator">; dryRun: () => DryRunAllocator } {
+function allocation(s: Shared): { writer: Allocator; reserve: Omit<ReserveContext, "allocator">; dryRun: () => DryRunAllocator } {
   const { informers: i, config, clock, log, metrics } = s;
   const cluster = clusterConfigFrom(i.configMaps, log);
   const reserved = reservedFrom(() => i.reserved.list(), log);
@@ -87,7 +88,7 @@ function allocation(s: Shared): { writer: PoolWriter; reserve: Omit<ReserveConte
     ...common,
     store: s.stores.pools,
     log,
-    onConflict: () => metrics.poolConflicts.inc(),
+    onConflict: (_pool, requests) => metrics.observeConflict(requests),
     onWrite: (_pool, batch) => metrics.poolWrites.observe(batch),
     mayBeRequestFault: isRefusedWrite,
   });
@@ -108,7 +109,7 @@ function allocation(s: Shared): { writer: PoolWriter; reserve: Omit<ReserveConte
     autoPool: (pod, iface, family, subnets, dryRun) =>
       autoPools.ensure({ namespace: pod.namespace, annotations: pod.annotations, ownerReferences: pod.ownerReferences ?? [], interface: iface, family, subnets, dryRun }),
   };
-  return { writer, reserve, dryRun: () => new DryRunAllocator(common) };
+  return { writer: meteredReleases(writer, metrics), reserve, dryRun: () => new DryRunAllocator(common) };
 }
 
 /** The admission handlers, by path segment under /webhooks/. */
@@ -136,7 +137,7 @@ function admissionHandlers(s: Shared, a: ReturnType<typeof allocation>): Record<
 }
 
 /** The reconcilers that run on the leader only; every replica serves admission. */
-function leaderTasks(s: Shared, writer: PoolWriter, identity: string): LeaderTask[] {
+function leaderTasks(s: Shared, writer: Allocator, identity: string): LeaderTask[] {
   const { informers: i, stores, log, metrics } = s;
   const binder = new Binder({
     pods: i.pods,
@@ -201,7 +202,10 @@ export async function startController(config: ControllerConfig, opts: Controller
     ready: synced,
     metrics: s.metrics,
     log,
-    beforeScrape: () => s.metrics.refreshPools(informers.pools.list(), informers.subnets.list().length),
+    beforeScrape: () => {
+      s.metrics.refreshPools(informers.pools.list(), informers.subnets.list().length);
+      s.metrics.refreshSubnets(informers.subnets.list());
+    },
     posts: { "/v1/allocate": (body, authorization) => late.handle(body, authorization) },
   });
   certificates.follow((next) => server.setTls(next));
