@@ -15,6 +15,8 @@ export interface ChartRender {
   /** Values over values.yaml (written to a file and passed with -f, after `valuesFiles`). */
   values?: object;
   valuesFiles?: string[];
+  /** Also the CRDs of crds/ (helm install applies them first; `helm template` leaves them out). */
+  includeCrds?: boolean;
 }
 
 /** Runs helm with `args`; throws with its output when it fails. */
@@ -36,7 +38,7 @@ export function helmTemplate(o: ChartRender): string {
       files.push(join(dir, "values.json"));
       writeFileSync(join(dir, "values.json"), JSON.stringify(o.values));
     }
-    const args = ["template", o.release, CHART_DIR, "--namespace", o.namespace, "--kube-version", binaryVersions().K8S_VERSION ?? "", ...files.flatMap((f) => ["-f", f])];
+    const args = ["template", o.release, CHART_DIR, "--namespace", o.namespace, "--kube-version", binaryVersions().K8S_VERSION ?? "", ...files.flatMap((f) => ["-f", f]), ...(o.includeCrds ? ["--include-crds"] : [])];
     const res = spawnSync(findBinary("helm"), args, { encoding: "utf8", maxBuffer: 64 << 20 });
     if (res.status !== 0) throw new Error(`helm ${args.join(" ")} failed: ${res.stderr}${res.error ?? ""}`);
     return res.stdout;
