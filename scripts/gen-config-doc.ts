@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { SETTINGS } from "../webhook/config.js";
 import { REPO_ROOT } from "../local-cluster/binaries.js";
 import { withValuesTable } from "../local-cluster/chart-values-doc.js";
+import { withMetricsTable } from "../local-cluster/metrics-doc.js";
 
 const file = join(REPO_ROOT, "docs/reference/configuration.md");
 const rows = Object.values(SETTINGS).map((s) => {
@@ -22,3 +23,9 @@ const chartReadme = join(REPO_ROOT, "charts/spiderpool/README.md");
 const values = readFileSync(join(REPO_ROOT, "charts/spiderpool/values.yaml"), "utf8");
 writeFileSync(chartReadme, withValuesTable(readFileSync(chartReadme, "utf8"), values));
 console.log("wrote the values table of charts/spiderpool/README.md");
+
+// The metrics table of docs/monitoring.md, from the programs' registries;
+// test/unit/chart/monitoring.test.ts fails when it is out of step.
+const monitoring = join(REPO_ROOT, "docs/monitoring.md");
+writeFileSync(monitoring, withMetricsTable(readFileSync(monitoring, "utf8")));
+console.log("wrote the metrics table of docs/monitoring.md");

@@ -5,6 +5,7 @@ import yaml from "js-yaml";
 import type { Registry } from "prom-client";
 import { AgentMetrics } from "../../../agent/metrics.js";
 import { REPO_ROOT } from "../../../local-cluster/binaries.js";
+import { withMetricsTable } from "../../../local-cluster/metrics-doc.js";
 import { ControllerMetrics } from "../../../webhook/metrics.js";
 
 const files = join(REPO_ROOT, "charts/spiderpool/files");
@@ -75,6 +76,13 @@ describe("the dashboard and the alerts", () => {
     for (const wanted of [/by \(pool\).*spiderpool_ippool_available_ip_counts/, /rate\(spiderpool_ipam_allocation_counts_total/, /spiderpool_ipam_allocation_duration_seconds_bucket/, /by \(reason\).*spiderpool_ipam_allocation_failure_counts_total/, /by \(reason\).*spiderpool_ip_gc_counts_total/]) {
       expect({ wanted: String(wanted), found: exprs.some((e) => wanted.test(e)) }).toEqual({ wanted: String(wanted), found: true });
     }
+  });
+});
+
+describe("docs/monitoring.md", () => {
+  it("lists every metric the programs export, with its type, labels and help (npm run gen:docs)", () => {
+    const doc = readFileSync(join(REPO_ROOT, "docs/monitoring.md"), "utf8");
+    expect(doc).toBe(withMetricsTable(doc));
   });
 });
 
