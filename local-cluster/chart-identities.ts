@@ -28,6 +28,8 @@ export interface ChartIdentities {
   agent: ProgramIdentity;
   /** The objects applied. */
   objects: KubernetesObject[];
+  /** Everything the chart rendered (applied or not). */
+  rendered: KubernetesObject[];
   /** Removes what the namespace's deletion would leave behind (the cluster-scoped objects). */
   remove(): Promise<void>;
 }
@@ -45,7 +47,8 @@ function identity(objects: readonly KubernetesObject[], namespace: string, compo
  * programs started here can run with the chart's identities and nothing more.
  */
 export async function installChartIdentities(kc: KubeConfig, o: ChartRender): Promise<ChartIdentities> {
-  const objects = renderChart(o).filter((x) => IDENTITY_KINDS.has(x.kind ?? ""));
+  const rendered = renderChart(o);
+  const objects = rendered.filter((x) => IDENTITY_KINDS.has(x.kind ?? ""));
   await apply(kc, objects, "spiderpool-chart");
   const controller = identity(objects, o.namespace, "controller");
   const agent = identity(objects, o.namespace, "agent");
@@ -56,6 +59,7 @@ export async function installChartIdentities(kc: KubeConfig, o: ChartRender): Pr
     controller,
     agent,
     objects,
+    rendered,
     async remove() {
       for (const obj of objects.filter((x) => CLUSTER_SCOPED.has(x.kind ?? ""))) {
         await client.delete(obj).catch((err: unknown) => {

@@ -9,7 +9,7 @@ import { parseControllerConfig, type ControllerConfig } from "../webhook/config.
 import { startController, type Controller } from "../webhook/wiring.js";
 import { webhookConfigurations } from "../webhook/registration.js";
 import { startBalancer } from "./balancer.js";
-import { chartContainer, literalEnv, renderChart } from "./chart.js";
+import { chartContainer, literalEnv } from "./chart.js";
 import { installChartIdentities, serviceAccountToken, tokenKubeConfig, type ChartIdentities } from "./chart-identities.js";
 import { createNamespace, isStatus, waitFor } from "./kube.js";
 
@@ -103,9 +103,8 @@ async function controllerIdentity(kc: KubeConfig, namespace: string, o: LocalCon
     if (o.controllerKubeConfig) controllerKc.loadFromString(kc.exportConfig());
     return { controllerKc, chartEnv: {} };
   }
-  const render = { release: namespace, namespace };
-  const chart = await installChartIdentities(kc, render);
-  const chartEnv = literalEnv(chartContainer(renderChart(render), "controller"));
+  const chart = await installChartIdentities(kc, { release: namespace, namespace });
+  const chartEnv = literalEnv(chartContainer(chart.rendered, "controller"));
   const token = await serviceAccountToken(kc, namespace, chart.controller.serviceAccount);
   return { controllerKc: tokenKubeConfig(kc, token, o.controllerKubeConfig), chartEnv, chart };
 }
