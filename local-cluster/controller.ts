@@ -1,5 +1,5 @@
 import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { IPPOOL_PLURAL, type SpiderIPPool } from "../ipam/kinds/ippool.js";
@@ -110,12 +110,13 @@ async function controllerIdentity(kc: KubeConfig, namespace: string, o: LocalCon
 }
 
 /** The agent side of a local controller: credentials per node and the late-allocation settings. */
-function agentIdentities(kc: KubeConfig, c: { ids: Identities; config: ControllerConfig; port: () => number }): (node: string) => Promise<AgentIdentity> {
-  const dir = mkdtempSync(join(tmpdir(), "spiderpool-agent-identity-"));
-  return async (node) => {
+function agentIdentities(kc: KubeConfig, c: { ids: Identities; config: ControllerConfig; port: () => number }): { of: (node: string) => Promise<AgentIdentity>; remove: () => void } {
+  let dir: string | undefined;
+  const of = async (node: string): Promise<AgentIdentity> => {
     const agent = c.ids.chart?.agent;
     // As the admin (benchmarks): no agent identity to give, so no late allocation either.
     if (!agent) return { kubeConfig: kc, settings: {} };
+    dir ??= mkdtempSync(join(tmpdir(), "spiderpool-agent-identity-"));
     const secret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name: c.config.tls.secretName, namespace: c.config.namespace });
     const caFile = join(dir, "ca.crt");
     writeFileSync(caFile, Buffer.from(secret.data?.["ca-bundle.crt"] ?? "", "base64"));
@@ -126,6 +127,7 @@ function agentIdentities(kc: KubeConfig, c: { ids: Identities; config: Controlle
     const settings = { SPIDERPOOL_CONTROLLER_URL: `https://127.0.0.1:${c.port()}`, SPIDERPOOL_CONTROLLER_CA_FILE: caFile, SPIDERPOOL_CONTROLLER_TOKEN_FILE: tokenFile };
     return { kubeConfig, settings };
   };
+  return { of, remove: () => dir && rmSync(dir, { recursive: true, force: true }) };
 }
 
 /**
@@ -159,6 +161,7 @@ export async function startLocalController(kc: KubeConfig, o: LocalControllerOpt
   await controller.refreshCertificates();
   await waitFor("controller caches synced", () => Promise.resolve(replicas.every((r) => r.isReady())));
   await waitForWebhook(kc, id, labels);
+  const agents = agentIdentities(kc, { ids, config, port: () => balancer?.port ?? controller.port });
 
   return {
     controller,
@@ -169,7 +172,7 @@ export async function startLocalController(kc: KubeConfig, o: LocalControllerOpt
     names,
     ...(ids.chart ? { identities: ids.chart } : {}),
     controllerKubeConfig: ids.controllerKc,
-    agentIdentity: agentIdentities(kc, { ids, config, port: () => balancer?.port ?? controller.port }),
+    agentIdentity: agents.of,
     async createPodNamespace(prefix, extraLabels = {}, annotations = {}) {
       return createNamespace(kc, prefix, { ...labels, ...extraLabels }, annotations);
     },
@@ -180,6 +183,7 @@ export async function startLocalController(kc: KubeConfig, o: LocalControllerOpt
       for (const r of replicas) await r.close();
       await kc.makeApiClient(CoreV1Api).deleteNamespace({ name: namespace }).catch(ignore404);
       await ids.chart?.remove();
+      agents.remove();
     },
   };
 }
