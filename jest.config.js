@@ -1,6 +1,8 @@
-// Four tiers, one jest run. Jest runs a project's globalSetup only when a test of that
+// Four tiers. Jest runs a project's globalSetup only when a test of that
 // project is selected, so `unit` and `build` start no cluster; `integration` brings up
 // etcd and kube-apiserver, `e2e` adds the rest to the same control plane (one per run).
+// `npm test` runs e2e in a jest run of its own, so integration tests never meet a
+// kube-controller-manager (package.json test:all).
 const tsJest = ["ts-jest", { useESM: true, tsconfig: "tsconfig.json", diagnostics: { ignoreCodes: [151001] } }];
 const common = {
   extensionsToTreatAsEsm: [".ts"],

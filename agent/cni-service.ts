@@ -5,8 +5,9 @@ import type { EndpointAttachment, SpiderEndpoint } from "../ipam/kinds/endpoint.
 import { CNI_ERROR_CODES, type AddAnswer, type AgentRequest, type AnswerIP, type AnswerRoute, type GcAnswer, type GcRequest } from "../cni/protocol.js";
 import type { PodLike } from "../ipam/kinds/pod.js";
 import { releaseEndpoint } from "../ipam/lifecycle/endpoints.js";
-import { ConflictError, type Allocator, type Clock, type EndpointStore, type Log } from "../ipam/ports.js";
+import { ConflictError, type Allocator, type Cache, type Clock, type EndpointStore, type Log } from "../ipam/ports.js";
 import { poll, retry, type RetryPolicy } from "../ipam/retry.js";
+import type { AttachmentRecorder } from "./attachments.js";
 
 /** A refusal with the CNI code the plugin prints. */
 export class AgentFailure extends Error {
@@ -25,7 +26,16 @@ export interface CniServiceDeps {
   nodeName: string;
   /** The informer's Pod on this node, else a fresh read (undefined: no such Pod). */
   pod: (namespace: string, name: string, fresh: boolean) => Promise<PodLike | undefined>;
+  /** The apiserver: read when the informer lacks the record, written by GC. */
   endpoints: EndpointStore;
+  /** The informer's endpoints of this node: what ADD and CHECK answer from. */
+  endpointCache: Cache<SpiderEndpoint>;
+  /** Counts where ADD and CHECK found the record: the informer, or the apiserver. */
+  onRecordLook?: (source: "informer" | "apiserver") => void;
+  /** Hands the plugin's notes of ADDs it answered from answer files to `attachments`, first. */
+  drainSpool?: () => void;
+  /** Attachment writes, off the reply path. */
+  attachments: Pick<AttachmentRecorder, "record" | "projected">;
   /** Every endpoint (GC reads them once per call). */
   listEndpoints: () => Promise<readonly SpiderEndpoint[]>;
   allocator: Allocator;
@@ -37,8 +47,13 @@ export interface CniServiceDeps {
   log: Log;
 }
 
-/** How often an ADD looks again for the controller's record of a just-created Pod. */
-const ENDPOINT_POLL = { baseMs: 200, maxMs: 200, jitter: false } as const;
+/**
+ * How an ADD waits for the controller's record of a just-created Pod: it looks at the
+ * informer (memory) every 25 ms, and at the apiserver once a second in case the watch is
+ * behind or broken.
+ */
+const ENDPOINT_LOOK = { baseMs: 25, maxMs: 25, jitter: false } as const;
+const LIVE_LOOK_EVERY = 40;
 /** Agents of one node rarely collide on an endpoint; a few quick rounds settle it. */
 const ATTACHMENT_RETRY: RetryPolicy = { attempts: 6, baseMs: 10, maxMs: 100, jitter: true };
 
@@ -73,26 +88,49 @@ export class CniService {
     }
   }
 
-  /** The endpoint once it records exactly this Pod's NIC; waits for the controller up to endpointWaitMs. */
+  /** Whether the endpoint records exactly this Pod's NIC ("match"), this Pod otherwise ("differs"), or not this Pod. */
+  private judge(pod: PodLike, assigned: AssignedIPs, nic: AssignedNic, ep: SpiderEndpoint | undefined): { verdict: "match" | "differs" | "absent"; why: string } {
+    const cur = ep?.status?.current;
+    if (!ep || !cur) return { verdict: "absent", why: "no SpiderEndpoint yet" };
+    const recorded = cur.ips.find((x) => x.interface === nic.interface);
+    if (cur.uid === pod.metadata.uid && cur.reservation === assigned.reservation && sameNic(recorded, nic)) return { verdict: "match", why: "" };
+    if (cur.uid !== pod.metadata.uid) return { verdict: "absent", why: `the SpiderEndpoint records pod uid ${cur.uid}` };
+    return { verdict: "differs", why: `the SpiderEndpoint records ${JSON.stringify(recorded ?? null)} for ${nic.interface}` };
+  }
+
+  /**
+   * The endpoint once it records exactly this Pod's NIC. The informer's copy answers when it
+   * matches; when it is missing or disagrees, the apiserver decides (the informer may be
+   * behind), and a Pod the controller has not recorded yet is waited for, up to endpointWaitMs.
+   */
   private async recordFor(pod: PodLike, assigned: AssignedIPs, nic: AssignedNic): Promise<SpiderEndpoint> {
+    const [name, namespace] = [pod.metadata.name ?? "", pod.metadata.namespace];
+    const cached = this.d.endpointCache.get(name, namespace);
+    if (cached && this.judge(pod, assigned, nic, cached).verdict === "match") {
+      this.d.onRecordLook?.("informer");
+      return cached;
+    }
     let last = "no SpiderEndpoint yet";
-    let seen = false; // on the last look
+    let seen = false; // on the last look at the apiserver
+    let looks = 0;
+    let liveNext = true; // the informer missed: the first look is at the apiserver
     const mismatch = (): AgentFailure =>
       new AgentFailure(CNI_ERROR_CODES.RECORD_MISMATCH, `${ANNO_ASSIGNED_IPS} of pod ${pod.metadata.namespace}/${pod.metadata.name} does not match what the controller recorded`, last);
     const found = await poll(
       async () => {
-        const ep = await this.d.endpoints.get(pod.metadata.name ?? "", pod.metadata.namespace);
-        seen = ep !== undefined;
-        const cur = ep?.status?.current;
-        if (!ep || !cur) return undefined;
-        const recorded = cur.ips.find((x) => x.interface === nic.interface);
-        if (cur.uid === pod.metadata.uid && cur.reservation === assigned.reservation && sameNic(recorded, nic)) return ep;
-        last = cur.uid !== pod.metadata.uid ? `the SpiderEndpoint records pod uid ${cur.uid}` : `the SpiderEndpoint records ${JSON.stringify(recorded ?? null)} for ${nic.interface}`;
-        // An endpoint of this very Pod that disagrees will not change its mind: stop waiting.
-        if (cur.uid === pod.metadata.uid) throw mismatch();
+        const live = liveNext || ++looks % LIVE_LOOK_EVERY === 0;
+        liveNext = false;
+        if (live) this.d.onRecordLook?.("apiserver");
+        const ep = live ? await this.d.endpoints.get(name, namespace) : this.d.endpointCache.get(name, namespace);
+        const { verdict, why } = this.judge(pod, assigned, nic, ep);
+        if (verdict === "match") return ep;
+        if (live) [seen, last] = [ep?.status?.current !== undefined, why];
+        // This very Pod's record disagrees: the apiserver's word is final, the informer's is checked there.
+        if (verdict === "differs" && live) throw mismatch();
+        if (verdict === "differs") liveNext = true;
         return undefined;
       },
-      { ...ENDPOINT_POLL, attempts: Number.MAX_SAFE_INTEGER, deadlineMs: this.d.endpointWaitMs },
+      { ...ENDPOINT_LOOK, attempts: Number.MAX_SAFE_INTEGER, deadlineMs: this.d.endpointWaitMs },
       this.d.clock,
     );
     if (found) return found;
@@ -118,22 +156,30 @@ export class CniService {
       if (!assigned || !nic) throw new AgentFailure(CNI_ERROR_CODES.NO_RESERVATION, `the controller reserved nothing for ${req.ifName} of pod ${req.podNamespace}/${req.podName}`);
     }
     const ep = await this.recordFor(pod, assigned as AssignedIPs, nic);
-    await this.remember(ep, { containerID: req.containerID, interface: req.ifName, network: req.network });
+    this.remember(ep, pod, req);
     return answer(nic, req.ipam.clean_gateway === true);
   }
 
-  /** Records the attachment (and the sandbox) on the endpoint; idempotent. */
-  private async remember(ep: SpiderEndpoint, att: EndpointAttachment): Promise<void> {
-    await this.updateAttachments(ep, (list) => [...list.filter((a) => a.interface !== att.interface || a.network !== att.network), att], att.containerID);
+  /** Schedules the attachment's write for after the answer (journaled first, so a crash loses nothing); a repeated ADD writes nothing. */
+  private remember(ep: SpiderEndpoint, pod: PodLike, req: AgentRequest): void {
+    const att = { containerID: req.containerID, interface: req.ifName, network: req.network };
+    const recorded = this.d.attachments.projected(ep).some((a) => isDeepStrictEqual(a, att));
+    if (recorded && ep.status?.current?.containerID === att.containerID) return;
+    void this.d.attachments.record({ op: "add", namespace: req.podNamespace, name: req.podName, uid: pod.metadata.uid ?? "", attachment: att }, ep);
   }
 
-  private updateAttachments(ep: SpiderEndpoint, change: (list: EndpointAttachment[]) => EndpointAttachment[], containerID?: string): Promise<SpiderEndpoint | undefined> {
+  /**
+   * Changes the endpoint's attachments with compare-and-swap, re-reading after a lost race.
+   * With `uid`, an endpoint that no longer records that Pod (re-created under the same name)
+   * is returned unchanged.
+   */
+  private updateAttachments(ep: SpiderEndpoint, change: (list: EndpointAttachment[]) => EndpointAttachment[], containerID?: string, uid?: string): Promise<SpiderEndpoint | undefined> {
     let current: SpiderEndpoint | undefined = ep;
     return retry(
       async (attempt) => {
         if (attempt > 1) current = await this.d.endpoints.get(ep.metadata.name ?? "", ep.metadata.namespace);
         const cur = current?.status?.current;
-        if (!current || !cur) return current;
+        if (!current || !cur || (uid !== undefined && cur.uid !== uid)) return current;
         const next = { ...cur, attachments: change(cur.attachments ?? []), ...(containerID !== undefined ? { containerID } : {}) };
         if (isDeepStrictEqual(next, cur)) return current;
         return this.d.endpoints.replaceStatus({ ...current, status: { ...current.status, current: next } });
@@ -142,20 +188,27 @@ export class CniService {
     );
   }
 
-  /** The address stays with the Pod: DEL only forgets the attachment. Always succeeds for unknown Pods. */
+  /**
+   * The address stays with the Pod: DEL only forgets the attachment. Always succeeds for
+   * unknown Pods. Its write queues behind any ADD write still pending for the endpoint, and
+   * DEL answers once it landed (teardown does not hold up a Pod's start).
+   */
   async del(req: AgentRequest): Promise<void> {
-    const ep = await this.d.endpoints.get(req.podName, req.podNamespace);
+    this.d.drainSpool?.(); // an ADD answered from a file comes before this DEL
+    const ep = this.d.endpointCache.get(req.podName, req.podNamespace) ?? (await this.d.endpoints.get(req.podName, req.podNamespace));
     if (!ep?.status?.current) return;
-    await this.updateAttachments(ep, (list) => list.filter((a) => !(a.containerID === req.containerID && a.interface === req.ifName && a.network === req.network)));
+    await this.d.attachments.record({ op: "del", namespace: req.podNamespace, name: req.podName, attachment: { containerID: req.containerID, interface: req.ifName, network: req.network } });
   }
 
   async check(req: AgentRequest): Promise<void> {
+    this.d.drainSpool?.();
     const pod = await this.podOf(req);
     const assigned = this.assignedOf(pod);
     const nic = assigned?.ips.find((n) => n.interface === req.ifName);
     if (!assigned || !nic) throw new AgentFailure(CNI_ERROR_CODES.NO_RESERVATION, `pod ${req.podNamespace}/${req.podName} has no address for ${req.ifName}`);
     const ep = await this.recordFor(pod, assigned, nic);
-    const known = ep.status?.current?.attachments?.some((a) => a.containerID === req.containerID && a.interface === req.ifName && a.network === req.network);
+    // An ADD whose write is still pending (or journaled before a restart and being replayed) counts.
+    const known = this.d.attachments.projected(ep).some((a) => a.containerID === req.containerID && a.interface === req.ifName && a.network === req.network);
     if (!known) throw new AgentFailure(CNI_ERROR_CODES.UNKNOWN_CONTAINER, `no attachment of container ${req.containerID} on ${req.ifName} to network ${req.network} is recorded for pod ${req.podNamespace}/${req.podName}`);
   }
 
@@ -165,6 +218,8 @@ export class CniService {
    * Pod that is gone are released exactly and its endpoint removed.
    */
   async gc(req: GcRequest): Promise<GcAnswer> {
+    // Notes of ADDs answered from a file are recorded first, or GC would see them late and stale.
+    this.d.drainSpool?.();
     const valid = new Set(req.validAttachments.map((a) => `${a.containerID}/${a.ifname}`));
     let released = 0;
     for (const ep of await this.d.listEndpoints()) released += await this.collectStale(ep, req.network, valid);
@@ -173,21 +228,29 @@ export class CniService {
 
   /**
    * One endpoint's part of GC: forgets its attachments on this node to `network` that are
-   * not `valid`, and releases its addresses when its Pod is gone. Returns how many
-   * attachments were stale.
+   * not `valid`, and releases its addresses when its Pod is gone. The judgement "gone" is
+   * about one Pod uid, and every write after it is guarded by that uid: an endpoint that
+   * meanwhile records another Pod of the same name (re-created, maybe on another node) is
+   * left alone. Returns how many attachments were actually forgotten.
    */
   private async collectStale(ep: SpiderEndpoint, network: string, valid: ReadonlySet<string>): Promise<number> {
     const cur = ep.status?.current;
-    if (!cur || cur.node !== this.d.nodeName) return 0;
-    const stale = (cur.attachments ?? []).filter((a) => a.network === network && !valid.has(`${a.containerID}/${a.interface}`));
-    if (stale.length === 0) return 0;
+    const isStale = (a: EndpointAttachment): boolean => a.network === network && !valid.has(`${a.containerID}/${a.interface}`);
+    if (!cur || cur.node !== this.d.nodeName || !(cur.attachments ?? []).some(isStale)) return 0;
+    const judged = cur.uid;
     const pod = await this.d.pod(ep.metadata.namespace ?? "", ep.metadata.name ?? "", true);
-    const gone = !pod || pod.metadata.uid !== cur.uid;
-    const left = await this.updateAttachments(ep, (list) => list.filter((a) => !stale.includes(a)));
-    if (gone && left && unattachedAndReleasable(left)) {
+    let forgotten = 0;
+    const forget = (list: EndpointAttachment[]): EndpointAttachment[] => {
+      const keep = list.filter((a) => !isStale(a));
+      forgotten = list.length - keep.length;
+      return keep;
+    };
+    const left = await this.updateAttachments(ep, forget, undefined, judged);
+    if (left?.status?.current?.uid !== judged) return 0;
+    if ((!pod || pod.metadata.uid !== judged) && unattachedAndReleasable(left)) {
       await releaseEndpoint(this.d.allocator, this.d.endpoints, left, "cni-gc", this.d.log);
     }
-    return stale.length;
+    return forgotten;
   }
 
   status(): void {

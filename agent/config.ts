@@ -5,6 +5,8 @@ import { ConfigError, deepFreeze, resolveSettings, type Setting } from "../runti
 export interface AgentConfig {
   readonly nodeName: string;
   readonly socketPath: string;
+  /** Attachment writes journaled before ADD answers, replayed at start. */
+  readonly attachmentJournal: string;
   readonly kubeconfig?: string;
   readonly logLevel: "debug" | "info" | "warn" | "error";
   readonly healthHost: string;
@@ -21,6 +23,7 @@ export interface AgentConfig {
 export const AGENT_SETTINGS = {
   nodeName: { flag: "node-name", env: "NODE_NAME", kind: "string", help: "the node this agent serves (required; the downward API's spec.nodeName)" },
   socketPath: { flag: "socket", env: "SPIDERPOOL_AGENT_SOCKET", kind: "string", default: DEFAULT_AGENT_SOCKET_PATH, help: "unix socket the CNI plugin talks to (created with mode 0600)" },
+  attachmentJournal: { flag: "attachment-journal", env: "SPIDERPOOL_AGENT_ATTACHMENT_JOURNAL", kind: "string", help: "file where ADD journals the attachment it writes after answering, replayed at start (default: the socket path + .attachments; keep it on the node, e.g. /var/run)" },
   kubeconfig: { flag: "kubeconfig", env: "KUBECONFIG", kind: "string", help: "kubeconfig file; in-cluster credentials when unset" },
   logLevel: { flag: "log-level", env: "SPIDERPOOL_LOG_LEVEL", kind: "level", default: "info", help: "debug, info, warn or error" },
   healthHost: { flag: "health-host", env: "SPIDERPOOL_AGENT_HEALTH_HOST", kind: "string", default: "127.0.0.1", help: "address of /healthz, /readyz and /metrics" },
@@ -38,6 +41,7 @@ export function parseAgentConfig(env: Readonly<Record<string, string | undefined
   return deepFreeze({
     nodeName: v.nodeName,
     socketPath: v.socketPath,
+    attachmentJournal: v.attachmentJournal || `${v.socketPath as string}.attachments`,
     ...(v.kubeconfig ? { kubeconfig: v.kubeconfig } : {}),
     logLevel: v.logLevel,
     healthHost: v.healthHost,

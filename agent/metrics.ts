@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { registerProcessMetrics } from "../runtime/process-metrics.js";
 
 /**
@@ -20,6 +20,19 @@ export class AgentMetrics {
     help: "Time to answer a CNI request, by command.",
     labelNames: ["command"] as const,
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [this.registry],
+  });
+
+  readonly recordLooks = new Counter({
+    name: "spiderpool_agent_endpoint_lookups_total",
+    help: "Where ADD and CHECK looked for a Pod's SpiderEndpoint: its informer (no round trip) or the apiserver (a miss, a stale copy, or a wait).",
+    labelNames: ["source"] as const,
+    registers: [this.registry],
+  });
+
+  readonly attachmentWritesPending = new Gauge({
+    name: "spiderpool_agent_attachment_writes_pending",
+    help: "Attachment writes to SpiderEndpoints answered but not yet written (journaled).",
     registers: [this.registry],
   });
 

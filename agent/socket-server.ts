@@ -31,8 +31,12 @@ function send(res: ServerResponse, status: number, payload: unknown): void {
  * speaking cni/protocol.ts. Every failure becomes an AgentError with a CNI code; anything
  * unexpected (the apiserver unreachable, say) is "try again later" so the runtime retries.
  */
-export async function startSocketServer(path: string, service: CniService, metrics: SocketMetrics, log: Logger): Promise<{ close(): Promise<void> }> {
-  const routes: Record<string, (input: unknown) => Promise<unknown>> = {
+export type SocketRoutes = Record<string, (input: unknown) => Promise<unknown>>;
+
+/** `more`: routes beyond the IPAM plugin's, keyed "METHOD /path" (the coordinator's). */
+export async function startSocketServer(path: string, service: CniService, metrics: SocketMetrics, log: Logger, more: SocketRoutes = {}): Promise<{ close(): Promise<void> }> {
+  const routes: SocketRoutes = {
+    ...more,
     [`POST ${AGENT_PATHS.add}`]: (i) => service.add(i as AgentRequest),
     [`POST ${AGENT_PATHS.del}`]: async (i) => {
       await service.del(i as AgentRequest);

@@ -1,10 +1,13 @@
 // Pod admission throughput and latency, with and without the Spiderpool webhook, measured
 // side by side in one run on a local control plane (etcd + kube-apiserver).
 //   npx tsx bench/admission.bench.ts [pods-per-phase=1000] [creators=50]
-import { CoreV1Api } from "@kubernetes/client-node";
+import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
+import { API_VERSION } from "../ipam/kinds/meta.js";
+import { SUBNET_PLURAL, type SpiderSubnet } from "../ipam/kinds/subnet.js";
+import { CustomResources } from "../k8s/resources.js";
 import { CONTROL_PLANE, startCluster, stopCluster } from "../local-cluster/cluster.js";
 import { ensureBinariesOrExit } from "../local-cluster/ensure-binaries.js";
-import { startLocalController } from "../local-cluster/controller.js";
+import { startLocalController, type LocalController } from "../local-cluster/controller.js";
 import { applyCrds, createNamespace } from "../local-cluster/kube.js";
 import { adminKubeConfig } from "../local-cluster/kubeconfig.js";
 import { createPool, podSpec } from "../local-cluster/pods.js";
@@ -36,6 +39,27 @@ async function phase(name: string, create: () => Promise<unknown>): Promise<{ ra
   return r;
 }
 
+/**
+ * Pods of a Deployment's ReplicaSet whose template names a SpiderSubnet: the Deployment's
+ * admission sizes its pool for every Pod of the phase, so each Pod's admission only draws
+ * from it (no controller manager runs here: the Pods are made as the ReplicaSet would).
+ */
+async function autoPoolPhase(kc: KubeConfig, tc: LocalController, ns: string): Promise<{ rate: number; p50: number; p99: number }> {
+  const annotations = { "ipam.spidernet.io/subnet": '{"ipv4":["bench-subnet"]}', "ipam.spidernet.io/ippool-ip-number": "+10" };
+  await new CustomResources<SpiderSubnet>(kc, SUBNET_PLURAL).create({ apiVersion: API_VERSION, kind: "SpiderSubnet", metadata: { name: "bench-subnet", labels: tc.labels }, spec: { subnet: "10.91.0.0/16", ips: ["10.91.0.1-10.91.255.254"] } });
+  const apps = kc.makeApiClient(AppsV1Api);
+  const labels = { app: "bench", "pod-template-hash": "b1" };
+  const d = await apps.createNamespacedDeployment({ namespace: ns, body: { metadata: { name: "bench" }, spec: { replicas: total + 1, selector: { matchLabels: { app: "bench" } }, template: { metadata: { labels: { app: "bench" }, annotations }, spec: { containers: [{ name: "c", image: "example.invalid/c:1" }] } } } } });
+  const rs = await apps.createNamespacedReplicaSet({
+    namespace: ns,
+    body: { metadata: { name: "bench-b1", labels, ownerReferences: [{ apiVersion: "apps/v1", kind: "Deployment", name: "bench", uid: d.metadata?.uid ?? "", controller: true }] }, spec: { replicas: total + 1, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: "c", image: "example.invalid/c:1" }] } } } },
+  });
+  const owned = (): V1Pod => ({ ...podSpec({ generateName: "bench-b1-" }, annotations), metadata: { generateName: "bench-b1-", labels, annotations, ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "bench-b1", uid: rs.metadata?.uid ?? "", controller: true }] } });
+  const core = kc.makeApiClient(CoreV1Api);
+  await core.createNamespacedPod({ namespace: ns, body: owned() });
+  return phase("with an automatic pool", () => core.createNamespacedPod({ namespace: ns, body: owned() }));
+}
+
 await ensureBinariesOrExit(CONTROL_PLANE);
 const state = await startCluster("bench", CONTROL_PLANE);
 try {
@@ -54,6 +78,8 @@ try {
     core.createNamespacedPod({ namespace: spider, body: podSpec({ generateName: "b-" }, { "ipam.spidernet.io/ippool": '{"ipv4":["bench-pool"]}' }) }),
   );
   console.log(`ratio (with / without): throughput ${(withHook.rate / without.rate).toFixed(2)}, p50 ${(withHook.p50 / without.p50).toFixed(2)}x, p99 ${(withHook.p99 / without.p99).toFixed(2)}x`);
+  const auto = await autoPoolPhase(kc, tc, spider);
+  console.log(`ratio (automatic pool / named pool): throughput ${(auto.rate / withHook.rate).toFixed(2)}, p50 ${(auto.p50 / withHook.p50).toFixed(2)}x, p99 ${(auto.p99 / withHook.p99).toFixed(2)}x`);
   await tc.stop();
 } finally {
   await stopCluster(state.dir);

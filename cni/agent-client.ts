@@ -4,10 +4,12 @@
  * "could not reach", "no answer in time" or "answered with status S and body B", and
  * commands.ts decides what each means for its command.
  *
- * Start-up matters here (docs/cni.md): node:http and node:net are loaded only when a
- * command calls the agent, and the request bypasses http.Agent, whose first use costs
- * ~7 ms compiling Node's IPv6 regex to classify a host name a unix socket does not have.
+ * Start-up matters here (docs/cni.md): node:net is loaded only when a command calls the
+ * agent, and HTTP is written and read by http-wire.ts rather than node:http, whose loading
+ * cost ~15 ms per run (and whose client differs between the runtimes that can compile the
+ * plugin).
  */
+import { parseResponse, requestBytes } from "./http-wire.js";
 import type { AgentPath } from "./protocol.js";
 
 export interface AgentReply {
@@ -52,47 +54,49 @@ export function unixSocketTransport(socketPath: string): AgentTransport {
   return {
     socketPath,
     call: async (method, path, body, timeoutMs) => {
-      const [{ request }, { connect }] = await Promise.all([import("node:http"), import("node:net")]);
+      const { connect } = await import("node:net");
       return new Promise<AgentReply>((resolve, reject) => {
-        const payload = body === undefined ? "" : JSON.stringify(body);
-        let answered = false; // once the agent has sent headers, a socket error is not "unreachable"
-        const req = request(
-          {
-            createConnection: () => connect(socketPath),
-            path,
-            method,
-            headers: {
-              "content-type": "application/json",
-              "content-length": Buffer.byteLength(payload),
-              connection: "close",
-            },
-          },
-          (res) => {
-            answered = true;
-            const chunks: Buffer[] = [];
-            res.on("data", (c: Buffer) => chunks.push(c));
-            res.on("error", reject);
-            res.on("end", () => {
-              clearTimeout(timer);
-              const text = Buffer.concat(chunks).toString("utf8");
-              let parsed: unknown;
-              try {
-                parsed = text === "" ? undefined : JSON.parse(text);
-              } catch {
-                parsed = undefined;
-              }
-              resolve({ status: res.statusCode ?? 0, body: parsed, text });
-            });
-          },
-        );
-        const timer = setTimeout(() => req.destroy(new AgentTimeoutError(socketPath, path, timeoutMs)), timeoutMs);
-        req.on("error", (err) => {
+        const chunks: Buffer[] = [];
+        let received = 0; // once the agent has sent bytes, a socket error is not "unreachable"
+        let settled = false;
+        const socket = connect(socketPath);
+        const finish = (fn: () => void): void => {
+          if (settled) return;
+          settled = true;
           clearTimeout(timer);
-          if (err instanceof AgentTimeoutError || answered) reject(err);
-          else reject(new AgentUnreachableError(socketPath, err));
+          socket.destroy();
+          fn();
+        };
+        const timer = setTimeout(() => finish(() => reject(new AgentTimeoutError(socketPath, path, timeoutMs))), timeoutMs);
+        const look = (ended: boolean): void => {
+          let parsed;
+          try {
+            parsed = parseResponse(Buffer.concat(chunks), ended);
+          } catch (err) {
+            finish(() => reject(received === 0 ? new AgentUnreachableError(socketPath, err) : (err as Error)));
+            return;
+          }
+          if (parsed) finish(() => resolve(reply(parsed.status, parsed.body.toString("utf8"))));
+        };
+        socket.on("connect", () => socket.write(requestBytes(method, path, body === undefined ? "" : JSON.stringify(body))));
+        socket.on("data", (c: Buffer) => {
+          received += c.length;
+          chunks.push(c);
+          look(false);
         });
-        req.end(payload);
+        socket.on("end", () => look(true));
+        socket.on("error", (err) => finish(() => reject(received === 0 ? new AgentUnreachableError(socketPath, err) : err)));
       });
     },
   };
+}
+
+function reply(status: number, text: string): AgentReply {
+  let parsed: unknown;
+  try {
+    parsed = text === "" ? undefined : JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  return { status, body: parsed, text };
 }

@@ -2,75 +2,19 @@
  * Entry point of the `spiderpool` IPAM binary (bundled by scripts/bundle.mjs into
  * dist/cni/). Wires the real process to runPlugin: nothing here but I/O.
  */
-import { fstatSync, readSync, writeSync } from "node:fs";
 import { unixSocketTransport } from "./agent-client.js";
+import { fileFastPath } from "./answer-file.js";
 import { logFileSink } from "./log-file.js";
 import { runPlugin } from "./plugin.js";
+import { exitWith, readStdin, stderr } from "./stdio.js";
 
-const stderr = (line: string): void => {
-  try {
-    writeSync(2, line);
-  } catch {
-    // nowhere left to say it
-  }
-};
-
-/** Reads fd 0 to its end, tolerating a non-blocking pipe left by the parent. */
-function readStdin(): string {
-  // VERSION typed at a terminal has no config to wait for (node:tty would cost ~14 ms to load).
-  if (process.env.CNI_COMMAND === "VERSION" && fstatSync(0).isCharacterDevice()) return "";
-  const chunks: Buffer[] = [];
-  const buf = Buffer.alloc(64 * 1024);
-  const pause = new Int32Array(new SharedArrayBuffer(4));
-  for (;;) {
-    let n: number;
-    try {
-      n = readSync(0, buf, 0, buf.length, null);
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code === "EAGAIN") {
-        Atomics.wait(pause, 0, 0, 5);
-        continue;
-      }
-      if (code === "EOF") break;
-      throw err;
-    }
-    if (n === 0) break;
-    chunks.push(Buffer.from(buf.subarray(0, n)));
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-function writeAll(fd: number, text: string): void {
-  const data = Buffer.from(text, "utf8");
-  const pause = new Int32Array(new SharedArrayBuffer(4));
-  let off = 0;
-  while (off < data.length) {
-    try {
-      off += writeSync(fd, data, off);
-    } catch (err) {
-      if ((err as { code?: string }).code !== "EAGAIN") throw err;
-      Atomics.wait(pause, 0, 0, 5);
-    }
-  }
-}
-
-runPlugin({
+const run = runPlugin({
   env: process.env,
   readStdin,
   stderr,
   openLogFile: (ipam) =>
     logFileSink({ path: ipam.logFilePath, maxSizeMiB: ipam.logFileMaxSizeMiB, maxCount: ipam.logFileMaxCount, onFailure: stderr }),
   connect: unixSocketTransport,
-}).then(
-  (outcome) => {
-    if (outcome.stdout !== "") writeAll(1, outcome.stdout);
-    process.exit(outcome.exitCode);
-  },
-  (err: unknown) => {
-    // runPlugin turns every failure into an Outcome; reaching here is a bug.
-    stderr(`${String(err)}\n`);
-    writeAll(1, JSON.stringify({ cniVersion: "1.1.0", code: 101, msg: "internal error in the spiderpool plugin", details: String(err) }) + "\n");
-    process.exit(1);
-  },
-);
+  fastPath: fileFastPath,
+});
+exitWith(run, { code: 101, msg: "internal error in the spiderpool plugin" });

@@ -3,13 +3,14 @@
  * through PluginIO, so tests drive every path without a process; main.ts wires the real one.
  */
 import type { AgentTransport } from "./agent-client.js";
+import type { FastPath } from "./answer-file.js";
 import { cmdAdd, cmdCheck, cmdDel, cmdGc, cmdStatus, type CommandContext } from "./commands.js";
 import { type IpamConf, parseNetConf } from "./config.js";
-import { type Environment, parseCniArgs, podIdentity, readCniEnv, requirePod } from "./env.js";
-import { CniError, asCniError, errorJson } from "./errors.js";
+import { type Environment, parseCniArgs, podIdentity, requirePod } from "./env.js";
+import { readInvocation, versionAnswer } from "./invocation.js";
+import { asCniError, errorJson } from "./errors.js";
 import { type LogFields, type LogSink, type Logger, createLogger } from "./log.js";
-import { CNI_ERROR_CODES } from "./protocol.js";
-import { type CniVersion, NEWEST_VERSION, versionReport } from "./versions.js";
+import { type CniVersion, NEWEST_VERSION } from "./versions.js";
 
 export interface PluginIO {
   env: Environment;
@@ -19,6 +20,8 @@ export interface PluginIO {
   /** The log-file sink for a config that names a file. */
   openLogFile(ipam: IpamConf & { logFilePath: string }): LogSink;
   connect(socketPath: string): AgentTransport;
+  /** ADD's answer files and spool beside the socket; absent: ADD always asks the socket. */
+  fastPath?(socketPath: string): FastPath;
 }
 
 export interface Outcome {
@@ -32,14 +35,8 @@ export async function runPlugin(io: PluginIO): Promise<Outcome> {
   let cniVersion: CniVersion = NEWEST_VERSION;
   let log: Logger = createLogger("info", [io.stderr], { plugin: "spiderpool" });
   try {
-    const env = readCniEnv(io.env);
-    let stdin: string;
-    try {
-      stdin = io.readStdin();
-    } catch (err) {
-      throw new CniError(CNI_ERROR_CODES.IO_FAILURE, "error reading the network config from stdin", String(err));
-    }
-    if (env.command === "VERSION") return success(JSON.stringify(versionReport(requestedVersion(stdin))) + "\n");
+    const { env, stdin } = readInvocation(io.env, () => io.readStdin());
+    if (env.command === "VERSION") return success(versionAnswer(stdin));
 
     const conf = parseNetConf(stdin, env.command);
     cniVersion = conf.cniVersion;
@@ -51,6 +48,7 @@ export async function runPlugin(io: PluginIO): Promise<Outcome> {
     log.debug("invoked", { netns: env.netns, cniPath: env.path, cniVersion });
 
     const ctx: CommandContext = { env, conf, agent: io.connect(conf.ipam.socketPath), log };
+    if (io.fastPath) ctx.fastPath = io.fastPath(conf.ipam.socketPath);
     switch (env.command) {
       case "ADD":
         return success(JSON.stringify(await cmdAdd(ctx, requirePod(args))) + "\n");
@@ -82,14 +80,4 @@ function runFields(base: LogFields, containerID: string, ifName: string, args: R
   const name = args.get("K8S_POD_NAME");
   if (ns !== undefined && name !== undefined) out.pod = `${ns}/${name}`;
   return out;
-}
-
-/** VERSION's stdin is `{"cniVersion": ...}` from newer runtimes, empty from older ones. */
-function requestedVersion(stdin: string): unknown {
-  try {
-    const raw: unknown = JSON.parse(stdin);
-    return typeof raw === "object" && raw !== null ? (raw as { cniVersion?: unknown }).cniVersion : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -8,11 +8,39 @@
  *   POST /v1/cni/check   CheckRequest            → 200 {}          | AgentError
  *   POST /v1/cni/gc      GcRequest               → 200 GcAnswer    | AgentError
  *   GET  /v1/cni/status                          → 200 {}          | AgentError
+ *   POST /v1/coordinator/config  CoordinatorConfigRequest → 200 CoordinatorConfigAnswer | AgentError
+ *                                (asked by the `coordinator` plugin, cni/coordinator/)
  *
  * A refusal is any non-2xx status whose body is an AgentError; the plugin prints it as the
  * CNI error (code, msg, details) so the agent chooses the code. docs/cni.md is the prose
  * version of this file, with the error table.
  */
+
+/**
+ * ADD's fast path (docs/cni.md, "ADD without a round trip"): beside its socket the agent
+ * keeps `<socket>.answers/<pod uid>.json`, an AnswerFile for each Pod of its node whose
+ * reservation it has proven, and drains `<socket>.spool/`, where the plugin leaves one
+ * SpooledAttachment per ADD it answered from such a file. Anything missing or unreadable:
+ * the plugin asks over the socket instead.
+ */
+export const ANSWERS_DIR_SUFFIX = ".answers";
+export const SPOOL_DIR_SUFFIX = ".spool";
+
+export interface AnswerFile {
+  namespace: string;
+  name: string;
+  uid: string;
+  /** Per Pod NIC, the ADD answer as the agent would give it with `clean_gateway` unset. */
+  nics: Record<string, AddAnswer>;
+}
+
+export interface SpooledAttachment {
+  op: "add";
+  namespace: string;
+  name: string;
+  uid: string;
+  attachment: { containerID: string; interface: string; network: string };
+}
 
 /** Where the agent listens unless the network config sets `ipam.ipam_unix_socket_path`. */
 export const DEFAULT_AGENT_SOCKET_PATH = "/var/run/spidernet/spiderpool.sock";
@@ -23,6 +51,8 @@ export const AGENT_PATHS = {
   check: "/v1/cni/check",
   gc: "/v1/cni/gc",
   status: "/v1/cni/status",
+  /** The coordinator plugin's question: the cluster's defaults and the Pod's default-route NIC. */
+  coordinator: "/v1/coordinator/config",
 } as const;
 
 export type AgentPath = (typeof AGENT_PATHS)[keyof typeof AGENT_PATHS];
@@ -110,6 +140,23 @@ export interface GcAnswer {
    * addresses stay with it), released with their addresses when the Pod is gone.
    */
   released: number;
+}
+
+/** POST /v1/coordinator/config: for which Pod the coordinator runs. */
+export interface CoordinatorConfigRequest {
+  podNamespace: string;
+  podName: string;
+}
+
+export interface CoordinatorConfigAnswer {
+  /**
+   * The cluster's defaults, in the network config's field names: SpiderCoordinator
+   * `default`'s spec fields, and its status's serviceCIDR and overlayPodCIDR. {} when the
+   * cluster has no SpiderCoordinator.
+   */
+  defaults: Record<string, unknown>;
+  /** The Pod's `ipam.spidernet.io/default-route-nic` annotation, when it has one. */
+  podDefaultRouteNIC?: string;
 }
 
 export interface AgentError {

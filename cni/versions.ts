@@ -73,3 +73,13 @@ export function versionReport(requested: unknown): { cniVersion: CniVersion; sup
     supportedVersions: [...SUPPORTED_VERSIONS],
   };
 }
+
+/** VERSION's stdin is `{"cniVersion": ...}` from newer runtimes, empty from older ones. */
+export function requestedVersion(stdin: string): unknown {
+  try {
+    const raw: unknown = JSON.parse(stdin);
+    return typeof raw === "object" && raw !== null ? (raw as { cniVersion?: unknown }).cniVersion : undefined;
+  } catch {
+    return undefined;
+  }
+}

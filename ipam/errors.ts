@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   "RESERVATION_CONFLICT",
   "ALLOCATION_CORRUPT",
   "POD_LIMIT_EXCEEDED",
+  "POOL_TOO_LARGE",
 ] as const;
 
 export type IpamErrorCode = (typeof ERROR_CODES)[number];

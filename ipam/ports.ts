@@ -1,4 +1,5 @@
 import type { PoolRequest, PoolResponse } from "./allocation/requests.js";
+import type { ObjectRef, Workload } from "./kinds/application.js";
 import type { SpiderEndpoint } from "./kinds/endpoint.js";
 import type { SpiderIPPool } from "./kinds/ippool.js";
 import type { NetworkRef, ObjectMeta } from "./kinds/meta.js";
@@ -65,7 +66,8 @@ export interface Allocator {
 export interface Clock {
   /** Milliseconds since the epoch, whole. */
   now(): number;
-  sleep(ms: number): Promise<void>;
+  /** Waits ms; ends early, without an error, once `signal` aborts (a stopping program leaves no timer behind). */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 /** Structured logs, the slice of pino the core uses (pino's Logger satisfies it). */
@@ -92,3 +94,15 @@ export type EventRecorder = (subject: EventSubject, type: "Normal" | "Warning", 
  * created a moment before the Pod may not be cached yet). Undefined when there is none.
  */
 export type NetworkLookup = (ref: NetworkRef) => Promise<NetworkAttachmentDefinition | undefined>;
+
+/**
+ * Where applications (the owners of Pods: Deployments, StatefulSets, …, and third-party
+ * custom resources) are read. Called at admission (a Pod's owners, a scale's application)
+ * and by the reconciler of automatic pools.
+ */
+export interface ApplicationDirectory {
+  /** The object from a cache where one is kept for its kind, else (or when the cache lacks it) a live read; undefined when there is none. */
+  get(ref: ObjectRef): Promise<Workload | undefined>;
+  /** A live read, to confirm that an application is gone before acting on it. */
+  read(ref: ObjectRef): Promise<Workload | undefined>;
+}

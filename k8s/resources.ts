@@ -63,8 +63,8 @@ export class CustomResources<T extends Named> implements ObjectStore<T> {
     }
   }
 
-  async list(): Promise<KubernetesListObject<T>> {
-    return (await this.api.listClusterCustomObject({ ...this.gv, plural: this.plural })) as KubernetesListObject<T>;
+  async list(opts: { fieldSelector?: string } = {}): Promise<KubernetesListObject<T>> {
+    return (await this.api.listClusterCustomObject({ ...this.gv, plural: this.plural, ...opts })) as KubernetesListObject<T>;
   }
 
   async create(obj: T): Promise<T> {

@@ -5,8 +5,9 @@ import type { AddressInfo } from "node:net";
  * A round-robin TCP balancer on 127.0.0.1 in front of several webhook replicas (TLS passes
  * through untouched), standing in for the Service that spreads admission calls in a cluster.
  */
-export async function startBalancer(ports: readonly number[]): Promise<{ port: number; connections: number[]; close(): Promise<void> }> {
+export async function startBalancer(initial: readonly number[]): Promise<{ port: number; connections: number[]; setBackends(ports: readonly number[]): void; close(): Promise<void> }> {
   let next = 0;
+  let ports = [...initial];
   const connections = ports.map(() => 0);
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
@@ -27,6 +28,10 @@ export async function startBalancer(ports: readonly number[]): Promise<{ port: n
   return {
     port: (server.address() as AddressInfo).port,
     connections,
+    /** New connections go to these replicas (one was killed, another started). */
+    setBackends(p) {
+      ports = [...p];
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

@@ -11,7 +11,9 @@ export type BinaryName =
   | "kube-scheduler"
   | "kubectl"
   | "kwok"
-  | "helm";
+  | "helm"
+  /** Only bench/cni-add's yardstick (a CNI IPAM plugin); no test needs it. */
+  | "whereabouts";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -41,6 +43,7 @@ export function cachedPath(name: BinaryName, env: NodeJS.ProcessEnv = process.en
     kubectl: `kubernetes-${v.K8S_VERSION}`,
     kwok: `kwok-${v.KWOK_VERSION}`,
     helm: `helm-${v.HELM_VERSION}`,
+    whereabouts: `whereabouts-${v.WHEREABOUTS_VERSION}`,
   }[name];
   return join(cacheDir(env), folder, name);
 }

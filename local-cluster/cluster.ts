@@ -54,8 +54,8 @@ function probe(url: string, ca?: string): Promise<boolean> {
       done(res.statusCode === 200);
     };
     const req = url.startsWith("https:")
-      ? httpsGet(url, ca ? { ca } : { rejectUnauthorized: false }, onRes)
-      : httpGet(url, onRes);
+      ? httpsGet(url, { agent: false, ...(ca ? { ca } : { rejectUnauthorized: false }) }, onRes)
+      : httpGet(url, { agent: false }, onRes);
     req.on("error", () => done(false));
     req.setTimeout(2000, () => req.destroy());
   });
@@ -259,6 +259,20 @@ export async function extendCluster(state: ClusterState, components: Component[]
     throw err;
   }
   return state;
+}
+
+/**
+ * Restarts the kube-apiserver of a running cluster with the command line it runs with (same
+ * port, same etcd), as an upgrade or a crash would: clients see their connections drop and
+ * their watches end. Resolves once /readyz answers again.
+ */
+export async function restartApiserver(state: ClusterState): Promise<void> {
+  const pid = Number(readFileSync(join(state.dir, "pids", "kube-apiserver.pid"), "utf8").trim());
+  const [bin = "", ...args] = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+  await stopPids([pid]);
+  const p = startProcess(state.dir, "kube-apiserver", bin, args);
+  const ca = readFileSync(state.caFile, "utf8");
+  await waitReady(p, `${state.server}/readyz`, () => probe(`${state.server}/readyz`, ca));
 }
 
 /** Stops every process of the cluster in `dir` and removes its state. */

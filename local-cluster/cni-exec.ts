@@ -20,6 +20,8 @@ export interface CniCall {
   args?: Record<string, string>;
   /** Replaces the whole environment (default: PATH is an empty directory, so no `node` to be found). */
   env?: NodeJS.ProcessEnv;
+  /** Run the plugin inside this named network namespace (a simulated node's), as its runtime would. */
+  hostNetns?: string;
 }
 
 export interface CniOutcome {
@@ -29,13 +31,16 @@ export interface CniOutcome {
   stderr: string;
 }
 
-/** Runs a CNI plugin the way a container runtime does: env for the call, the config on stdin. */
 /**
  * A PATH with nothing on it. Hosts running the plugin have no Node.js: the tests call it
  * (directly, or from macvlan, which passes its environment on) without one either.
  */
 export const PATH_WITHOUT_NODE = mkdtempSync(join(tmpdir(), "spiderpool-empty-path-"));
 
+/** iproute2's `ip`, found once on this process's PATH. */
+const IP_BIN = (process.env.PATH ?? "/usr/sbin:/sbin").split(":").map((d) => join(d, "ip")).find((p) => existsSync(p)) ?? "/usr/sbin/ip";
+
+/** Runs a CNI plugin the way a container runtime does: env for the call, the config on stdin. */
 export function cni(call: CniCall): Promise<CniOutcome> {
   const env: NodeJS.ProcessEnv = {
     ...(call.env ?? { PATH: PATH_WITHOUT_NODE }),
@@ -47,8 +52,10 @@ export function cni(call: CniCall): Promise<CniOutcome> {
     ...(call.args ? { CNI_ARGS: Object.entries(call.args).map(([k, v]) => `${k}=${v}`).join(";") } : {}),
   };
   const bin = call.binDirs.map((d) => join(d, call.plugin)).find((p) => existsSync(p)) ?? call.plugin;
+  // `ip netns exec` by absolute path: the plugin's PATH has nothing on it.
+  const [file, args] = call.hostNetns ? [IP_BIN, ["netns", "exec", call.hostNetns, bin]] : [bin, []];
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, [], { env });
+    const child = spawn(file, args, { env });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { IPPOOL_PLURAL, type SpiderIPPool } from "../ipam/kinds/ippool.js";
 import { API_VERSION, GROUP, VERSION } from "../ipam/kinds/meta.js";
-import { pino } from "pino";
+import { pino, type Logger } from "pino";
 import { parseControllerConfig, type ControllerConfig } from "../webhook/config.js";
 import { startController, type Controller } from "../webhook/wiring.js";
 import { webhookConfigurations } from "../webhook/registration.js";
@@ -60,6 +60,10 @@ export interface LocalController {
    * bound to the agent's Pod there; admin credentials with identity `admin`.
    */
   agentIdentity(node: string): Promise<AgentIdentity>;
+  /** Kills a replica as a crash would (no lease handed over) and takes it out of the balancer. */
+  kill(replica: Controller): Promise<void>;
+  /** Starts one more replica behind the balancer (after a kill: the restarted process). */
+  addReplica(): Promise<Controller>;
   /** A namespace whose Pods this controller's webhooks see. */
   createPodNamespace(prefix: string, labels?: Record<string, string>, annotations?: Record<string, string>): Promise<string>;
   stop(): Promise<void>;
@@ -151,7 +155,8 @@ export async function startLocalController(kc: KubeConfig, o: LocalControllerOpt
   const log = pino({ level: config.logLevel, base: { controller: prefix } });
   const replicas: Controller[] = [];
   // Replicas one after the other: the first creates the certificate Secret, the rest adopt it.
-  for (let i = 0; i < replicaCount; i++) replicas.push(await startController(config, { kubeConfig: ids.controllerKc, log: log.child({ replica: i }), identity: `${id}-${i}` }));
+  const start = replicaStarter(ids.controllerKc, config, log, id);
+  for (let i = 0; i < replicaCount; i++) replicas.push(await start());
   const controller = replicas[0] as Controller;
   const balancer = replicaCount > 1 ? await startBalancer(replicas.map((r) => r.port)) : undefined;
   const labels = { [SCOPE_LABEL]: id };
@@ -173,6 +178,7 @@ export async function startLocalController(kc: KubeConfig, o: LocalControllerOpt
     ...(ids.chart ? { identities: ids.chart } : {}),
     controllerKubeConfig: ids.controllerKc,
     agentIdentity: agents.of,
+    ...replicaControl(replicas, start, balancer),
     async createPodNamespace(prefix, extraLabels = {}, annotations = {}) {
       return createNamespace(kc, prefix, { ...labels, ...extraLabels }, annotations);
     },
@@ -218,6 +224,33 @@ async function waitForWebhook(kc: KubeConfig, id: string, labels: Record<string,
     })) as SpiderIPPool;
     return probe.spec.ipVersion === 4;
   });
+}
+
+/** Starts replica after replica of one controller, each with its own identity. */
+function replicaStarter(kc: KubeConfig, config: ControllerConfig, log: Logger, id: string): () => Promise<Controller> {
+  let started = 0;
+  return () => {
+    const i = started++;
+    return startController(config, { kubeConfig: kc, log: log.child({ replica: i }), identity: `${id}-${i}` });
+  };
+}
+
+/** Killing and adding replicas behind the balancer, for failover tests. */
+function replicaControl(replicas: Controller[], start: () => Promise<Controller>, balancer: { setBackends(ports: number[]): void } | undefined): Pick<LocalController, "kill" | "addReplica"> {
+  return {
+    async kill(replica) {
+      replicas.splice(replicas.indexOf(replica), 1);
+      balancer?.setBackends(replicas.map((r) => r.port));
+      await replica.kill();
+    },
+    async addReplica() {
+      const r = await start();
+      replicas.push(r);
+      balancer?.setBackends(replicas.map((x) => x.port));
+      await waitFor("the new replica's caches synced", () => Promise.resolve(r.isReady()));
+      return r;
+    },
+  };
 }
 
 function ignore404(err: unknown): void {

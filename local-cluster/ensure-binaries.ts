@@ -5,7 +5,7 @@ import { type BinaryName, REPO_ROOT, cacheDir, cachedPath, locateBinary } from "
 import { tail } from "./processes.js";
 
 /** The components scripts/build-binaries.sh builds, each into its own versioned folder. */
-export type BuildComponent = "etcd" | "kubernetes" | "kwok" | "helm";
+export type BuildComponent = "etcd" | "kubernetes" | "kwok" | "helm" | "whereabouts";
 
 const COMPONENT_OF: Record<BinaryName, BuildComponent> = {
   etcd: "etcd",
@@ -15,6 +15,7 @@ const COMPONENT_OF: Record<BinaryName, BuildComponent> = {
   kubectl: "kubernetes",
   kwok: "kwok",
   helm: "helm",
+  whereabouts: "whereabouts",
 };
 
 export interface BuildOutcome {

@@ -9,6 +9,8 @@
 #   scripts/build-binaries.sh                  # build every component that is missing
 #   scripts/build-binaries.sh etcd kwok        # only these (etcd kwok kubernetes helm)
 #   scripts/build-binaries.sh --print          # print "<name> <cached path>" per binary
+#   scripts/build-binaries.sh whereabouts      # Whereabouts (CNI IPAM) for bench/cni-add; never
+#                                              # built by "all", and so never by npm test or CI
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -22,6 +24,7 @@ dir_of() {
     etcd) echo "$CACHE/etcd-$ETCD_VERSION" ;;
     kwok) echo "$CACHE/kwok-$KWOK_VERSION" ;;
     helm) echo "$CACHE/helm-$HELM_VERSION" ;;
+    whereabouts) echo "$CACHE/whereabouts-$WHEREABOUTS_VERSION" ;;
   esac
 }
 ALL=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok helm)
@@ -30,8 +33,8 @@ if [[ "${1:-}" == "--print" ]]; then for b in "${ALL[@]}"; do echo "$b $(dir_of 
 
 for what in "${@:-all}"; do
   case "$what" in
-    all|etcd|kwok|kubernetes|helm) ;;
-    *) echo "usage: $0 [--print | all | etcd kwok kubernetes helm ...]" >&2; exit 2 ;;
+    all|etcd|kwok|kubernetes|helm|whereabouts) ;;
+    *) echo "usage: $0 [--print | all | etcd kwok kubernetes helm whereabouts ...]" >&2; exit 2 ;;
   esac
 done
 
@@ -131,6 +134,30 @@ build_helm() {
   log "building helm $HELM_VERSION"
   local out; out="$(dir_of helm)"; mkdir -p "$out"
   GOBIN="$out" go install -v -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+}
+
+# --- Whereabouts: its go.mod has a replace directive (go install refuses), so it is built
+# as a dependency of a throwaway module carrying the same replace; its CRDs go beside it.
+build_whereabouts() {
+  have whereabouts && return 0
+  local mod="github.com/k8snetworkplumbingwg/whereabouts" dir="$CACHE/src/whereabouts-$WHEREABOUTS_VERSION" src
+  mkdir -p "$dir"; cd "$dir"
+  log "building whereabouts $WHEREABOUTS_VERSION"
+  src=$(go mod download -json "$mod@$WHEREABOUTS_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  if [[ ! -f go.mod ]]; then
+    go mod init local/whereabouts-build >/dev/null 2>&1
+    go mod edit -go=1.25
+    go mod edit -json "$src/go.mod" \
+      | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{for(const r of JSON.parse(s).Replace??[])console.log(`${r.Old.Path}=${r.New.Path}@${r.New.Version}`)})' \
+      | while read -r r; do go mod edit -replace "$r"; done
+    go mod edit -require "$mod@$WHEREABOUTS_VERSION"
+  fi
+  go get "$mod/cmd@$WHEREABOUTS_VERSION"
+  local out; out="$(dir_of whereabouts)"; mkdir -p "$out/crds"
+  go build -v -trimpath -ldflags "-s -w" -o "$out/whereabouts.tmp" "$mod/cmd"
+  cp "$src"/doc/crds/whereabouts.cni.cncf.io_*.yaml "$out/crds/"
+  chmod -R u+w "$out/crds"
+  mv "$out/whereabouts.tmp" "$out/whereabouts"
 }
 
 for what in "${@:-all}"; do

@@ -5,13 +5,15 @@
  *   node scripts/bundle.mjs                     every program whose entry file exists
  *   node scripts/bundle.mjs --only cni          some programs (comma-separated names)
  *   node scripts/bundle.mjs --host              also dist/cni/host/ (see buildHostArtifact)
- *   node scripts/bundle.mjs --host=launcher     force one host form: sea | launcher
+ *   node scripts/bundle.mjs --host=launcher     force one host form: bun | sea | launcher
  *   node scripts/bundle.mjs --outdir /tmp/x     write somewhere else than dist/
  *
- * A program is one PROGRAMS row; add a row for a new binary. The CNI plugin runs once per
- * Pod NIC on every host, so it is one self-contained CommonJS file (CJS starts ~13 ms
- * faster than ESM on Node 20, and a single executable application needs CJS) that may
- * import nothing but node: built-ins; the build fails otherwise. docs/cni.md has the figures.
+ * A program is one PROGRAMS row; add a row for a new binary. The CNI plugins (`spiderpool`,
+ * the IPAM plugin, and `coordinator`, the chained one) run once per Pod NIC on every host,
+ * so each is one self-contained CommonJS file (CJS starts ~13 ms faster than ESM on Node 20,
+ * a single executable application needs CJS, and Bun's bytecode cache wants it) that may
+ * import nothing but node: built-ins; the build fails otherwise.
+ * docs/cni.md and docs/performance.md have the figures.
  */
 import { build } from "esbuild";
 import { spawnSync } from "node:child_process";
@@ -36,10 +38,24 @@ export const PROGRAMS = [
     selfContained: true,
     maxBytes: 64 * 1024,
     required: true,
+    // Its name in the CNI bin dir: a program with `host` gets a host artifact (buildHostArtifact).
+    host: "spiderpool",
+  },
+  {
+    name: "coordinator",
+    entry: "cni/coordinator/main.ts",
+    outfile: "cni/coordinator.cjs",
+    format: "cjs",
+    supported: { "dynamic-import": false },
+    selfContained: true,
+    maxBytes: 96 * 1024,
+    required: true,
+    host: "coordinator",
   },
   { name: "controller", entry: "webhook/main.ts", outfile: "webhook/spiderpool-controller.mjs", format: "esm", selfContained: false },
   { name: "agent", entry: "agent/main.ts", outfile: "agent/spiderpool-agent.mjs", format: "esm", selfContained: false },
 ];
+
 
 /** Node's SEA fuse (fixed for every Node release that has SEA). */
 const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
@@ -95,9 +111,27 @@ function checkSelfContained(program, metafile, bytes) {
   }
 }
 
+/**
+ * The CNI plugins a host runs, from the PROGRAMS rows with a `host` name: `program` names
+ * the row (a self-contained CommonJS bundle), `binary` the executable the runtime looks up
+ * in its CNI bin dir (the network config's `type`).
+ */
+export const HOST_PLUGINS = PROGRAMS.filter((p) => p.host).map((p) => ({ program: p.name, binary: p.host }));
+
+/** The forms a host artifact can take, best first; "auto" picks the first whose tool is there. */
+export const HOST_FORMS = ["bun", "sea", "launcher"];
+
 /** The postject CLI: $POSTJECT, else the repository's devDependency. */
 export function findPostject(root = ROOT) {
-  const candidates = [process.env.POSTJECT, join(root, "node_modules/.bin/postject")];
+  return firstExisting([process.env.POSTJECT, join(root, "node_modules/.bin/postject")]);
+}
+
+/** Bun's executable: $BUN, else the repository's devDependency (npm @oven/bun-linux-x64). */
+export function findBun(root = ROOT) {
+  return firstExisting([process.env.BUN, join(root, "node_modules/@oven/bun-linux-x64/bin/bun")]);
+}
+
+function firstExisting(candidates) {
   for (const candidate of candidates) {
     if (candidate && existsSync(candidate)) return realpathSync(candidate);
   }
@@ -105,37 +139,46 @@ export function findPostject(root = ROOT) {
 }
 
 /**
- * The plugin as a host runs it, with no Node.js installed there, in <outdir>/cni/host/.
- * Every file in that folder goes into the CNI bin dir (scripts/install-cni.sh).
+ * The plugins as a host runs them, with no Node.js installed there, in <outdir>/cni/host/.
+ * Every file in that folder goes into the CNI bin dir (scripts/install-cni.sh); each
+ * HOST_PLUGINS row gets an executable named after its `binary`.
  *
- * - "sea": a Node single executable application, one file `spiderpool` (this Node binary
- *   with the bundle injected by postject). Starts as fast as `node -e 0`.
- * - "launcher": `spiderpool` is a /bin/sh launcher that execs a private copy of this Node
- *   binary (`.spiderpool-node`) on the bundle (`.spiderpool.cjs`). Needs no postject.
+ * - "bun": `bun build --compile --bytecode` of the bundle, one file per plugin (~110 MB).
+ *   Starts in about a quarter of `node -e 0`'s time (docs/performance.md, CNI ADD).
+ * - "sea": a Node single executable application, one file per plugin (this Node binary with
+ *   the bundle injected by postject). Starts as fast as `node -e 0`.
+ * - "launcher": each plugin is a /bin/sh launcher that execs a private copy of this Node
+ *   binary (`.spiderpool-node`, shared) on the plugin's bundle (`.<binary>.cjs`).
  *
- * "auto" builds "sea" when postject is available, else "launcher".
+ * "auto" builds the first of HOST_FORMS whose tool is available (Bun, then postject).
  *
- * @param {{ root?: string, outdir?: string, kind?: "auto" | "sea" | "launcher" }} [opts]
- * @returns {{ kind: "sea" | "launcher", dir: string, files: string[] }}
+ * @param {{ root?: string, outdir?: string, kind?: "auto" | "bun" | "sea" | "launcher" }} [opts]
+ * @returns {{ kind: "bun" | "sea" | "launcher", dir: string, files: string[] }}
  */
 export function buildHostArtifact(opts = {}) {
   const root = opts.root ?? ROOT;
   const outdir = opts.outdir ?? join(root, "dist");
-  const bundled = join(outdir, "cni/spiderpool.cjs");
-  if (!existsSync(bundled)) throw new Error(`${bundled} is missing: bundle the cni program first`);
-  const postject = findPostject(root);
+  const tools = { bun: findBun(root), sea: findPostject(root), launcher: process.execPath };
   let kind = opts.kind ?? "auto";
-  if (kind === "auto") kind = postject ? "sea" : "launcher";
+  if (kind === "auto") kind = HOST_FORMS.find((form) => tools[form]);
+  if (!tools[kind]) {
+    throw new Error(
+      kind === "bun"
+        ? "a Bun executable needs Bun: npm ci installs @oven/bun-linux-x64, or set BUN to a bun binary"
+        : "a single executable needs postject: npm install -D postject, or set POSTJECT to its cli.js",
+    );
+  }
   const dir = join(outdir, "cni/host");
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  if (kind === "sea") {
-    if (!postject) throw new Error("a single executable needs postject: npm install -D postject, or set POSTJECT to its cli.js");
-    buildSea(bundled, dir, postject);
-    return { kind, dir, files: ["spiderpool"] };
+  const files = new Set();
+  for (const plugin of HOST_PLUGINS) {
+    const program = PROGRAMS.find((p) => p.name === plugin.program);
+    const bundled = join(outdir, program.outfile);
+    if (!existsSync(bundled)) throw new Error(`${bundled} is missing: bundle the ${plugin.program} program first`);
+    for (const file of BUILDERS[kind](bundled, dir, plugin.binary, tools[kind])) files.add(file);
   }
-  buildLauncher(bundled, dir);
-  return { kind, dir, files: [".spiderpool-node", ".spiderpool.cjs", "spiderpool"] };
+  return { kind, dir, files: [...files].sort() };
 }
 
 function run(cmd, args, what) {
@@ -143,39 +186,60 @@ function run(cmd, args, what) {
   if (res.status !== 0) throw new Error(`${what} failed (${res.status ?? res.signal}):\n${res.stdout}${res.stderr}${res.error ?? ""}`);
 }
 
-function buildSea(bundled, dir, postject) {
-  const work = join(dir, ".sea-build");
+/** Each builder writes one plugin's files into dir and returns their names. */
+const BUILDERS = { bun: buildBun, sea: buildSea, launcher: buildLauncher };
+
+/**
+ * Bytecode: the bundle's functions are compiled at build time (~4 ms less per run).
+ * No autoloading: a plugin runs in the runtime's working directory, whose .env or
+ * bunfig.toml must not change what it does.
+ */
+function buildBun(bundled, dir, binary, bun) {
+  const tmp = join(dir, `.${binary}.bun-build`);
+  run(
+    bun,
+    ["build", "--compile", "--bytecode", "--minify", "--format=cjs", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig", bundled, "--outfile", tmp],
+    "bun build --compile",
+  );
+  renameSync(tmp, join(dir, binary));
+  return [binary];
+}
+
+function buildSea(bundled, dir, binary, postject) {
+  const work = join(dir, `.${binary}.sea-build`);
   mkdirSync(work, { recursive: true });
-  const blob = join(work, "spiderpool.blob");
+  const blob = join(work, "plugin.blob");
   const config = join(work, "sea-config.json");
-  // No code cache: it saved under 1 ms on a 20 KB bundle and ties the blob to this exact binary twice over.
+  // No code cache or startup snapshot: neither moved the start-up by more than the noise (docs/performance.md).
   writeFileSync(config, JSON.stringify({ main: bundled, output: blob, disableExperimentalSEAWarning: true }));
   run(process.execPath, ["--experimental-sea-config", config], "node --experimental-sea-config");
-  const tmp = join(work, "spiderpool");
+  const tmp = join(work, binary);
   copyFileSync(process.execPath, tmp);
   chmodSync(tmp, 0o755);
   run(process.execPath, [postject, tmp, "NODE_SEA_BLOB", blob, "--sentinel-fuse", SEA_FUSE], "postject");
-  renameSync(tmp, join(dir, "spiderpool"));
+  renameSync(tmp, join(dir, binary));
   rmSync(work, { recursive: true, force: true });
+  return [binary];
 }
 
 /**
- * The launcher drops the Node variables a container runtime's environment might carry:
- * the plugin makes no TLS connection (NODE_EXTRA_CA_CERTS alone costs ~90 ms per call)
+ * A launcher drops the Node variables a container runtime's environment might carry:
+ * the plugins make no TLS connection (NODE_EXTRA_CA_CERTS alone costs ~90 ms per call)
  * and must not run NODE_OPTIONS' preloads.
  */
-export const LAUNCHER = `#!/bin/sh
-# spiderpool CNI IPAM plugin: runs the bundled plugin on the private Node.js beside it.
+export const launcherScript = (binary) => `#!/bin/sh
+# ${binary} CNI plugin: runs the bundled plugin on the private Node.js beside it.
 unset NODE_OPTIONS NODE_EXTRA_CA_CERTS NODE_PATH NODE_REPL_EXTERNAL_MODULE
 case $0 in */*) d=\${0%/*} ;; *) d=$(dirname "$(command -v "$0")") ;; esac
-exec "$d/.spiderpool-node" "$d/.spiderpool.cjs" "$@"
+exec "$d/.spiderpool-node" "$d/.${binary}.cjs" "$@"
 `;
 
-function buildLauncher(bundled, dir) {
+function buildLauncher(bundled, dir, binary) {
   copyFileSync(process.execPath, join(dir, ".spiderpool-node"));
   chmodSync(join(dir, ".spiderpool-node"), 0o755);
-  writeFileSync(join(dir, ".spiderpool.cjs"), readFileSync(bundled));
-  writeFileSync(join(dir, "spiderpool"), LAUNCHER, { mode: 0o755 });
+  writeFileSync(join(dir, `.${binary}.cjs`), readFileSync(bundled));
+  writeFileSync(join(dir, binary), launcherScript(binary), { mode: 0o755 });
+  return [".spiderpool-node", `.${binary}.cjs`, binary];
 }
 
 function parseArgs(argv) {
@@ -189,19 +253,20 @@ function parseArgs(argv) {
     else if (flag === "--host") out.host = inline ?? "auto";
     else throw new Error(`unknown argument ${arg}; see the header of scripts/bundle.mjs`);
   }
-  if (out.host && !["auto", "sea", "launcher"].includes(out.host)) throw new Error(`--host=${out.host}: expected sea or launcher`);
+  if (out.host && !["auto", ...HOST_FORMS].includes(out.host)) throw new Error(`--host=${out.host}: expected ${HOST_FORMS.join(", ")}`);
   return out;
 }
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  const only = args.host && args.only && !args.only.includes("cni") ? [...args.only, "cni"] : args.only;
+  const plugins = HOST_PLUGINS.map((p) => p.program);
+  const only = args.host && args.only ? [...new Set([...args.only, ...plugins])] : args.only;
   for (const b of await bundle({ outdir: args.outdir, only })) {
     console.log(`[bundle] ${b.name}: ${relative(process.cwd(), b.outfile)} (${(b.bytes / 1024).toFixed(1)} KiB)`);
   }
   if (args.host) {
     const host = buildHostArtifact({ outdir: args.outdir, kind: args.host });
-    console.log(`[bundle] cni host artifact (${host.kind}): ${relative(process.cwd(), host.dir)}/{${host.files.join(",")}}`);
+    console.log(`[bundle] host artifact (${host.kind}): ${relative(process.cwd(), host.dir)}/{${host.files.join(",")}}`);
   }
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the spiderpool CNI IPAM plugin into a CNI bin dir, and optionally writes a
-# macvlan network config that uses it. Idempotent (unchanged files are left alone) and
+# Installs the project's CNI plugins (every executable of the host artifact: spiderpool,
+# the IPAM plugin, and coordinator, the chained plugin) into a CNI bin dir, and optionally
+# writes a macvlan network config that uses them. Idempotent (unchanged files are left alone) and
 # atomic (each file is written beside its target and renamed over it), so a container
 # runtime calling the plugin during an upgrade sees the old or the new file, never half.
 # The Helm chart runs it from an init container with the host's dirs mounted.
@@ -10,7 +11,7 @@
 #                         script's repo; build it with `node scripts/bundle.mjs --host`)
 #     --bin-dir DIR       CNI bin dir (env CNI_BIN_DIR, default /opt/cni/bin)
 #     --no-verify         do not run the installed plugin's VERSION command
-#     --uninstall         remove the plugin (and the config file named by --conf-file)
+#     --uninstall         remove the plugins (and the config file named by --conf-file)
 #   network config (written only with --master):
 #     --master IF         the macvlan master interface on the host
 #     --conf-dir DIR      CNI conf dir (env CNI_CONF_DIR, default /etc/cni/net.d)
@@ -25,6 +26,7 @@
 #     --socket PATH       ipam.ipam_unix_socket_path (default /var/run/spidernet/spiderpool.sock)
 #     --log-level L       ipam.log_level (default info)
 #     --log-file PATH     ipam.log_file_path (default /var/log/spidernet/spiderpool.log)
+#     --coordinator       chain the coordinator plugin after macvlan (docs/coordinator.md)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -32,11 +34,13 @@ from="$here/../dist/cni/host"
 bin_dir="${CNI_BIN_DIR:-/opt/cni/bin}"
 conf_dir="${CNI_CONF_DIR:-/etc/cni/net.d}"
 conf_file="90-spiderpool-macvlan.conflist"
-verify=1 uninstall=0 master="" name="" mode="bridge" cni_version="1.0.0"
+verify=1 uninstall=0 master="" name="" mode="bridge" cni_version="1.0.0" coordinator=0
 ipv4_pools="" ipv6_pools="" clean_gateway=false
 socket="/var/run/spidernet/spiderpool.sock" log_level="info" log_file="/var/log/spidernet/spiderpool.log"
-# Files a host artifact may hold (bundle.mjs: "sea" has the first, "launcher" all three).
-plugin_files=(spiderpool .spiderpool-node .spiderpool.cjs)
+# A host artifact (bundle.mjs) holds one executable per plugin, named as the runtime calls
+# it, and, in the launcher form, support files: the shared private Node and one bundle per
+# plugin. Everything in --from is installed; these are the names when --from is absent.
+default_plugins=(spiderpool coordinator)
 
 die() { echo "install-cni: $*" >&2; exit 1; }
 say() { echo "install-cni: $*" >&2; }
@@ -60,6 +64,7 @@ while (($#)); do
     --socket) socket="$1"; shift ;;
     --log-level) log_level="$1"; shift ;;
     --log-file) log_file="$1"; shift ;;
+    --coordinator) coordinator=1 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $opt (see --help)" ;;
   esac
@@ -101,34 +106,52 @@ atomic_write() {
   mv -f "$tmp" "$target" || { rm -f "$tmp"; die "cannot rename $tmp to $target"; }
 }
 
+# The plugins (entry points) of the artifact: its executables whose names do not start with a dot.
+plugins=()
+if [[ -d "$from" ]]; then
+  for f in "$from"/*; do [[ -f "$f" && -x "$f" ]] && plugins+=("${f##*/}"); done
+fi
+((${#plugins[@]})) || plugins=("${default_plugins[@]}")
+support_files() { # the support files any form may have installed for these plugins
+  local p
+  echo .spiderpool-node
+  for p in "${plugins[@]}"; do echo ".$p.cjs"; done
+}
+
 if ((uninstall)); then
-  for f in "${plugin_files[@]}"; do rm -f "$bin_dir/$f"; done
+  # The project's plugins are removed whatever the artifact at hand holds.
+  plugins=($(printf '%s\n' "${plugins[@]}" "${default_plugins[@]}" | sort -u))
+  for f in "${plugins[@]}" $(support_files); do rm -f "$bin_dir/$f"; done
   rm -f "$conf_dir/$conf_file"
-  say "removed the plugin from $bin_dir and $conf_dir/$conf_file"
+  say "removed ${plugins[*]} from $bin_dir and $conf_dir/$conf_file"
   exit 0
 fi
 
 [[ -x "$from/spiderpool" ]] || die "no plugin at $from/spiderpool: build it with 'node scripts/bundle.mjs --host' or pass --from"
 mkdir -p "$bin_dir"
-# Support files first, the entry point last: the new entry never runs with old support files.
+# Support files first, the entry points last: a new entry never runs with old support files.
 changed=0
-for f in .spiderpool-node .spiderpool.cjs spiderpool; do
+for f in $(support_files) "${plugins[@]}"; do
   [[ -f "$from/$f" ]] || continue
   file_mode=0644; [[ -x "$from/$f" ]] && file_mode=0755
   if atomic_write "$bin_dir/$f" "$file_mode" <"$from/$f"; then changed=1; say "installed $bin_dir/$f"; fi
 done
-# Support files of the other form (switching launcher -> single executable) go last.
-for f in .spiderpool-node .spiderpool.cjs; do
+# Support files of another form (switching launcher -> single executable) go last.
+for f in $(support_files); do
   if [[ ! -f "$from/$f" && -e "$bin_dir/$f" ]]; then rm -f "$bin_dir/$f"; changed=1; say "removed stale $bin_dir/$f"; fi
 done
-((changed)) || say "$bin_dir/spiderpool is up to date"
+((changed)) || for p in "${plugins[@]}"; do say "$bin_dir/$p is up to date"; done
 
 if ((verify)); then
-  out="$(CNI_COMMAND=VERSION "$bin_dir/spiderpool" </dev/null)" || die "the installed plugin failed its VERSION call: $out"
-  [[ "$out" == *'"supportedVersions"'* ]] || die "the installed plugin answered VERSION with: $out"
+  for p in "${plugins[@]}"; do
+    out="$(CNI_COMMAND=VERSION "$bin_dir/$p" </dev/null)" || die "the installed plugin $p failed its VERSION call: $out"
+    [[ "$out" == *'"supportedVersions"'* ]] || die "the installed plugin $p answered VERSION with: $out"
+  done
 fi
 
 if [[ -n "$master" ]]; then
+  coordinator_entry=""; ((coordinator)) && coordinator_entry=",
+    { \"type\": \"coordinator\" }"
   log_file_line=""; [[ -n "$log_file" ]] && log_file_line="
         \"log_file_path\": \"$log_file\","
   mkdir -p "$conf_dir"
@@ -149,7 +172,7 @@ if [[ -n "$master" ]]; then
         "clean_gateway": $clean_gateway,
         "ipam_unix_socket_path": "$socket"
       }
-    }
+    }$coordinator_entry
   ]
 }
 EOF

@@ -1,4 +1,5 @@
 import { parsePrimaryNetwork, type PrimaryNetwork } from "../ipam/kinds/network-attachment.js";
+import type { GcSettings } from "../ipam/kinds/cluster-config.js";
 import { ConfigError, deepFreeze, resolveSettings, type Setting } from "../runtime/settings.js";
 
 export { ConfigError };
@@ -45,6 +46,10 @@ export interface ControllerConfig {
     readonly primaryNetwork: PrimaryNetwork;
     /** NICs one Pod may have; more are refused. */
     readonly maxNics: number;
+    /** The most addresses an automatic pool may hold; larger asks are refused. */
+    readonly autoPoolMaxIPs: number;
+    /** How often every automatic pool is checked against its application (besides events). */
+    readonly autoPoolResyncMs: number;
   };
   /**
    * Whether the controller writes its own Mutating/ValidatingWebhookConfigurations at start
@@ -55,6 +60,14 @@ export interface ControllerConfig {
     readonly url?: string;
     readonly servicePort: number;
     readonly podFailurePolicy: "Fail" | "Ignore";
+  };
+  /** Reclamation; conf.yml's GC keys, when given, win over these (effectiveGc). */
+  readonly gc: GcSettings;
+  /** Leader election of the reconcilers: a replica gives up leading renewDeadlineMs after its last renewal, before anyone may take over (leaseMs). */
+  readonly leader: {
+    readonly leaseMs: number;
+    readonly renewDeadlineMs: number;
+    readonly retryPeriodMs: number;
   };
   /** The webhook configurations whose caBundle the controller keeps current. */
   readonly webhookConfigurations: {
@@ -87,10 +100,20 @@ export const SETTINGS = {
   agentUsers: { flag: "agent-users", env: "SPIDERPOOL_AGENT_USERS", kind: "list", help: "users allowed to ask for late allocation; default: the agents' service account system:serviceaccount:<namespace>:spiderpool-agent" },
   primaryNetwork: { flag: "primary-network", env: "SPIDERPOOL_PRIMARY_NETWORK", kind: "string", default: "spiderpool", help: "the network of every Pod's eth0 unless it names one: spiderpool (its IPAM is Spiderpool), other (another plugin's, e.g. Calico; eth0 is never Spiderpool's) or namespace/name of the NetworkAttachmentDefinition Multus uses as its cluster network" },
   maxNicsPerPod: { flag: "max-nics-per-pod", env: "SPIDERPOOL_MAX_NICS_PER_POD", kind: "int", default: "16", help: "network interfaces one Pod may have; a Pod with more is refused" },
+  autoPoolMaxIPs: { flag: "auto-pool-max-ips", env: "SPIDERPOOL_AUTO_POOL_MAX_IPS", kind: "int", default: "65536", help: "the most addresses an automatic pool may hold; an application (or Pod) asking for more through ipam.spidernet.io/ippool-ip-number or its replicas is refused" },
+  autoPoolResyncMs: { flag: "auto-pool-resync-ms", env: "SPIDERPOOL_AUTO_POOL_RESYNC_MS", kind: "int", default: "300000", help: "how often every automatic pool is checked against its application (shrunk, or reclaimed when the application is gone) besides the events that trigger it" },
   registerWebhooks: { flag: "register-webhooks", env: "SPIDERPOOL_REGISTER_WEBHOOKS", kind: "bool", default: "true", help: "write the webhook configurations at start (false: the installer manages them)" },
   webhookUrl: { flag: "webhook-url", env: "SPIDERPOOL_WEBHOOK_URL", kind: "string", help: "how the apiserver reaches the webhook when not through the Service (e.g. https://127.0.0.1:5722 for a local control plane)" },
   servicePort: { flag: "service-port", env: "SPIDERPOOL_SERVICE_PORT", kind: "port", default: "443", help: "port of the Service in front of the webhook" },
   podFailurePolicy: { flag: "pod-webhook-failure-policy", env: "SPIDERPOOL_POD_WEBHOOK_FAILURE_POLICY", kind: "failurePolicy", default: "Fail", help: "Fail: Pods are refused while no controller answers; Ignore: they are created without a reservation (allocated late at CNI time)" },
+  gcEnabled: { flag: "gc-enabled", env: "SPIDERPOOL_GC_IP_ENABLED", kind: "bool", default: "true", help: "reclaim the addresses of Pods that are gone, finished or past their grace period (conf.yml enableGCIP wins)" },
+  gcIntervalSeconds: { flag: "gc-interval-seconds", env: "SPIDERPOOL_GC_DEFAULT_INTERVAL_DURATION", kind: "int", default: "600", help: "seconds between full scans (conf.yml gcIPInterval wins)" },
+  gcAdditionalGraceDelaySeconds: { flag: "gc-additional-grace-delay-seconds", env: "SPIDERPOOL_GC_ADDITIONAL_GRACE_DELAY", kind: "int", default: "0", help: "seconds a terminating Pod keeps its addresses past its grace period (conf.yml gcAdditionalGraceDelay wins)" },
+  gcTerminatingOnReadyNode: { flag: "gc-terminating-pod-on-ready-node", env: "SPIDERPOOL_GC_STATELESS_TERMINATING_POD_ON_READY_NODE_ENABLED", kind: "bool", default: "true", help: "reclaim terminating Pods past their grace period on Ready nodes (conf.yml enableGCStatelessTerminatingPodOnReadyNode wins)" },
+  gcTerminatingOnNotReadyNode: { flag: "gc-terminating-pod-on-not-ready-node", env: "SPIDERPOOL_GC_STATELESS_TERMINATING_POD_ON_NOT_READY_NODE_ENABLED", kind: "bool", default: "true", help: "reclaim terminating Pods past their grace period on NotReady nodes (conf.yml enableGCStatelessTerminatingPodOnNotReadyNode wins)" },
+  leaderLeaseMs: { flag: "leader-lease-ms", env: "SPIDERPOOL_LEADER_LEASE_MS", kind: "int", default: "15000", help: "how long a silent Lease keeps other replicas from taking over" },
+  leaderRenewDeadlineMs: { flag: "leader-renew-deadline-ms", env: "SPIDERPOOL_LEADER_RENEW_DEADLINE_MS", kind: "int", default: "10000", help: "the leader stops leading when it has not renewed for this long (less than the lease)" },
+  leaderRetryPeriodMs: { flag: "leader-retry-period-ms", env: "SPIDERPOOL_LEADER_RETRY_PERIOD_MS", kind: "int", default: "2000", help: "how often a replica tries to take or renew the Lease (less than the renew deadline)" },
   mutating: { flag: "mutating-webhook-configurations", env: "SPIDERPOOL_MUTATING_WEBHOOK_CONFIGURATIONS", kind: "list", default: "spiderpool-mutating", help: "MutatingWebhookConfigurations to publish the CA in" },
   validating: { flag: "validating-webhook-configurations", env: "SPIDERPOOL_VALIDATING_WEBHOOK_CONFIGURATIONS", kind: "list", default: "spiderpool-validating", help: "ValidatingWebhookConfigurations to publish the CA in" },
 } satisfies Record<string, Setting>;
@@ -123,6 +146,8 @@ export function parseControllerConfig(env: Readonly<Record<string, string | unde
       agentUsers: (v.agentUsers as string[] | undefined) ?? [`system:serviceaccount:${v.namespace as string}:spiderpool-agent`],
       primaryNetwork: parsePrimaryNetwork(v.primaryNetwork) ?? "spiderpool",
       maxNics: v.maxNicsPerPod,
+      autoPoolMaxIPs: v.autoPoolMaxIPs,
+      autoPoolResyncMs: v.autoPoolResyncMs,
     },
     registration: {
       enabled: v.registerWebhooks,
@@ -130,14 +155,30 @@ export function parseControllerConfig(env: Readonly<Record<string, string | unde
       servicePort: v.servicePort,
       podFailurePolicy: v.podFailurePolicy,
     },
+    gc: {
+      enabled: v.gcEnabled,
+      intervalMs: (v.gcIntervalSeconds as number) * 1000,
+      additionalGraceDelayMs: (v.gcAdditionalGraceDelaySeconds as number) * 1000,
+      terminatingOnReadyNode: v.gcTerminatingOnReadyNode,
+      terminatingOnNotReadyNode: v.gcTerminatingOnNotReadyNode,
+    },
+    leader: { leaseMs: v.leaderLeaseMs, renewDeadlineMs: v.leaderRenewDeadlineMs, retryPeriodMs: v.leaderRetryPeriodMs },
     webhookConfigurations: { mutating: v.mutating, validating: v.validating },
   };
   if (parsePrimaryNetwork(v.primaryNetwork) === undefined) {
     throw new ConfigError([`--primary-network (SPIDERPOOL_PRIMARY_NETWORK) is '${v.primaryNetwork as string}'; use spiderpool, other, or namespace/name of a NetworkAttachmentDefinition`]);
   }
   if (config.ipam.maxNics < 1) throw new ConfigError([`--max-nics-per-pod (SPIDERPOOL_MAX_NICS_PER_POD) is ${config.ipam.maxNics}; use 1 or more`]);
-  if (config.tls.renewBeforeDays >= config.tls.certValidityDays) {
-    throw new ConfigError([`--renew-before-days (${config.tls.renewBeforeDays}) must be less than --cert-validity-days (${config.tls.certValidityDays})`]);
-  }
+  checkTimings(config);
   return deepFreeze(config);
+}
+
+/** Settings that must be ordered against each other; every problem at once. */
+function checkTimings(c: ControllerConfig): void {
+  const problems: string[] = [];
+  if (c.tls.renewBeforeDays >= c.tls.certValidityDays) problems.push(`--renew-before-days (${c.tls.renewBeforeDays}) must be less than --cert-validity-days (${c.tls.certValidityDays})`);
+  if (c.leader.renewDeadlineMs >= c.leader.leaseMs) problems.push(`--leader-renew-deadline-ms (${c.leader.renewDeadlineMs}) must be less than --leader-lease-ms (${c.leader.leaseMs}), or two replicas could lead at once`);
+  if (c.leader.retryPeriodMs >= c.leader.renewDeadlineMs) problems.push(`--leader-retry-period-ms (${c.leader.retryPeriodMs}) must be less than --leader-renew-deadline-ms (${c.leader.renewDeadlineMs})`);
+  if (c.gc.intervalMs === 0) problems.push("--gc-interval-seconds / SPIDERPOOL_GC_DEFAULT_INTERVAL_DURATION must be at least 1");
+  if (problems.length > 0) throw new ConfigError(problems);
 }

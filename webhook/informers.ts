@@ -1,4 +1,5 @@
-import { CoreV1Api, type KubeConfig, type V1ConfigMap, type V1Namespace, type V1Node } from "@kubernetes/client-node";
+import { AppsV1Api, BatchV1Api, CoreV1Api, type KubeConfig, type V1ConfigMap, type V1Namespace, type V1Node } from "@kubernetes/client-node";
+import type { ApplicationKind, Workload } from "../ipam/kinds/application.js";
 import { ENDPOINT_PLURAL, type SpiderEndpoint } from "../ipam/kinds/endpoint.js";
 import { IPPOOL_PLURAL, type SpiderIPPool } from "../ipam/kinds/ippool.js";
 import type { PodLike } from "../ipam/kinds/pod.js";
@@ -25,6 +26,8 @@ export interface ControllerInformers {
   multusConfigs: StartedInformer<SpiderMultusConfig>;
   /** Multus's networks; not needed for readiness (see OPTIONAL). */
   nads: StartedInformer<NetworkAttachmentDefinition>;
+  /** The applications automatic pools are sized to (and StatefulSets, whose ordinals keep addresses). */
+  applications: Record<ApplicationKind, StartedInformer<Workload>>;
 }
 
 /**
@@ -58,14 +61,37 @@ export function startControllerInformers(kc: KubeConfig, config: ControllerConfi
       log,
       fieldSelector: byName,
     }),
+    applications: applicationInformers(kc, log),
   };
 }
 
-/** Allocation waits until every cache has its first list: truth comes from the pools, never from a half-filled cache. */
+function applicationInformers(kc: KubeConfig, log: Log): Record<ApplicationKind, StartedInformer<Workload>> {
+  const apps = kc.makeApiClient(AppsV1Api);
+  const batch = kc.makeApiClient(BatchV1Api);
+  const inform = (name: string, path: string, list: () => Promise<unknown>): StartedInformer<Workload> => startInformer<Workload>(kc, { name, path, list: list as never, log });
+  return {
+    Deployment: inform("deployments", "/apis/apps/v1/deployments", () => apps.listDeploymentForAllNamespaces()),
+    ReplicaSet: inform("replicasets", "/apis/apps/v1/replicasets", () => apps.listReplicaSetForAllNamespaces()),
+    StatefulSet: inform("statefulsets", "/apis/apps/v1/statefulsets", () => apps.listStatefulSetForAllNamespaces()),
+    DaemonSet: inform("daemonsets", "/apis/apps/v1/daemonsets", () => apps.listDaemonSetForAllNamespaces()),
+    Job: inform("jobs", "/apis/batch/v1/jobs", () => batch.listJobForAllNamespaces()),
+    CronJob: inform("cronjobs", "/apis/batch/v1/cronjobs", () => batch.listCronJobForAllNamespaces()),
+  };
+}
+
+/** Every informer, the applications' included. */
+function allInformers(i: ControllerInformers): StartedInformer<unknown>[] {
+  const { applications, ...rest } = i;
+  return [...Object.values(rest), ...Object.values(applications)] as StartedInformer<unknown>[];
+}
+
+/** Allocation waits until every cache but the OPTIONAL ones has its first list: truth comes from the pools, never from a half-filled cache. */
 export function allSynced(i: ControllerInformers): boolean {
-  return (Object.entries(i) as [keyof ControllerInformers, StartedInformer<unknown>][]).every(([k, c]) => OPTIONAL.has(k) || c.isSynced());
+  const { applications, ...rest } = i;
+  const required = (Object.entries(rest) as [keyof ControllerInformers, StartedInformer<unknown>][]).filter(([k]) => !OPTIONAL.has(k)).map(([, c]) => c);
+  return [...required, ...(Object.values(applications) as StartedInformer<unknown>[])].every((c) => c.isSynced());
 }
 
 export async function stopInformers(i: ControllerInformers): Promise<void> {
-  await Promise.all(Object.values(i).map((c: StartedInformer<unknown>) => c.stop()));
+  await Promise.all(allInformers(i).map((c) => c.stop()));
 }

@@ -1,8 +1,9 @@
-import { AuthenticationV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
+import { ApiException, AuthenticationV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
 import { formatAssignedIPs } from "../ipam/annotations/assigned.js";
 import { ANNO_ASSIGNED_IPS } from "../ipam/annotations/keys.js";
 import type { PodLike } from "../ipam/kinds/pod.js";
 import { allocateLate, type LateAllocationDeps, type LateRequest } from "../ipam/lifecycle/late-allocation.js";
+import { ConflictError } from "../ipam/ports.js";
 import { isNotFound } from "../k8s/resources.js";
 
 export interface HttpAnswer {
@@ -65,15 +66,14 @@ export class LateAllocationEndpoint {
     }
   }
 
-  /** A merge patch guarded by the Pod's resourceVersion: a Pod changed meanwhile is retried by the agent. */
+  /** A merge patch guarded by the Pod's resourceVersion: a Pod changed meanwhile is read again by the core (ConflictError). */
   private async writeAssigned(pod: PodLike, assigned: Parameters<typeof formatAssignedIPs>[0]): Promise<void> {
-    await this.core.patchNamespacedPod(
-      {
-        name: pod.metadata.name ?? "",
-        namespace: pod.metadata.namespace ?? "",
-        body: { metadata: { resourceVersion: pod.metadata.resourceVersion, annotations: { [ANNO_ASSIGNED_IPS]: formatAssignedIPs(assigned) } } },
-      },
-      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-    );
+    const body = { metadata: { resourceVersion: pod.metadata.resourceVersion, annotations: { [ANNO_ASSIGNED_IPS]: formatAssignedIPs(assigned) } } };
+    try {
+      await this.core.patchNamespacedPod({ name: pod.metadata.name ?? "", namespace: pod.metadata.namespace ?? "", body }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 409) throw new ConflictError(err.message);
+      throw err;
+    }
   }
 }

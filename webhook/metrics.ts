@@ -5,6 +5,7 @@ import { poolUsage } from "../ipam/allocation/usage.js";
 import type { PoolRequest } from "../ipam/allocation/requests.js";
 import type { SpiderIPPool } from "../ipam/kinds/ippool.js";
 import type { SpiderSubnet } from "../ipam/kinds/subnet.js";
+import type { ConsistencyReport } from "../ipam/lifecycle/consistency.js";
 import { registerProcessMetrics } from "../runtime/process-metrics.js";
 
 /**
@@ -96,6 +97,19 @@ export class ControllerMetrics {
     registers: [this.registry],
   });
 
+  readonly gcFailures = new Counter({
+    name: "spiderpool_ip_gc_failure_counts_total",
+    help: "Reclamation attempts that failed (and are retried), by reason.",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+
+  // The consistency checker's last report (full scan), per pool.
+  readonly leaked = new Gauge({ name: "spiderpool_ip_gc_leaked_ip_counts", help: "Addresses a pool holds with no live owner, at the last full scan.", labelNames: ["pool"] as const, registers: [this.registry] });
+  readonly missing = new Gauge({ name: "spiderpool_ip_gc_missing_ip_counts", help: "Addresses live owners record that their pool does not hold, at the last full scan.", labelNames: ["pool"] as const, registers: [this.registry] });
+  readonly duplicates = new Gauge({ name: "spiderpool_ip_gc_duplicate_ip_counts", help: "Addresses claimed by two or more live owners, at the last full scan.", labelNames: ["pool"] as const, registers: [this.registry] });
+  readonly expired = new Gauge({ name: "spiderpool_ip_gc_expired_reservation_counts", help: "Reservations past their lifetime, at the last full scan.", labelNames: ["pool"] as const, registers: [this.registry] });
+
   readonly poolTotal = new Gauge({ name: "spiderpool_ippool_total_ip_counts", help: "Addresses of a pool (|ips - excludeIPs|).", labelNames: ["pool"] as const, registers: [this.registry] });
   readonly poolAvailable = new Gauge({ name: "spiderpool_ippool_available_ip_counts", help: "Addresses a pool can still hand out.", labelNames: ["pool"] as const, registers: [this.registry] });
   readonly poolCount = new Gauge({ name: "spiderpool_total_ippool_counts", help: "SpiderIPPools in the cluster.", registers: [this.registry] });
@@ -169,6 +183,17 @@ export class ControllerMetrics {
   observeConflict(requests: readonly PoolRequest[]): void {
     if (requests.some((r) => r.kind === "allocate" || r.kind === "bind")) this.poolConflicts.inc();
     if (requests.some((r) => r.kind === "release" || r.kind === "release-reservation")) this.releaseConflicts.inc();
+  }
+
+  /** Publishes the consistency checker's report as the per-pool gauges. */
+  observeConsistency(report: ConsistencyReport): void {
+    for (const g of [this.leaked, this.missing, this.duplicates, this.expired]) g.reset();
+    for (const p of report.pools) {
+      this.leaked.set({ pool: p.pool }, p.leaked.length);
+      this.missing.set({ pool: p.pool }, p.missing.length);
+      this.duplicates.set({ pool: p.pool }, p.duplicates.length);
+      this.expired.set({ pool: p.pool }, p.expiredReservations.length);
+    }
   }
 
   /** Records one Pod admission's outcome in the allocation family (dry runs are not allocations). */

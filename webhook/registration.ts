@@ -4,6 +4,7 @@ import type { ControllerConfig } from "./config.js";
 import { GROUP, VERSION } from "../ipam/kinds/meta.js";
 import type { PrimaryNetwork } from "../ipam/kinds/network-attachment.js";
 import { ANNO_ASSIGNED_IPS, ANNO_MULTUS_DEFAULT_NETWORK, ANNO_MULTUS_NETWORKS } from "../ipam/annotations/keys.js";
+import { APPLICATION_KINDS } from "../ipam/kinds/application.js";
 
 /** Where the apiserver reaches the admission server: a URL (local runs) or a Service. */
 export type Endpoint = { url: string } | { service: { namespace: string; name: string; port: number } };
@@ -54,6 +55,20 @@ export const KIND_WEBHOOKS = [
   { resource: "spidermultusconfigs", path: "spidermultusconfig", scope: "Namespaced" },
 ] as const;
 
+/**
+ * The rules of the applications' webhook: each kind and, where it has one, its scale
+ * subresource (an HPA or `kubectl scale` changes replicas there), grouped by API group.
+ */
+export function applicationRules() {
+  const byGroup = new Map<string, string[]>();
+  for (const [kind, k] of Object.entries(APPLICATION_KINDS)) {
+    const group = k.apiVersion.split("/")[0] ?? "";
+    const scalable = kind === "Deployment" || kind === "ReplicaSet" || kind === "StatefulSet";
+    byGroup.set(group, [...(byGroup.get(group) ?? []), k.resource, ...(scalable ? [`${k.resource}/scale`] : [])]);
+  }
+  return [...byGroup].map(([group, resources]) => ({ apiGroups: [group], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources, scope: "Namespaced" }));
+}
+
 function clientConfig(ep: Endpoint, path: string, caBundle?: string) {
   const cfg = "url" in ep ? { url: `${ep.url.replace(/\/$/, "")}/webhooks/${path}` } : { service: { ...ep.service, path: `/webhooks/${path}` } };
   return caBundle ? { ...cfg, caBundle } : cfg;
@@ -100,6 +115,9 @@ export function webhookConfigurations(o: RegistrationOptions): [V1MutatingWebhoo
       webhooks: [
         ...KIND_WEBHOOKS.map((k) => ({ name: `${k.path}.validate.${GROUP}`, ...common(`validate-${k.path}`, k.resource, k.scope) })),
         { name: `pod.validate.${GROUP}`, sideEffects: "None", matchConditions: GUARD_CONDITIONS, ...podCommon("validate-pod", "UPDATE") },
+        // Sizes automatic pools when an application or its scale is admitted: validating,
+        // because only there a created object has its uid. Writes pools, hence NoneOnDryRun.
+        { name: `application.validate.${GROUP}`, sideEffects: "NoneOnDryRun", ...podCommon("validate-application", "UPDATE"), rules: applicationRules() },
       ],
     },
   ];

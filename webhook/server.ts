@@ -22,6 +22,8 @@ export interface ServerOptions {
   log: Logger;
   /** Called before each /metrics answer (gauges computed from caches). */
   beforeScrape?: () => void;
+  /** JSON GET endpoints (the consistency report, the address history): path -> handler(query). */
+  gets?: Record<string, (query: Record<string, string>) => Promise<{ status: number; body: unknown }>>;
   /** Other JSON POST endpoints (late allocation): path -> handler(body, Authorization header). */
   posts?: Record<string, (body: unknown, authorization: string | undefined) => Promise<{ status: number; body: unknown }>>;
 }
@@ -53,6 +55,18 @@ function createApp(opts: ServerOptions, draining: () => boolean): express.Expres
     opts.beforeScrape?.();
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
+  for (const [path, handle] of Object.entries(opts.gets ?? {})) {
+    app.get(path, async (req: Request, res: Response) => {
+      try {
+        const query = Object.fromEntries(Object.entries(req.query).filter((e): e is [string, string] => typeof e[1] === "string"));
+        const answer = await handle(query);
+        res.status(answer.status).json(answer.body);
+      } catch (err) {
+        opts.log.error({ err, path }, "request failed");
+        res.status(500).json({ message: (err as Error).message });
+      }
+    });
+  }
   for (const [path, handle] of Object.entries(opts.posts ?? {})) {
     app.post(path, async (req: Request, res: Response) => {
       try {

@@ -13,7 +13,9 @@ import { DryRunAllocator } from "../ipam/lifecycle/dry-run.js";
 import { reservedFrom } from "../ipam/lifecycle/pool-commit.js";
 import { PoolWriter } from "../ipam/lifecycle/pool-writer.js";
 import type { ReserveContext } from "../ipam/lifecycle/reserve.js";
-import type { Allocator, Clock } from "../ipam/ports.js";
+import type { Allocator, Clock, EventRecorder } from "../ipam/ports.js";
+import { effectiveGc, type ClusterConfig, type GcSettings } from "../ipam/kinds/cluster-config.js";
+import type { ConsistencyReport } from "../ipam/lifecycle/consistency.js";
 import { eventRecorder } from "../k8s/events.js";
 import { loadKubeConfig } from "../k8s/kubeconfig.js";
 import { LeaderElector } from "../k8s/leader.js";
@@ -23,18 +25,27 @@ import { createLogger } from "../runtime/log.js";
 import { ippoolRules, kindHandlers, multusConfigRules, reservedIPRules, subnetRules } from "./admission/kinds.js";
 import { podMutatingHandler, podValidatingHandler } from "./admission/pod.js";
 import type { AdmissionHandler } from "./admission/review.js";
-import { AutoPools } from "./auto-pools.js";
+import { applicationValidatingHandler } from "./admission/application.js";
+import { autoPools, type AutoPools } from "./auto-pools.js";
 import { clusterConfigFrom } from "./cluster-config.js";
 import type { ControllerConfig } from "./config.js";
 import { allSynced, startControllerInformers, stopInformers, type ControllerInformers } from "./informers.js";
 import { LateAllocationEndpoint } from "./late-allocation.js";
 import { meteredReleases } from "./metered-releases.js";
 import { ControllerMetrics } from "./metrics.js";
+import { CoordinatorStatusSync } from "./reconcile/coordinator-status.js";
 import type { LeaderTask } from "./reconcile/leader-task.js";
 import { MultusConfigSync } from "./reconcile/multus-config.js";
 import { PodBinding } from "./reconcile/pod-binding.js";
+import { FullScan, liveConsistency } from "./reconcile/full-scan.js";
+import { HistoryWriter } from "./reconcile/history-writer.js";
+import { liveReads, type LiveReads } from "./reconcile/live-reads.js";
+import { PoolRecovery } from "./reconcile/pool-recovery.js";
 import { PoolStatusSync } from "./reconcile/pool-status.js";
 import { ReservationIndex } from "./reconcile/reservation-index.js";
+import { AutoPoolSync } from "./reconcile/auto-pools.js";
+import { StatefulSetOrdinals } from "./reconcile/statefulset-ordinals.js";
+import { stickyAddresses } from "../ipam/lifecycle/statefulset.js";
 import { registerWebhooks } from "./registration.js";
 import { startWebhookServer } from "./server.js";
 import { ServingCertificates } from "./serving-certificates.js";
@@ -49,7 +60,13 @@ export interface Controller {
   isLeader(): boolean;
   /** Waits until the reconcile queues are empty (tests). */
   settled(): Promise<void>;
+  /** Runs a full scan now (leader only; undefined elsewhere) and returns its consistency report. */
+  scan(): Promise<ConsistencyReport | undefined>;
+  /** The consistency of what the apiserver holds now, read live. */
+  consistency(): Promise<ConsistencyReport>;
   close(): Promise<void>;
+  /** Stops at once, as a killed process would: no lease handed over, no work finished (failover tests). */
+  kill(): Promise<void>;
 }
 
 export interface ControllerOptions {
@@ -76,12 +93,16 @@ interface Shared {
   metrics: ControllerMetrics;
   informers: ControllerInformers;
   stores: Stores;
+  live: LiveReads;
+  event: EventRecorder;
+  /** The cluster configuration (spiderpool-conf) as it is now. */
+  cluster: () => ClusterConfig;
 }
 
 /** Allocation for admission and late allocation: the pool writer (group commit) and what reservation reads. */
-function allocation(s: Shared): { writer: Allocator; reserve: Omit<ReserveContext, "allocator">; dryRun: () => DryRunAllocator } {
+function allocation(s: Shared, blocked: (pool: SpiderIPPool) => string | undefined): { writer: Allocator; reserve: Omit<ReserveContext, "allocator">; dryRun: () => DryRunAllocator; auto: AutoPools; cluster: () => ClusterConfig } {
   const { informers: i, config, clock, log, metrics } = s;
-  const cluster = clusterConfigFrom(i.configMaps, log);
+  const cluster = s.cluster;
   const reserved = reservedFrom(() => i.reserved.list(), log);
   const common = { cached: (n: string) => i.pools.get(n), reserved, clock, coolDownMs: config.ipam.coolDownMs };
   const writer = new PoolWriter({
@@ -91,8 +112,9 @@ function allocation(s: Shared): { writer: Allocator; reserve: Omit<ReserveContex
     onConflict: (_pool, requests) => metrics.observeConflict(requests),
     onWrite: (_pool, batch) => metrics.poolWrites.observe(batch),
     mayBeRequestFault: isRefusedWrite,
+    blocked,
   });
-  const autoPools = new AutoPools(s.kc, { pools: s.stores.pools, subnets: s.stores.subnets, poolCache: () => i.pools.list(), reserved, cluster, clock, log });
+  const auto = autoPools(s.kc, { informers: i, pools: s.stores.pools, subnets: s.stores.subnets, reserved, cluster, config, clock, log });
   const reserve: Omit<ReserveContext, "allocator"> = {
     pools: i.pools,
     subnets: i.subnets,
@@ -106,10 +128,10 @@ function allocation(s: Shared): { writer: Allocator; reserve: Omit<ReserveContex
     networks: async (ref) => i.nads.get(ref.name, ref.namespace) ?? (await s.stores.nads.get(ref.name, ref.namespace)),
     primaryNetwork: config.ipam.primaryNetwork,
     maxNics: config.ipam.maxNics,
-    autoPool: (pod, iface, family, subnets, dryRun) =>
-      autoPools.ensure({ namespace: pod.namespace, annotations: pod.annotations, ownerReferences: pod.ownerReferences ?? [], interface: iface, family, subnets, dryRun }),
+    autoPool: (pod, iface, family, subnets, dryRun) => auto.pools.forPod(pod, iface, family, subnets, dryRun),
+    sticky: (pod) => (cluster().enableStatefulSet && pod.name ? stickyAddresses(pod, i.endpoints.get(pod.name, pod.namespace)) : []),
   };
-  return { writer: meteredReleases(writer, metrics), reserve, dryRun: () => new DryRunAllocator(common) };
+  return { writer: meteredReleases(writer, metrics), reserve, dryRun: () => new DryRunAllocator(common), auto, cluster };
 }
 
 /** The admission handlers, by path segment under /webhooks/. */
@@ -133,39 +155,91 @@ function admissionHandlers(s: Shared, a: ReturnType<typeof allocation>): Record<
     observe: (outcome) => s.metrics.observeAdmission(outcome),
   });
   handlers["validate-pod"] = podValidatingHandler({ systemUsers });
+  handlers["validate-application"] = applicationValidatingHandler({ pools: a.auto.pools, apps: a.auto.apps, log: s.log });
   return handlers;
 }
 
+/** The leader's tasks, and the full scan (also asked for on demand). */
+interface Leading {
+  tasks: LeaderTask[];
+  scan: FullScan;
+  history: HistoryWriter;
+}
+
 /** The reconcilers that run on the leader only; every replica serves admission. */
-function leaderTasks(s: Shared, writer: Allocator, identity: string): LeaderTask[] {
-  const { informers: i, stores, log, metrics } = s;
+function leaderTasks(s: Shared, a: ReturnType<typeof allocation>, recovery: PoolRecovery): Leading {
+  const writer = a.writer;
+  const { informers: i, stores, log, metrics, live } = s;
+  const gc = (): GcSettings => effectiveGc(s.config.gc, s.cluster());
+  const history = new HistoryWriter(s.kc, { namespace: s.config.namespace, pools: i.pools, clock: s.clock, log });
+  const deletedNodes = new Set<string>();
   const binder = new Binder({
+    nodeDeleted: (n) => deletedNodes.has(n),
     pods: i.pods,
     endpoints: i.endpoints,
     pools: i.pools,
+    nodes: i.nodes,
+    livePod: live.pod,
+    liveNode: live.node,
     poolStore: stores.pools,
     endpointStore: stores.endpoints,
     allocator: writer,
-    event: eventRecorder(s.kc, "spiderpool-controller", identity, log),
+    event: s.event,
+    gc,
+    clock: s.clock,
     log,
-    onRelease: (reason, n) => metrics.releases.inc({ reason }, n),
+    onRelease: (reason, released, ep) => {
+      if (released.length === 0) return;
+      history.record(reason, released, ep);
+      metrics.releases.inc({ reason }, released.length);
+      if (reason !== "replaced") metrics.gc.inc({ reason }, released.length);
+    },
+    statefulSets: i.applications.StatefulSet,
+    statefulSetsSticky: () => s.cluster().enableStatefulSet,
   });
-  return [
-    new PodBinding({
-      pods: i.pods,
-      endpoints: i.endpoints,
-      pools: i.pools,
-      binder,
-      reservations: new ReservationIndex(i.pods),
-      allocator: writer,
-      clock: s.clock,
-      log,
-      reservationTtlMs: s.config.ipam.reservationTtlMs,
-      onExpiredRelease: (n) => metrics.gc.inc({ reason: "reservation-expired" }, n),
-    }),
-    new PoolStatusSync({ pools: i.pools, subnets: i.subnets, poolApi: stores.pools, subnetApi: stores.subnets, log }),
+  const binding = new PodBinding({
+    pods: i.pods,
+    endpoints: i.endpoints,
+    pools: i.pools,
+    nodes: i.nodes,
+    binder,
+    deletedNodes,
+    reservations: new ReservationIndex(i.pods),
+    livePodsByReservation: live.podsByReservation,
+    allocator: writer,
+    clock: s.clock,
+    log,
+    reservationTtlMs: s.config.ipam.reservationTtlMs,
+    onExpiredRelease: (n) => metrics.gc.inc({ reason: "reservation-expired" }, n),
+    onFailure: (reason) => metrics.gcFailures.inc({ reason }),
+  });
+  const scan = new FullScan({
+    binding,
+    live,
+    allocator: writer,
+    gc,
+    synced: async () => {
+      await Promise.all(Object.values(i).map((c: { synced: Promise<void> }) => c.synced));
+    },
+    clock: s.clock,
+    log,
+    onOrphansReleased: (n) => metrics.gc.inc({ reason: "orphaned" }, n),
+    onReport: (r) => metrics.observeConsistency(r),
+  });
+  const status = new PoolStatusSync({ pools: i.pools, subnets: i.subnets, poolApi: stores.pools, subnetApi: stores.subnets, log, clock: s.clock, rebuild: (p) => recovery.rebuildIfNeeded(p) });
+  const others: LeaderTask[] = [
     new MultusConfigSync({ multusConfigs: i.multusConfigs, nads: i.nads, nadStore: stores.nads, log }),
+    new CoordinatorStatusSync({ kc: s.kc, nodes: i.nodes, log }),
+    new AutoPoolSync({ pools: i.pools, applications: i.applications, reconciler: a.auto.reconciler, log, resyncMs: s.config.ipam.autoPoolResyncMs }),
+    new StatefulSetOrdinals({ statefulSets: i.applications.StatefulSet, endpoints: i.endpoints, binder, log }),
   ];
+  return { tasks: [binding, status, scan, ...others], scan, history };
+}
+
+/** The pool writer's guard and the leader's rebuild of pools whose status was wiped or corrupted. */
+function poolRecovery(s: Shared): PoolRecovery {
+  const { informers: i } = s;
+  return new PoolRecovery({ endpoints: i.endpoints, pods: i.pods, live: s.live, poolStore: s.stores.pools, clock: s.clock, ttlMs: s.config.ipam.reservationTtlMs, event: s.event, log: s.log });
 }
 
 /**
@@ -184,15 +258,16 @@ export async function startController(config: ControllerConfig, opts: Controller
     endpoints: new CustomResources<SpiderEndpoint>(kc, ENDPOINT_PLURAL, true),
     nads: new CustomResources<NetworkAttachmentDefinition>(kc, NAD_PLURAL, true, { group: NAD_GROUP, version: NAD_VERSION }),
   };
-  const s: Shared = { kc, config, log, clock: systemClock, metrics: new ControllerMetrics(true), informers, stores };
+  const s: Shared = { kc, config, log, clock: systemClock, metrics: new ControllerMetrics(true), informers, stores, live: liveReads(kc, stores), event: eventRecorder(kc, "spiderpool-controller", identity, log), cluster: clusterConfigFrom(informers.configMaps, log) };
   // Everything that follows informer events is built before the first await, so no event is missed.
-  const alloc = allocation(s);
-  const tasks = leaderTasks(s, alloc.writer, identity);
+  const recovery = poolRecovery(s);
+  const alloc = allocation(s, recovery.blocked);
+  const { tasks, scan, history } = leaderTasks(s, alloc, recovery);
 
   const certificates = new ServingCertificates(kc, config, s.metrics, log);
   const tls = await certificates.initial();
   if (config.registration.enabled) await registerWebhooks(kc, config, tls.caBundlePem);
-  const late = new LateAllocationEndpoint(kc, { reserve: alloc.reserve, allocator: alloc.writer, log }, new Set(config.ipam.agentUsers));
+  const late = new LateAllocationEndpoint(kc, { reserve: alloc.reserve, allocator: alloc.writer, clock: s.clock, log }, new Set(config.ipam.agentUsers));
   const synced = (): boolean => allSynced(informers);
   const server = await startWebhookServer({
     host: config.host,
@@ -206,13 +281,21 @@ export async function startController(config: ControllerConfig, opts: Controller
       s.metrics.refreshPools(informers.pools.list(), informers.subnets.list().length);
       s.metrics.refreshSubnets(informers.subnets.list());
     },
-    posts: { "/v1/allocate": (body, authorization) => late.handle(body, authorization) },
+    gets: {
+      "/v1/consistency": async () => ({ status: 200, body: await liveConsistency(s.live, () => s.clock.now()) }),
+      "/v1/history": async (q) => (q.pool ? { status: 200, body: await history.history(q.pool, q.address) } : { status: 400, body: { message: "name the pool: /v1/history?pool=NAME[&address=IP]" } }),
+    },
+    posts: {
+      "/v1/allocate": (body, authorization) => late.handle(body, authorization),
+      // On demand: a full scan on the leader; another replica says who to ask.
+      "/v1/gc": async () => (elector.isLeader() ? { status: 200, body: await scan.scan() } : { status: 503, body: { message: `replica ${identity} is not the leader; ask the replica holding Lease ${config.namespace}/spiderpool-controller` } }),
+    },
   });
   certificates.follow((next) => server.setTls(next));
 
   const elector = new LeaderElector(
     kc,
-    { namespace: config.namespace, name: "spiderpool-controller", identity, leaseDurationSeconds: 15, renewEveryMs: 5000 },
+    { namespace: config.namespace, name: "spiderpool-controller", identity, leaseDurationSeconds: config.leader.leaseMs / 1000, renewEveryMs: config.leader.retryPeriodMs, renewDeadlineMs: config.leader.renewDeadlineMs },
     { onStart: () => tasks.forEach((t) => t.startLeading()), onStop: () => tasks.forEach((t) => t.stopLeading()) },
     log,
   );
@@ -228,10 +311,22 @@ export async function startController(config: ControllerConfig, opts: Controller
     settled: async () => {
       for (const t of tasks) await t.settled();
     },
+    scan: async () => (elector.isLeader() ? scan.scan() : undefined),
+    consistency: () => liveConsistency(s.live, () => s.clock.now()),
+    async kill() {
+      certificates.stop();
+      history.stop();
+      elector.abandon();
+      for (const t of tasks) t.stop();
+      await server.close(0);
+      await stopInformers(informers);
+    },
     async close() {
       certificates.stop();
       await elector.stop();
       for (const t of tasks) t.stop();
+      history.stop();
+      await history.flush();
       await server.close();
       await stopInformers(informers);
     },

@@ -79,9 +79,25 @@ function lowestAvailable(draft: AllocationDraft): { address: bigint; fromCooling
   throw poolExhausted(draft);
 }
 
-/** The address a pinned request names, else the lowest available one. */
-function pickAddress(draft: AllocationDraft, pin: IPAddress | undefined): { address: bigint; fromCooling: boolean } {
-  if (pin === undefined) return lowestAvailable(draft);
+/**
+ * The address held before, when it can be had again: free (or cooling), or still held under
+ * the same token by no pending reservation (then it stops being held, to be taken again
+ * under a fresh token). Undefined when it is gone to someone else or left the pool.
+ */
+function keptAddress(draft: AllocationDraft, keep: NonNullable<AllocateRequest["keep"]>): { address: bigint; fromCooling: boolean } | undefined {
+  const { address, token } = keep;
+  if (!draft.view.allocatable.contains(address)) return undefined;
+  const held = draft.tokenAt(address);
+  if (held === undefined) return { address, fromCooling: draft.cooling.has(address) };
+  if (held !== token || draft.reservationHolding(address) !== undefined) return undefined;
+  draft.drop(address);
+  return { address, fromCooling: false };
+}
+
+/** The address a pinned request names, else the one kept from before, else the lowest available one. */
+function pickAddress(draft: AllocationDraft, req: AllocateRequest): { address: bigint; fromCooling: boolean } {
+  const pin = req.address;
+  if (pin === undefined) return (req.keep && keptAddress(draft, req.keep)) || lowestAvailable(draft);
   const refusal = pinnedRefusal(draft, pin);
   if (refusal !== undefined) throw refusal;
   return { address: pin.value, fromCooling: draft.cooling.has(pin.value) };
@@ -141,7 +157,7 @@ export function allocateInDraft(draft: AllocationDraft, req: AllocateRequest): A
     const reused = reuseHeld(draft, joined.existing, nic, req.address, ref.expiresAt);
     if (reused !== undefined) return reused;
   }
-  const picked = pickAddress(draft, req.address);
+  const picked = pickAddress(draft, req);
   const token = draft.take(picked.address);
   if (ref !== undefined && joined !== undefined) {
     draft.addToReservation(joined.id, joined.owner, ref.expiresAt, { address: picked.address, token, interface: nic });

@@ -19,6 +19,13 @@ export interface AllocateRequest {
   readonly reservation?: ReservationRef;
   /** A pinned address (`ipam.spidernet.io/ips`); otherwise the lowest free one. */
   readonly address?: IPAddress;
+  /**
+   * An address this Pod held before under `token` (a StatefulSet Pod re-created while its
+   * ordinal is wanted): handed out again, under a fresh token so that a late release of the
+   * old one is a no-op, if the pool still holds it under that token or has it free; else the
+   * lowest free one, as without it.
+   */
+  readonly keep?: { readonly address: bigint; readonly token: number };
 }
 
 export interface ReleaseRequest {

@@ -20,6 +20,49 @@ export interface ClusterConfig {
   readonly nodeAffinePools: "constrain" | "defer";
   /** (ext) The Multus network of eth0 when a Pod does not name one (for multusName pools). */
   readonly clusterDefaultNetwork?: NetworkRef;
+  /**
+   * Spiderpool's reclamation keys; each one given here wins over the controller's setting of
+   * the same meaning (see GcSettings), absent ones leave that setting in force.
+   */
+  readonly enableGCIP?: boolean;
+  readonly enableGCStatelessTerminatingPodOnReadyNode?: boolean;
+  readonly enableGCStatelessTerminatingPodOnNotReadyNode?: boolean;
+  /** Seconds between full scans. */
+  readonly gcIPInterval?: number;
+  /** Seconds a terminating Pod's addresses are kept past its grace period. */
+  readonly gcAdditionalGraceDelay?: number;
+}
+
+/** How reclamation behaves: the controller's settings, overridden key by key by conf.yml. */
+export interface GcSettings {
+  /** Whether anything is reclaimed at all (bindings and the checker go on). */
+  readonly enabled: boolean;
+  readonly terminatingOnReadyNode: boolean;
+  readonly terminatingOnNotReadyNode: boolean;
+  /** Between two full scans. */
+  readonly intervalMs: number;
+  /** Kept past a terminating Pod's deletionTimestamp (the end of its grace period). */
+  readonly additionalGraceDelayMs: number;
+}
+
+/** Spiderpool's defaults: everything on, a full scan every 10 minutes, no delay past the grace period. */
+export const DEFAULT_GC_SETTINGS: GcSettings = Object.freeze({
+  enabled: true,
+  terminatingOnReadyNode: true,
+  terminatingOnNotReadyNode: true,
+  intervalMs: 600_000,
+  additionalGraceDelayMs: 0,
+});
+
+/** The GC settings in force: conf.yml's keys where given, else the controller's. */
+export function effectiveGc(base: GcSettings, c: ClusterConfig): GcSettings {
+  return {
+    enabled: c.enableGCIP ?? base.enabled,
+    terminatingOnReadyNode: c.enableGCStatelessTerminatingPodOnReadyNode ?? base.terminatingOnReadyNode,
+    terminatingOnNotReadyNode: c.enableGCStatelessTerminatingPodOnNotReadyNode ?? base.terminatingOnNotReadyNode,
+    intervalMs: c.gcIPInterval !== undefined ? c.gcIPInterval * 1000 : base.intervalMs,
+    additionalGraceDelayMs: c.gcAdditionalGraceDelay !== undefined ? c.gcAdditionalGraceDelay * 1000 : base.additionalGraceDelayMs,
+  };
 }
 
 export const DEFAULT_CLUSTER_CONFIG: ClusterConfig = Object.freeze({
@@ -33,7 +76,9 @@ export const DEFAULT_CLUSTER_CONFIG: ClusterConfig = Object.freeze({
   nodeAffinePools: "constrain",
 });
 
-const KNOWN = new Set([...Object.keys(DEFAULT_CLUSTER_CONFIG), "clusterDefaultNetwork"]);
+const GC_KEYS = ["enableGCIP", "enableGCStatelessTerminatingPodOnReadyNode", "enableGCStatelessTerminatingPodOnNotReadyNode", "gcIPInterval", "gcAdditionalGraceDelay"] as const;
+
+const KNOWN = new Set([...Object.keys(DEFAULT_CLUSTER_CONFIG), "clusterDefaultNetwork", ...GC_KEYS]);
 
 /**
  * Reads one key of conf.yml: the value to use (undefined: leave the key out), after noting
@@ -79,6 +124,19 @@ const networkRef: FieldParser<NetworkRef | undefined> = (v, key, errors) => {
   return undefined;
 };
 
+const optionalFlag: FieldParser<boolean | undefined> = (v, key, errors) => {
+  if (v === undefined) return undefined;
+  if (typeof v !== "boolean") errors.push(`${key} is ${JSON.stringify(v)}; use true or false`);
+  return v === true;
+};
+
+const optionalSeconds: FieldParser<number | undefined> = (v, key, errors) => {
+  if (v === undefined) return undefined;
+  if (typeof v === "number" && Number.isInteger(v) && v >= 0) return v;
+  errors.push(`${key} is ${JSON.stringify(v)}; use a whole number of seconds >= 0`);
+  return undefined;
+};
+
 /** Every key's parser (the type makes sure no key lacks one). */
 const FIELD_PARSERS: { readonly [K in keyof ClusterConfig]-?: FieldParser<ClusterConfig[K]> } = {
   enableIPv4: flag,
@@ -90,6 +148,11 @@ const FIELD_PARSERS: { readonly [K in keyof ClusterConfig]-?: FieldParser<Cluste
   clusterSubnetDefaultFlexibleIPNumber: spareCount,
   nodeAffinePools: affineMode,
   clusterDefaultNetwork: networkRef,
+  enableGCIP: optionalFlag,
+  enableGCStatelessTerminatingPodOnReadyNode: optionalFlag,
+  enableGCStatelessTerminatingPodOnNotReadyNode: optionalFlag,
+  gcIPInterval: optionalSeconds,
+  gcAdditionalGraceDelay: optionalSeconds,
 };
 
 /**
@@ -108,6 +171,12 @@ export function parseClusterConfig(raw: unknown): { config: ClusterConfig; error
   const clusterSubnetDefaultFlexibleIPNumber = read("clusterSubnetDefaultFlexibleIPNumber");
   const nodeAffinePools = read("nodeAffinePools");
   const clusterDefaultNetwork = read("clusterDefaultNetwork");
+  const gc: Partial<Pick<ClusterConfig, (typeof GC_KEYS)[number]>> = {};
+  for (const k of GC_KEYS) {
+    const v = read(k);
+    if (v !== undefined) Object.assign(gc, { [k]: v });
+  }
+  if (gc.gcIPInterval === 0) errors.push("gcIPInterval is 0; use a whole number of seconds >= 1");
   const config: ClusterConfig = Object.freeze({
     enableIPv4: read("enableIPv4"),
     enableIPv6: read("enableIPv6"),
@@ -118,6 +187,7 @@ export function parseClusterConfig(raw: unknown): { config: ClusterConfig; error
     clusterSubnetDefaultFlexibleIPNumber,
     nodeAffinePools,
     ...(clusterDefaultNetwork ? { clusterDefaultNetwork } : {}),
+    ...gc,
   });
   if (!config.enableIPv4 && !config.enableIPv6) errors.push("enableIPv4 and enableIPv6 are both false; enable at least one family");
   return { config, errors, ignored };

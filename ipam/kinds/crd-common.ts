@@ -40,6 +40,8 @@ export interface CrdDefinition {
   shortNames: string[];
   scope: "Cluster" | "Namespaced";
   printerColumns: PrinterColumn[];
+  /** Fields (JSON paths, not under metadata) a field selector may name: Kubernetes 1.31+ serves them. */
+  selectableFields?: string[];
   /** The openAPIV3Schema of the whole object (apiVersion/kind/metadata are added). */
   spec?: Schema;
   status?: Schema;

@@ -1,12 +1,13 @@
 import { API_VERSION, GROUP, VERSION } from "./meta.js";
 import type { CrdDefinition, Schema } from "./crd-common.js";
+import { coordinatorCrd } from "./coordinator.crd.js";
 import { endpointCrd } from "./endpoint.crd.js";
 import { ippoolCrd } from "./ippool.crd.js";
 import { multusConfigCrd } from "./multus-config.crd.js";
 import { reservedIPCrd } from "./reservedip.crd.js";
 import { subnetCrd } from "./subnet.crd.js";
 
-export const ALL_CRDS: CrdDefinition[] = [ippoolCrd, subnetCrd, endpointCrd, reservedIPCrd, multusConfigCrd];
+export const ALL_CRDS: CrdDefinition[] = [ippoolCrd, subnetCrd, endpointCrd, reservedIPCrd, multusConfigCrd, coordinatorCrd];
 
 /** The apiextensions.k8s.io/v1 CustomResourceDefinition object for one kind. */
 export function customResourceDefinition(def: CrdDefinition): Record<string, unknown> {
@@ -40,6 +41,7 @@ export function customResourceDefinition(def: CrdDefinition): Record<string, unk
           storage: true,
           subresources: { status: {} },
           additionalPrinterColumns: [...def.printerColumns, { name: "AGE", type: "date", jsonPath: ".metadata.creationTimestamp" }],
+          ...(def.selectableFields ? { selectableFields: def.selectableFields.map((jsonPath) => ({ jsonPath })) } : {}),
           schema: { openAPIV3Schema: { type: "object", ...(required ? { required } : {}), properties } },
         },
       ],

@@ -1,5 +1,5 @@
 import { bool, int, routesSchema, str, type CrdDefinition, type SameKeys, type Schema } from "./crd-common.js";
-import type { EndpointCurrent, EndpointIP, EndpointStatus } from "./endpoint.js";
+import { ENDPOINT_NODE_FIELD, type EndpointCurrent, type EndpointIP, type EndpointStatus } from "./endpoint.js";
 
 const ipProperties = {
   interface: str("NIC name in the pod"),
@@ -61,5 +61,7 @@ export const endpointCrd: CrdDefinition = {
     { name: "IPV6", type: "string", jsonPath: ".status.current.ips[0].ipv6" },
     { name: "NODE", type: "string", jsonPath: ".status.current.node" },
   ],
+  // Each agent watches only its node's endpoints: fieldSelector=status.current.node=<node>.
+  selectableFields: [ENDPOINT_NODE_FIELD],
   status: { type: "object", properties: statusProperties },
 };

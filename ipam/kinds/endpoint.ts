@@ -2,6 +2,8 @@ import type { ObjectMeta, Route } from "./meta.js";
 
 export const ENDPOINT_KIND = "SpiderEndpoint";
 export const ENDPOINT_PLURAL = "spiderendpoints";
+/** The endpoint's node as a selectable field (the CRD's selectableFields): `status.current.node=<node>`. */
+export const ENDPOINT_NODE_FIELD = ".status.current.node";
 
 /** One NIC's addresses as recorded for a Pod. Addresses are in CIDR form (10.6.0.5/24). */
 export interface EndpointIP {

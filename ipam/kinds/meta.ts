@@ -11,6 +11,7 @@ export interface ObjectMeta {
   annotations?: Record<string, string>;
   finalizers?: string[];
   deletionTimestamp?: string | Date;
+  creationTimestamp?: string | Date;
   ownerReferences?: OwnerReference[];
 }
 

@@ -6,9 +6,10 @@ import type { ObjectMeta } from "./meta.js";
  * of an AdmissionReview) in; the fields match both.
  */
 export interface PodLike {
-  metadata: ObjectMeta & { generateName?: string };
+  metadata: ObjectMeta & { generateName?: string; deletionGracePeriodSeconds?: number };
   spec?: PodSpecSlice;
-  status?: { phase?: string };
+  /** `reason` is Evicted for a Pod the kubelet evicted. */
+  status?: { phase?: string; reason?: string };
 }
 
 export interface PodSpecSlice {
@@ -47,4 +48,15 @@ export function podKey(pod: Pick<PodLike, "metadata">): string {
 /** Succeeded or Failed (evicted Pods included): its containers will not run again. */
 export function isFinished(pod: Pick<PodLike, "status">): boolean {
   return pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed";
+}
+
+/** A Node as reclamation reads it: whether it exists and whether it is Ready. */
+export interface NodeLike {
+  metadata?: { name?: string };
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
+/** Ready=True; a Node without the condition (just registered) counts as not ready. */
+export function isNodeReady(node: NodeLike): boolean {
+  return node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 }

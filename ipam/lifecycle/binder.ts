@@ -5,45 +5,90 @@ import { parseAssignedIPs, sameNics, type AssignedIPs } from "../annotations/ass
 import { ANNO_ASSIGNED_IPS } from "../annotations/keys.js";
 import type { SpiderEndpoint } from "../kinds/endpoint.js";
 import type { SpiderIPPool } from "../kinds/ippool.js";
-import { isFinished, type PodLike } from "../kinds/pod.js";
-import type { Allocator, Cache, EndpointStore, EventRecorder, Log, PoolStore } from "../ports.js";
-import { ENDPOINT_FINALIZER, endpointFor, recordedAddresses, releaseEndpoint, releaseRecorded } from "./endpoints.js";
+import type { GcSettings } from "../kinds/cluster-config.js";
+import { isFinished, isNodeReady, type NodeLike, type PodLike } from "../kinds/pod.js";
+import type { Allocator, Cache, Clock, EndpointStore, EventRecorder, Log, PoolStore } from "../ports.js";
+import { ENDPOINT_FINALIZER, endpointFor, recordedAddresses, releaseEndpointAddresses, releaseRecordedAddresses, type RecordedAddress } from "./endpoints.js";
+import { releaseVerdict, type NodeState, type ReleaseReason } from "./release-rules.js";
+import { keepsAddresses, statefulSetOwnerOf } from "./statefulset.js";
+import type { Workload } from "../kinds/application.js";
 
 export interface BinderDeps {
   pods: Cache<PodLike>;
   endpoints: Cache<SpiderEndpoint>;
   pools: Cache<SpiderIPPool>;
+  nodes: Cache<NodeLike>;
+  /** Live reads of an owner right before its addresses are released (the caches may be behind). */
+  livePod: (namespace: string, name: string) => Promise<PodLike | undefined>;
+  liveNode: (name: string) => Promise<NodeLike | undefined>;
+  /**
+   * Whether this Node's deletion was seen. A Pod bound to a node that never existed (a test,
+   * a benchmark) is not judged by the node rule; in a cluster the Pod garbage collector
+   * deletes such a Pod, and the Pod rule applies.
+   */
+  nodeDeleted: (name: string) => boolean;
   /** A live read of a pool the cache may not have caught up with. */
   poolStore: Pick<PoolStore, "get">;
   endpointStore: EndpointStore;
   allocator: Allocator;
   event: EventRecorder;
+  gc: () => GcSettings;
+  clock: Pick<Clock, "now">;
   log: Log;
-  onRelease?: (reason: string, count: number) => void;
+  /** Every release, by reason, with what was freed (metrics, address history). */
+  onRelease?: (reason: string, released: readonly RecordedAddress[], ep: SpiderEndpoint) => void;
+  /** The StatefulSets, to tell whether a gone Pod's ordinal is still wanted (none: no address sticks). */
+  statefulSets?: Cache<Workload>;
+  /** enableStatefulSet of the cluster configuration: whether StatefulSet addresses stick. */
+  statefulSetsSticky?: () => boolean;
 }
 
 type Recorded = ReturnType<typeof recordedAddresses>[number];
 
 const podSubject = (pod: PodLike): Parameters<EventRecorder>[0] => ({ apiVersion: "v1", kind: "Pod", metadata: pod.metadata });
 
+/** What reconcile asks of its queue: nothing, or to look again after `requeueAfterMs`. */
+export interface BinderOutcome {
+  requeueAfterMs?: number;
+}
+
 /**
  * Binds reservations to Pods: when a Pod carrying ipam.spidernet.io/assigned-ips appears,
  * checks the annotation against the pools' record (the truth: a forged or stale annotation
  * binds nothing), records it in a SpiderEndpoint named after the Pod, and binds the
- * reservation in each pool so no TTL collects it. When the Pod is gone, releases exactly
- * the recorded addresses (by token) and lets the endpoint go.
+ * reservation in each pool so no TTL collects it. When the endpoint's owner is gone, finished,
+ * terminating past its grace, or on a deleted node (release-rules.ts), releases exactly the
+ * recorded addresses (by token) and lets the endpoint go; that judgement is made again on a
+ * live read of the owner, matched on uid, right before the release.
  */
 export class Binder {
   constructor(private readonly d: BinderDeps) {}
 
-  async reconcile(key: string): Promise<void> {
+  async reconcile(key: string): Promise<BinderOutcome> {
     const [namespace = "", name = ""] = key.split("/", 2);
     const pod = this.d.pods.get(name, namespace);
     const ep = this.d.endpoints.get(name, namespace);
-    if (!pod || isFinished(pod)) {
-      if (ep && !keepsAddresses(ep)) await this.releaseEndpoint(ep, pod ? "pod-finished" : "pod-deleted");
-      return;
+    const nodeGone = await this.nodeGone(pod);
+    if (ep && (nodeGone || ownerMayBeGone(ep, pod))) {
+      const outcome = await this.reclaim(ep, pod);
+      // A released endpoint goes; its delete event brings the Pod of this name (if any) back here.
+      if (outcome !== "kept") return typeof outcome === "number" ? { requeueAfterMs: outcome } : {};
     }
+    // A Pod on a node that is gone is not bound (reclamation judged it above).
+    if (!pod || !bindable(pod) || nodeGone) return {};
+    await this.bindPod(key, pod, ep);
+    return {};
+  }
+
+  /** Whether the Pod's node is gone: its deletion was seen, the cache lacks it and a live read confirms. */
+  private async nodeGone(pod: PodLike | undefined): Promise<boolean> {
+    const node = pod?.spec?.nodeName;
+    if (!node || this.d.nodes.get(node) || !this.d.nodeDeleted(node)) return false;
+    return (await this.d.liveNode(node)) === undefined;
+  }
+
+  /** Records the Pod's reservation, once the annotation is checked against the pools. */
+  private async bindPod(key: string, pod: PodLike, ep: SpiderEndpoint | undefined): Promise<void> {
     const assigned = await this.assignedOf(pod);
     if (!assigned) return;
     if (ep && (await this.alreadyBound(pod, ep, assigned))) return;
@@ -54,6 +99,34 @@ export class Binder {
       return;
     }
     await this.bind(pod, ep, assigned);
+  }
+
+  /** The state of a Pod's node: from the cache, and when the cache lacks it, live (a deleted node is judged on a live read). */
+  private async nodeState(pod: PodLike | undefined): Promise<NodeState> {
+    const name = pod?.spec?.nodeName;
+    if (!name) return "unscheduled";
+    const node = this.d.nodes.get(name) ?? (await this.d.liveNode(name));
+    if (!node) return this.d.nodeDeleted(name) ? "deleted" : "not-ready";
+    return isNodeReady(node) ? "ready" : "not-ready";
+  }
+
+  /**
+   * Releases the endpoint's addresses when the rules say so, judged first on the caches and
+   * then again on a live read of the owner: "released", "kept" (the owner lives), or the ms
+   * after which time alone may change the answer (a Pod within its grace period).
+   */
+  private async reclaim(ep: SpiderEndpoint, cached: PodLike | undefined): Promise<"released" | "kept" | number> {
+    const gc = this.d.gc();
+    const owner = ep.status?.current?.uid ?? "";
+    // Reclamation switched off, or a StatefulSet's endpoint whose ordinal is still wanted (its address sticks): binding goes on.
+    if (!gc.enabled || this.keeps(ep)) return "kept";
+    const first = releaseVerdict(cached, owner, await this.nodeState(cached), gc, this.d.clock.now());
+    if ("keep" in first) return first.recheckAt === undefined ? "kept" : Math.max(0, first.recheckAt - this.d.clock.now());
+    const live = await this.d.livePod(ep.metadata.namespace ?? "", ep.metadata.name ?? "");
+    const again = releaseVerdict(live, owner, await this.nodeState(live), gc, this.d.clock.now());
+    if ("keep" in again) return again.recheckAt === undefined ? "kept" : Math.max(0, again.recheckAt - this.d.clock.now());
+    await this.releaseEndpoint(ep, again.release, live?.metadata.uid === owner ? live : undefined);
+    return "released";
   }
 
   /** The Pod's reservation, once it has a uid; a malformed annotation is reported on the Pod. */
@@ -79,10 +152,10 @@ export class Binder {
 
   private async bind(pod: PodLike, ep: SpiderEndpoint | undefined, assigned: AssignedIPs): Promise<void> {
     const current = ep?.status?.current;
-    const desired = endpointFor(pod, assigned);
+    const desired = endpointFor(pod, assigned, this.sticky());
     if (ep && current && current.reservation !== assigned.reservation) {
       // An earlier Pod of this name held other addresses: release them before recording these.
-      this.d.onRelease?.("replaced", await releaseRecorded(this.d.allocator, ep));
+      this.d.onRelease?.("replaced", await releaseRecordedAddresses(this.d.allocator, ep), ep);
     }
     // Status is a subresource: the object is written first, then its status.
     const target = ep
@@ -117,11 +190,36 @@ export class Binder {
     return undefined;
   }
 
-  private async releaseEndpoint(ep: SpiderEndpoint, reason: string): Promise<void> {
-    const released = await releaseEndpoint(this.d.allocator, this.d.endpointStore, ep, reason, this.d.log);
-    this.d.onRelease?.(reason, released);
+  /** A StatefulSet Pod's endpoint keeps its addresses while the StatefulSet wants its ordinal. */
+  private keeps(ep: SpiderEndpoint): boolean {
+    const owner = statefulSetOwnerOf(ep);
+    const sts = owner ? this.d.statefulSets?.get(owner.name, ep.metadata.namespace) : undefined;
+    return keepsAddresses(ep, sts, this.sticky());
+  }
+
+  /** Whether StatefulSet addresses stick: a StatefulSet cache is wired and enableStatefulSet holds. */
+  private sticky(): boolean {
+    return this.d.statefulSets !== undefined && (this.d.statefulSetsSticky?.() ?? true);
+  }
+
+  private async releaseEndpoint(ep: SpiderEndpoint, reason: ReleaseReason, owner: PodLike | undefined): Promise<void> {
+    const released = await releaseEndpointAddresses(this.d.allocator, this.d.endpointStore, ep, reason, this.d.log);
+    this.d.onRelease?.(reason, released, ep);
+    if (released.length === 0) return;
+    const subject = owner ?? { metadata: { name: ep.metadata.name, namespace: ep.metadata.namespace, uid: ep.status?.current?.uid } };
+    // Events are for people: the release does not wait for one (the recorder never throws).
+    void this.d.event(podSubject(subject), "Normal", "IPReleased", `${released.map((a) => `${a.text} (pool ${a.pool})`).join(", ")} released: ${reason}`);
   }
 }
+
+/** Whether the cache shows the endpoint's owner gone, finished or terminating (the binder then asks the rules). */
+function ownerMayBeGone(ep: SpiderEndpoint, pod: PodLike | undefined): boolean {
+  const owner = ep.status?.current?.uid;
+  return owner !== undefined && (!pod || pod.metadata.uid !== owner || !bindable(pod));
+}
+
+/** A Pod that may still get its reservation bound: not finished, not terminating. */
+const bindable = (pod: PodLike): boolean => !isFinished(pod) && !pod.metadata.deletionTimestamp;
 
 function checkPool(pool: SpiderIPPool | undefined, a: Recorded, reservation: string, recorded: boolean): string | undefined {
   if (!pool) return `pool ${a.pool} does not exist`;
@@ -135,9 +233,4 @@ function checkPool(pool: SpiderIPPool | undefined, a: Recorded, reservation: str
   const pending = findReservation(state, reservation)?.held.some((h) => h.address === a.address && h.token === a.token) ?? false;
   if (!pending && !recorded) return `${a.text} of pool ${a.pool} is not pending for reservation ${reservation} and this pod's endpoint does not record it`;
   return undefined;
-}
-
-/** A StatefulSet's endpoint outlives its Pod (the address sticks to the ordinal). */
-function keepsAddresses(ep: SpiderEndpoint): boolean {
-  return ep.status?.ownerControllerType === "StatefulSet" && !ep.metadata.deletionTimestamp;
 }

@@ -8,9 +8,17 @@ import type { Allocator, EndpointStore, Log } from "../ports.js";
 /** Keeps a SpiderEndpoint until its addresses are released. */
 export const ENDPOINT_FINALIZER = "spiderpool.spidernet.io/release-ips";
 
+/** One address an endpoint or annotation records, with its pool and token. */
+export interface RecordedAddress {
+  pool: string;
+  address: bigint;
+  token: number;
+  text: string;
+}
+
 /** Each address an endpoint or annotation records, with its pool and token. */
-export function recordedAddresses(ips: readonly EndpointIP[]): { pool: string; address: bigint; token: number; text: string }[] {
-  const out: { pool: string; address: bigint; token: number; text: string }[] = [];
+export function recordedAddresses(ips: readonly EndpointIP[]): RecordedAddress[] {
+  const out: RecordedAddress[] = [];
   for (const nic of ips) {
     for (const p of ["ipv4", "ipv6"] as const) {
       const text = nic[p];
@@ -22,11 +30,19 @@ export function recordedAddresses(ips: readonly EndpointIP[]): { pool: string; a
   return out;
 }
 
-/** Releases exactly what the endpoint records (by token: a repeat is a no-op). Returns how many were freed. */
-export async function releaseRecorded(allocator: Allocator, ep: SpiderEndpoint): Promise<number> {
+/** Releases exactly what the endpoint records (by token: a repeat is a no-op). Returns what was freed. */
+export async function releaseRecordedAddresses(allocator: Allocator, ep: SpiderEndpoint): Promise<RecordedAddress[]> {
   const addrs = recordedAddresses(ep.status?.current?.ips ?? []);
   const results = await Promise.all(addrs.map((a) => allocator.submit(a.pool, { kind: "release", address: a.address, token: a.token })));
-  return results.filter((r) => r.ok && r.kind === "release" && r.outcome === "released").length;
+  return addrs.filter((_a, i) => {
+    const r = results[i];
+    return r?.ok === true && r.kind === "release" && r.outcome === "released";
+  });
+}
+
+/** Releases exactly what the endpoint records (by token: a repeat is a no-op). Returns how many were freed. */
+export async function releaseRecorded(allocator: Allocator, ep: SpiderEndpoint): Promise<number> {
+  return (await releaseRecordedAddresses(allocator, ep)).length;
 }
 
 /**
@@ -34,12 +50,26 @@ export async function releaseRecorded(allocator: Allocator, ep: SpiderEndpoint):
  * compare-and-swap throws; repeating the whole step is harmless because releases are exact.
  */
 export async function releaseEndpoint(allocator: Allocator, endpoints: EndpointStore, ep: SpiderEndpoint, reason: string, log: Log): Promise<number> {
-  const released = await releaseRecorded(allocator, ep);
-  log.info({ endpoint: `${ep.metadata.namespace}/${ep.metadata.name}`, reason, released }, "addresses released");
+  return (await releaseEndpointAddresses(allocator, endpoints, ep, reason, log)).length;
+}
+
+/** releaseEndpoint, returning what was freed. */
+export async function releaseEndpointAddresses(allocator: Allocator, endpoints: EndpointStore, ep: SpiderEndpoint, reason: string, log: Log): Promise<RecordedAddress[]> {
+  const released = await releaseRecordedAddresses(allocator, ep);
+  log.info({ endpoint: `${ep.metadata.namespace}/${ep.metadata.name}`, uid: ep.status?.current?.uid, reason, released: released.map((a) => a.text) }, "addresses released");
   const finalizers = (ep.metadata.finalizers ?? []).filter((f) => f !== ENDPOINT_FINALIZER);
-  await endpoints.replace({ ...ep, metadata: { ...ep.metadata, finalizers } });
-  if (!ep.metadata.deletionTimestamp) await endpoints.delete(ep.metadata.name ?? "", ep.metadata.namespace, { uid: ep.metadata.uid });
+  // Compare-and-swap on what was judged: an endpoint changed since (re-bound to a Pod
+  // re-created under the same name) makes this throw instead of removing the new record.
+  const written = await endpoints.replace({ ...ep, metadata: { ...ep.metadata, finalizers } });
+  if (!ep.metadata.deletionTimestamp) {
+    await endpoints.delete(ep.metadata.name ?? "", ep.metadata.namespace, preconditionsOf(written));
+  }
   return released;
+}
+
+/** The delete preconditions of an object as read: it must still be that very object, unchanged. */
+export function preconditionsOf(obj: { metadata: { uid?: string; resourceVersion?: string } }): { uid?: string; resourceVersion?: string } {
+  return { ...(obj.metadata.uid ? { uid: obj.metadata.uid } : {}), ...(obj.metadata.resourceVersion ? { resourceVersion: obj.metadata.resourceVersion } : {}) };
 }
 
 /**
@@ -58,14 +88,15 @@ export function topController(pod: PodLike): { kind: string; name: string; ref?:
 
 /**
  * The SpiderEndpoint recording what a Pod holds. Owned by the Pod, except a StatefulSet's
- * Pod: its endpoint is owned by the StatefulSet and outlives the Pod, so the address sticks.
+ * Pod while StatefulSet addresses stick (`sticky`, enableStatefulSet): its endpoint is owned
+ * by the StatefulSet and outlives the Pod, so the address sticks.
  */
-export function endpointFor(pod: PodLike, assigned: AssignedIPs): SpiderEndpoint {
+export function endpointFor(pod: PodLike, assigned: AssignedIPs, sticky = true): SpiderEndpoint {
   const top = topController(pod);
   const { name = "", namespace = "", uid = "" } = pod.metadata;
   const node = pod.spec?.nodeName;
   const owner: OwnerReference =
-    top.kind === "StatefulSet" && top.ref
+    sticky && top.kind === "StatefulSet" && top.ref
       ? { apiVersion: top.ref.apiVersion, kind: top.ref.kind, name: top.ref.name, uid: top.ref.uid, blockOwnerDeletion: false }
       : { apiVersion: "v1", kind: "Pod", name, uid, blockOwnerDeletion: false };
   return {

@@ -15,6 +15,8 @@ export interface CommitOptions {
   reserved: (family: Family) => IPSet;
   now: number;
   coolDownMs: number;
+  /** Why the pool may allocate nothing new right now (its record is being rebuilt), if so. */
+  blocked?: (pool: SpiderIPPool) => string | undefined;
 }
 
 export interface Committed {
@@ -33,7 +35,7 @@ export interface Committed {
 export function commitToPool(pool: SpiderIPPool, requests: readonly PoolRequest[], o: CommitOptions): Committed {
   const name = pool.metadata.name ?? "";
   const view = buildPoolView(pool, o.reserved(specFamily(name, pool.spec)));
-  const refuse = pool.metadata.deletionTimestamp ? "is being deleted" : pool.spec.disable ? "is disabled" : undefined;
+  const refuse = pool.metadata.deletionTimestamp ? "is being deleted" : pool.spec.disable ? "is disabled" : blockedBecause(pool, requests, o);
   const state = decodeAllocations(pool.status?.allocations, view.subnet);
   const runnable = requests.filter((r) => !(refuse && r.kind === "allocate"));
   const { state: next, results } = applyPoolRequests(view, state, runnable, { now: o.now, coolDownMs: o.coolDownMs });
@@ -50,6 +52,13 @@ export function commitToPool(pool: SpiderIPPool, requests: readonly PoolRequest[
     answers,
     next: { ...pool, status: { ...pool.status, allocations: text, allocatedIPCount: usage.allocated, totalIPCount: usage.total } },
   };
+}
+
+/** The guard's reason, asked only when the batch allocates. */
+function blockedBecause(pool: SpiderIPPool, requests: readonly PoolRequest[], o: CommitOptions): string | undefined {
+  if (!o.blocked || !requests.some((r) => r.kind === "allocate")) return undefined;
+  const why = o.blocked(pool);
+  return why === undefined ? undefined : `cannot be trusted: ${why}; the controller is rebuilding it, try again in a moment`;
 }
 
 /**

@@ -27,6 +27,8 @@ export interface PoolWriterOptions {
    * a conflict; an adapter can say no for failures that would fail any write (unreachable).
    */
   mayBeRequestFault?: (err: unknown) => boolean;
+  /** Why a pool may allocate nothing new right now (its record is being rebuilt), if so. */
+  blocked?: (pool: SpiderIPPool) => string | undefined;
 }
 
 /** Replicas that collide retry soon and apart; 30 attempts ride out a burst of hundreds of admissions. */
@@ -75,6 +77,10 @@ export class PoolWriter implements Allocator {
     return rv(b) > rv(a) ? b : a;
   }
 
+  private apply(pool: SpiderIPPool, requests: readonly PoolRequest[]): ReturnType<typeof commitToPool> {
+    return commitToPool(pool, requests, { reserved: this.o.reserved, now: this.o.clock.now(), coolDownMs: this.o.coolDownMs, ...(this.o.blocked ? { blocked: this.o.blocked } : {}) });
+  }
+
   private async drain(pool: string): Promise<void> {
     this.running.add(pool);
     try {
@@ -113,12 +119,25 @@ export class PoolWriter implements Allocator {
 
   private async commit(name: string, requests: PoolRequest[]): Promise<PoolResponse[]> {
     const { clock, store } = this.o;
-    let pool = this.freshest(name) ?? (await store.get(name));
+    let pool = this.freshest(name);
+    let live = false;
     return retry(
       async (attempt) => {
-        if (attempt > 1) pool = await store.get(name);
+        if (attempt > 1 || !pool) {
+          pool = await store.get(name);
+          live = true;
+        }
         if (!pool) throw new IpamError("POOL_NOT_FOUND", `pool ${name} does not exist`, { pool: name });
-        const { answers, next } = commitToPool(pool, requests, { reserved: this.o.reserved, now: clock.now(), coolDownMs: this.o.coolDownMs });
+        let { answers, next } = this.apply(pool, requests);
+        if (!next && !live) {
+          // "Nothing to change" judged on a copy another replica may have written past (a
+          // release of an address it allocated, a repeat of a reservation since released)
+          // is only an answer once the pool itself says so: read it and apply again.
+          const fresh = await store.get(name);
+          live = true;
+          if (!fresh) throw new IpamError("POOL_NOT_FOUND", `pool ${name} does not exist`, { pool: name });
+          if (fresh.metadata.resourceVersion !== pool.metadata.resourceVersion) ({ answers, next } = this.apply((pool = fresh), requests));
+        }
         if (!next) return answers;
         const written = await store.replaceStatus(next);
         this.written.set(name, written);

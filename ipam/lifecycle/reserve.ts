@@ -21,6 +21,9 @@ import type { Allocator, Cache, Clock, NetworkLookup } from "../ports.js";
 import { networksToLookUp, spiderpoolNics, type KnownNetworks } from "../selection/nics.js";
 import { selectCandidates } from "../selection/select.js";
 import type { Candidate, FamilyCandidates, NicCandidates, NicRequest, NodeConstraint } from "../selection/types.js";
+import { nodeNamedBy } from "../placement/node-of-pod.js";
+import { autoPoolCandidate } from "./auto-pool-check.js";
+import { stickyFirst, type StickyAddress } from "./statefulset.js";
 
 /** What allocation needs to know about the Pod. At admission the name may be unknown. */
 export interface PodFacts {
@@ -37,7 +40,7 @@ export interface PodFacts {
  * The facts of a Pod as a user sent it: `namespace` from the AdmissionRequest when the object
  * lacks it, and without any assigned-ips annotation, which only the system writes.
  */
-export function podFacts(pod: PodLike, namespace: string, nodeName = pod.spec?.nodeName): PodFacts {
+export function podFacts(pod: PodLike, namespace: string, nodeName = nodeNamedBy(pod.spec)): PodFacts {
   const annotations = { ...pod.metadata.annotations };
   delete annotations[ANNO_ASSIGNED_IPS];
   return {
@@ -71,6 +74,8 @@ export interface ReserveContext {
   autoPool?: (pod: PodFacts, iface: string, family: Family, subnets: readonly string[], dryRun: boolean) => Promise<SpiderIPPool>;
   /** A dry run: nothing may be written (the allocator is a dry one too). */
   dryRun?: boolean;
+  /** What a re-created StatefulSet Pod held before (statefulset.ts), asked for again. */
+  sticky?: (pod: PodFacts) => readonly StickyAddress[];
   /** NetworkAttachmentDefinitions; absent (tests, tools): every network a Pod names counts as Spiderpool's. */
   networks?: NetworkLookup;
   /** The network of every Pod's eth0 unless it names one; "spiderpool" when absent. */
@@ -105,6 +110,7 @@ interface Attempt {
   readonly ref: ReservationRef;
   readonly who: string;
   readonly pinned: readonly PinnedNicIPs[];
+  readonly sticky: readonly StickyAddress[];
   readonly nodeKnown: boolean;
   readonly taken: Taken[];
   readonly deferred: string[];
@@ -161,6 +167,22 @@ async function nicsOf(pod: PodFacts, ctx: ReserveContext, forced?: readonly stri
   return { interfaces, nics, warnings: undecided };
 }
 
+function newAttempt(pod: PodFacts, reservationId: string, ctx: ReserveContext): Attempt {
+  const owner = pod.name ? `${pod.namespace}/${pod.name}` : undefined;
+  return {
+    pod,
+    ctx,
+    ref: { id: reservationId, ...(owner ? { owner } : {}), expiresAt: ctx.clock.now() + ctx.ttlMs },
+    who: `pod ${pod.namespace}/${pod.name ?? "(new)"}`,
+    pinned: pod.annotations[ANNO_IPS] !== undefined ? parsePinnedIPs(pod.annotations[ANNO_IPS]) : [],
+    sticky: ctx.sticky?.(pod) ?? [],
+    nodeKnown: pod.nodeName !== undefined,
+    taken: [],
+    deferred: [],
+    failures: [],
+  };
+}
+
 /**
  * Reserves the Pod's addresses for every NIC and family, the one code path of allocation
  * (admission and late allocation at CNI time both come here). Candidate pools are tried in
@@ -173,18 +195,7 @@ export async function reserveAddresses(pod: PodFacts, reservationId: string, ctx
   // No NIC of this Pod is Spiderpool's: nothing to read, nothing to reserve.
   if (nics.length === 0) return { assigned: { reservation: reservationId, ips: [] }, constraints: [], deferred: [], warnings };
   const selection = selectFor(pod, ctx, nics, interfaces);
-  const owner = pod.name ? `${pod.namespace}/${pod.name}` : undefined;
-  const a: Attempt = {
-    pod,
-    ctx,
-    ref: { id: reservationId, ...(owner ? { owner } : {}), expiresAt: ctx.clock.now() + ctx.ttlMs },
-    who: `pod ${pod.namespace}/${pod.name ?? "(new)"}`,
-    pinned: pod.annotations[ANNO_IPS] !== undefined ? parsePinnedIPs(pod.annotations[ANNO_IPS]) : [],
-    nodeKnown: pod.nodeName !== undefined,
-    taken: [],
-    deferred: [],
-    failures: [],
-  };
+  const a = newAttempt(pod, reservationId, ctx);
   try {
     for (const nic of selection) {
       if (onlyInterfaces && !onlyInterfaces.includes(nic.interface)) continue;
@@ -198,7 +209,7 @@ export async function reserveAddresses(pod: PodFacts, reservationId: string, ctx
     const constraints = a.nodeKnown ? [] : a.taken.flatMap((t) => (t.constraint ? [t.constraint] : []));
     return { assigned, constraints, deferred: a.deferred, warnings };
   } catch (err) {
-    await releaseTaken(ctx.allocator, a.taken, reservationId);
+    await releaseTaken(ctx.allocator, a.taken);
     throw err;
   }
 }
@@ -211,7 +222,7 @@ async function candidatesOf(a: Attempt, nic: NicCandidates, fc: FamilyCandidates
     // The pool was just created or grown: the caches may not have it yet.
     const auto = await ctx.autoPool(a.pod, nic.interface, fc.family, fc.candidates.map((c) => c.name), ctx.dryRun === true);
     ctx.allocator.observe?.(auto);
-    return { candidates: [{ name: auto.metadata.name ?? "" }], fresh: auto };
+    return { candidates: [autoPoolCandidate(auto, a.pod, ctx, nic, fc.family)], fresh: auto };
   }
   if (!a.nodeKnown && ctx.cluster().nodeAffinePools === "defer") {
     const anywhere = fc.candidates.filter((c) => c.node === undefined);
@@ -223,17 +234,19 @@ async function candidatesOf(a: Attempt, nic: NicCandidates, fc: FamilyCandidates
 async function reserveFamily(a: Attempt, nic: NicCandidates, fc: FamilyCandidates): Promise<void> {
   const { ctx } = a;
   const family = fc.family;
-  const { candidates, fresh, deferred } = await candidatesOf(a, nic, fc);
-  if (deferred) {
+  const found = await candidatesOf(a, nic, fc);
+  const { fresh } = found;
+  if (found.deferred) {
     a.deferred.push(`${nic.interface}/${familyName(family)}`);
     return;
   }
   const want = pinnedFor(a.pinned, nic.interface, family);
+  const { candidates, keep } = orderFor(a, found.candidates, nic.interface, family, want);
   const reasons: string[] = [];
   for (const c of candidates) {
     const pool = fresh?.metadata.name === c.name ? fresh : ctx.pools.get(c.name);
     if (!pool) continue;
-    const answer = await ctx.allocator.submit(c.name, { kind: "allocate", interface: nic.interface, reservation: a.ref, ...(want ? { address: want } : {}) });
+    const answer = await ctx.allocator.submit(c.name, { kind: "allocate", interface: nic.interface, reservation: a.ref, ...addressWanted(c, want, keep) });
     if (answer.ok && answer.kind === "allocate") {
       a.taken.push({ nic: nic.interface, family, pool, view: answer.view, allocation: answer.allocation, ...(c.node ? { constraint: c.node } : {}) });
       return;
@@ -245,6 +258,17 @@ async function reserveFamily(a: Attempt, nic: NicCandidates, fc: FamilyCandidate
   }
   if (want) throw pinnedNowhere(a, nic.interface, want, candidates, fc);
   a.failures.push(`no ${familyName(family)} address for ${nic.interface}: ${reasons.join("; ")}`);
+}
+
+/** The candidates in the order to try them: a pinned address wins; else a re-created StatefulSet Pod's earlier pool first. */
+function orderFor(a: Attempt, candidates: readonly Candidate[], nic: string, family: Family, want: IPAddress | undefined): ReturnType<typeof stickyFirst> {
+  return want ? { candidates } : stickyFirst(candidates, a.sticky, nic, family);
+}
+
+/** What an allocation from candidate `c` asks for: the pinned address, the one held before in that pool, or any. */
+function addressWanted(c: Candidate, want: IPAddress | undefined, keep: StickyAddress | undefined): { address?: IPAddress; keep?: { address: bigint; token: number } } {
+  if (want) return { address: want };
+  return keep?.pool === c.name ? { keep: { address: keep.address, token: keep.token } } : {};
 }
 
 /** The refusal of a pinned address that no candidate holds, naming the pools that hold it but may not serve this Pod. */
@@ -262,10 +286,13 @@ function pinnedNowhere(a: Attempt, iface: string, want: IPAddress, candidates: r
   );
 }
 
-/** Gives back what a refused admission took (its own reservation only). */
-async function releaseTaken(allocator: Allocator, taken: readonly Taken[], reservationId: string): Promise<void> {
-  const pools = new Set(taken.filter((t) => !t.allocation.reused).map((t) => t.pool.metadata.name ?? ""));
-  await Promise.all([...pools].map((p) => allocator.submit(p, { kind: "release-reservation", reservation: reservationId })));
+/**
+ * Gives back what a refused admission took, exactly (by token): never the whole reservation,
+ * which a concurrent call with the same id (a late allocation of another NIC) may share.
+ */
+async function releaseTaken(allocator: Allocator, taken: readonly Taken[]): Promise<void> {
+  const mine = taken.filter((t) => !t.allocation.reused);
+  await Promise.all(mine.map((t) => allocator.submit(t.pool.metadata.name ?? "", { kind: "release", address: t.allocation.address, token: t.allocation.token })));
 }
 
 const inSubnetOf = (t: Taken, gw: IPAddress): boolean => gw.family === t.family && cidrContains(t.view.subnet, gw.value);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { AppsV1Api, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { KWOK_NODE_ANNOTATION } from "../../local-cluster/cluster.js";
+import { expectConsistent } from "../harness/consistency.js";
 import { startTestController, type TestController } from "../harness/controller.js";
 import { applyCrds, waitFor } from "../../local-cluster/kube.js";
 import { testKubeConfig } from "../harness/kube.js";
@@ -22,8 +23,13 @@ describe("Pod admission with kube-controller-manager", () => {
     await createPool(kc, tc.labels, "e2eadm-two", { subnet: "10.81.0.0/24", ips: ["10.81.0.10-10.81.0.11"] });
   });
   afterAll(async () => {
-    await core.deleteNode({ name: node }).catch(() => undefined);
-    await tc.stop();
+    try {
+      // Every suite ends with the consistency checker over its own pools: 0 leaked, 0 missing, 0 duplicates.
+      if (tc) await expectConsistent(kc, tc.labels);
+    } finally {
+      await core.deleteNode({ name: node }).catch(() => undefined);
+      await tc.stop();
+    }
   });
 
   it("runs the pods that got addresses and shows FailedCreate with the reason for the rest", async () => {

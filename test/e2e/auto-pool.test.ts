@@ -6,6 +6,7 @@ import { API_VERSION } from "../../ipam/kinds/meta.js";
 import { SUBNET_PLURAL, type SpiderSubnet } from "../../ipam/kinds/subnet.js";
 import { CustomResources } from "../../k8s/resources.js";
 import { KWOK_NODE_ANNOTATION } from "../../local-cluster/cluster.js";
+import { expectConsistent } from "../harness/consistency.js";
 import { startTestController, type TestController } from "../harness/controller.js";
 import { applyCrds, waitFor } from "../../local-cluster/kube.js";
 import { refusal, testKubeConfig } from "../harness/kube.js";
@@ -35,8 +36,13 @@ describe("automatic per-application pools", () => {
     });
   });
   afterAll(async () => {
-    await core.deleteNode({ name: node }).catch(() => undefined);
-    await tc.stop();
+    try {
+      // Every suite ends with the consistency checker over its own pools: 0 leaked, 0 missing, 0 duplicates.
+      if (tc) await expectConsistent(kc, tc.labels);
+    } finally {
+      await core.deleteNode({ name: node }).catch(() => undefined);
+      await tc.stop();
+    }
   });
 
   const deployment = (name: string, replicas: number, annotations: Record<string, string>) => ({

@@ -3,7 +3,11 @@ import { KubernetesObjectApi, type KubeConfig, type KubernetesObject } from "@ku
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import yaml from "js-yaml";
-import { ANNO_ASSIGNED_IPS } from "../../ipam/annotations/keys.js";
+import { ANNO_ASSIGNED_IPS, ANNO_SUBNET } from "../../ipam/annotations/keys.js";
+import { isApplicationKind, podTemplateOf, type Workload } from "../../ipam/kinds/application.js";
+import { autoPoolOwner } from "../../ipam/kinds/auto-pool.js";
+import { IPPOOL_PLURAL, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
+import { CustomResources } from "../../k8s/resources.js";
 import { POOL_FINALIZER } from "../../ipam/kinds/ippool-admission.js";
 import { REPO_ROOT } from "../../local-cluster/binaries.js";
 import { startTestController, type TestController } from "../harness/controller.js";
@@ -32,6 +36,9 @@ const WEBHOOK_WRITES: Record<string, Record<string, (o: KubernetesObject) => unk
   SpiderSubnet: { "spec.ipVersion": (o) => spec(o).ipVersion },
   SpiderReservedIP: { "spec.ipVersion": (o) => spec(o).ipVersion },
   SpiderMultusConfig: { "spec.enableCoordinator": (o) => (o as { spec?: { enableCoordinator?: boolean } }).spec?.enableCoordinator },
+  // No webhook for this one: its CRD's schema validates and defaults it, so the check is
+  // that the apiserver's defaulting ran.
+  SpiderCoordinator: { "spec.hostRPFilter": (o) => (o as { spec?: { hostRPFilter?: number } }).spec?.hostRPFilter },
   Pod: { [`metadata.annotations.${ANNO_ASSIGNED_IPS}`]: (o) => o.metadata?.annotations?.[ANNO_ASSIGNED_IPS] },
 };
 
@@ -50,6 +57,15 @@ function expectMutated(file: KubernetesObject, got: KubernetesObject): void {
     for (const [field, value] of Object.entries(written)) expect({ [field]: value }).toEqual({ [field]: expect.anything() });
   }
   if (file.kind === "Pod") expect(got.metadata?.annotations?.[ANNO_ASSIGNED_IPS]).toContain('"ipv4":"');
+}
+
+/** An application naming a subnet has its automatic pool, sized when it was admitted: what shows the applications' webhook ran. */
+async function expectAutoPool(kc: KubeConfig, got: KubernetesObject): Promise<void> {
+  const w = got as Workload;
+  if (!isApplicationKind(got.kind ?? "") || !podTemplateOf(w)?.metadata?.annotations?.[ANNO_SUBNET]) return;
+  const pools = (await new CustomResources<SpiderIPPool>(kc, IPPOOL_PLURAL).list()).items.filter((p) => autoPoolOwner(p)?.uid === got.metadata?.uid);
+  expect(pools.map((p) => p.metadata.labels?.["ipam.spidernet.io/owner-application-kind"])).toEqual([got.kind]);
+  expect(pools[0]?.spec.ips?.length).toBeGreaterThan(0);
 }
 
 describe("docs/examples manifests", () => {
@@ -73,6 +89,7 @@ describe("docs/examples manifests", () => {
       const got = await client.read({ apiVersion: obj.apiVersion ?? "", kind: obj.kind ?? "", metadata: { name: obj.metadata?.name ?? "", namespace: obj.metadata?.namespace } });
       expect(got.metadata?.uid).toBeTruthy();
       expectMutated(obj, got);
+      await expectAutoPool(kc, got);
     }
   });
 });

@@ -10,7 +10,7 @@ import { defaultIPPool, listSet, POOL_FINALIZER, subnetOfPool } from "../../ipam
 import type { SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import { sameNetwork, tryParse } from "../../ipam/kinds/spec-rules.js";
 import type { SpiderSubnet, SubnetStatus } from "../../ipam/kinds/subnet.js";
-import type { Cache, Log, ObjectStore } from "../../ipam/ports.js";
+import type { Cache, Clock, Log, ObjectStore } from "../../ipam/ports.js";
 import type { StartedInformer } from "../../k8s/informer.js";
 import { WorkQueue } from "../../runtime/work-queue.js";
 import type { LeaderTask } from "./leader-task.js";
@@ -21,6 +21,10 @@ export interface PoolReconcilerDeps {
   poolApi: ObjectStore<SpiderIPPool>;
   subnetApi: ObjectStore<SpiderSubnet>;
   log: Log;
+  /** Measures how long ago an automatic pool's addresses were set aside. */
+  clock: Pick<Clock, "now">;
+  /** Rebuilds a pool whose allocation record cannot be trusted; true when it could not be (so the status is left alone). */
+  rebuild?: (pool: SpiderIPPool) => Promise<boolean>;
 }
 
 /** How long an automatic pool's carve-out survives without its pool. */
@@ -29,7 +33,6 @@ const CARVE_GRACE_MS = 5 * 60 * 1000;
 type ControlledPools = NonNullable<SubnetStatus["controlledIPPools"]>;
 type ControlledPool = ControlledPools[string];
 
-const carveAge = (entry: ControlledPool): number => (entry.reservedAt ? Date.now() - Date.parse(entry.reservedAt) : Infinity);
 
 /** A pool's line in its subnet's status: the addresses it holds and, for an automatic pool, its application. */
 function controlEntry(pool: SpiderIPPool, ips: IPSet): ControlledPool {
@@ -55,6 +58,8 @@ export class PoolReconciler {
   async reconcilePool(name: string): Promise<void> {
     const pool = this.d.pools.get(name);
     if (!pool) return;
+    // A wiped or corrupted record is rebuilt first; its write brings the pool back here.
+    if (this.d.rebuild && (await this.d.rebuild(pool))) return;
     const log = this.d.log.child({ pool: name });
     let view;
     try {
@@ -114,18 +119,37 @@ export class PoolReconciler {
       if (subnetOfPool(pool, [subnet]) === undefined) continue;
       const held = tryParse(() => listSet(pool.spec.ips, family).intersection(usable));
       if (held === undefined) continue;
-      ips = ips.union(held);
-      controlled[pool.metadata.name ?? ""] = controlEntry(pool, held);
+      const name = pool.metadata.name ?? "";
+      const line = this.entryOf(pool, held, subnet.status?.controlledIPPools?.[name], family);
+      ips = ips.union(line.ips);
+      controlled[name] = line.entry;
     }
     // Addresses an automatic pool's admission set aside moments ago, before its pool
     // exists: they stay reserved for a while, or two applications could carve them twice.
     for (const [pool, entry] of Object.entries(subnet.status?.controlledIPPools ?? {})) {
-      if (!(pool in controlled) && carveAge(entry) < CARVE_GRACE_MS) {
+      if (!(pool in controlled) && this.young(entry)) {
         controlled[pool] = entry;
         ips = ips.union(listSet(entry.ips, family));
       }
     }
     return { controlled, ips };
+  }
+
+  /** Whether an entry is a carve-out set aside less than the grace ago (not yet in its pool's spec). */
+  private young(entry: ControlledPool | undefined): entry is ControlledPool {
+    return entry?.reservedAt !== undefined && this.d.clock.now() - Date.parse(entry.reservedAt) < CARVE_GRACE_MS;
+  }
+
+  /**
+   * A pool's line: what its spec holds, plus what was set aside for it to grow into while
+   * that write has not landed yet (young, and not all in the spec). Once the spec holds it,
+   * the carve-out is spent: later the pool may shrink and give addresses back at once.
+   */
+  private entryOf(pool: SpiderIPPool, held: IPSet, previous: ControlledPool | undefined, family: Family): { entry: ControlledPool; ips: IPSet } {
+    const aside = this.young(previous) ? tryParse(() => listSet(previous.ips, family)) : undefined;
+    if (!aside || held.containsSet(aside)) return { entry: controlEntry(pool, held), ips: held };
+    const ips = held.union(aside);
+    return { entry: { ...controlEntry(pool, ips), ...(previous?.reservedAt ? { reservedAt: previous.reservedAt } : {}) }, ips };
   }
 
   /** The subnets a pool event concerns: the one on its CIDR, if any. */

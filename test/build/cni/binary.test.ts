@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { type SpawnSyncReturns, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -117,12 +117,20 @@ function nodelessPath(): string {
   return dir;
 }
 
-/** The agent client (node:http, loaded lazily) works inside the artifact too. */
+/** The agent client (node:net, loaded lazily) works inside the artifact too. */
 function expectUnreachableAgent(host: string): void {
   const sock = join(out, "nobody-listens.sock");
   const err = cniErrorOf(run(host, [], { PATH: nodelessPath(), ...add }, netconf({}, { ipam_unix_socket_path: sock })));
   expect(err.code).toBe(11);
   expect(err.msg).toContain(sock);
+}
+
+/** The artifact holds the chained coordinator too, as runnable as the IPAM plugin. */
+function expectCoordinatorRuns(host: string): void {
+  const version = run(host, [], { PATH: nodelessPath(), CNI_COMMAND: "VERSION" }, "");
+  expect(JSON.parse(version.stdout)).toMatchObject({ supportedVersions: expect.arrayContaining(["1.1.0"]) });
+  const refused = run(host, [], { PATH: nodelessPath(), ...add }, JSON.stringify({ cniVersion: "1.0.0", name: "n", type: "coordinator" }));
+  expect(cniErrorOf(refused).code).toBe(7);
 }
 
 /**
@@ -133,6 +141,14 @@ function requirePostject(): void {
   const candidate = process.env.POSTJECT ?? join(root, "node_modules/.bin/postject");
   if (!existsSync(candidate)) {
     throw new Error(`postject is missing (looked for ${candidate}); it is a devDependency: run npm ci, or set POSTJECT to postject's cli.js`);
+  }
+}
+
+/** Bun, as scripts/bundle.mjs looks for it: a devDependency (npm @oven/bun-linux-x64), the default artifact's compiler. */
+function requireBun(): void {
+  const candidate = process.env.BUN ?? join(root, "node_modules/@oven/bun-linux-x64/bin/bun");
+  if (!existsSync(candidate)) {
+    throw new Error(`bun is missing (looked for ${candidate}); @oven/bun-linux-x64 is a devDependency: run npm ci, or set BUN to a bun binary`);
   }
 }
 
@@ -152,7 +168,27 @@ describe("the host artifact, on a PATH without node", () => {
     const refused = run(host, [], { PATH: nodelessPath(), ...add }, "{");
     expect(cniErrorOf(refused).code).toBe(6);
     expectUnreachableAgent(host);
+    expectCoordinatorRuns(join(out, "cni/host/coordinator"));
   }, 60_000);
+
+  it("Bun-compiled executable (the default), NODE_OPTIONS and a .env in the working directory ignored", () => {
+    requireBun();
+    bundle("--host=bun");
+    const host = join(out, "cni/host/spiderpool");
+    const cwd = mkdtempSync(join(out, "cwd-"));
+    writeFileSync(join(cwd, ".env"), "CNI_COMMAND=VERSION\n");
+    writeFileSync(join(cwd, "bunfig.toml"), 'preload = ["/nonexistent.ts"]\n');
+    const inCwd = (env: Record<string, string>, stdin: string) => spawnSync(host, [], { cwd, env: { PATH: nodelessPath(), ...env }, input: stdin, encoding: "utf8", timeout: 20_000 });
+    const res = inCwd({ CNI_COMMAND: "VERSION", NODE_OPTIONS: "--require=/nonexistent" }, '{"cniVersion":"0.4.0"}');
+    expect(res.stderr).toBe("");
+    expect(res.status).toBe(0);
+    expect(JSON.parse(res.stdout)).toMatchObject({ cniVersion: "0.4.0" });
+    // The .env would make this a VERSION call: the plugin must see only the runtime's environment.
+    expect(cniErrorOf(inCwd({}, "")).code).toBe(4);
+    const refused = run(host, [], { PATH: nodelessPath(), ...add }, netconf({}, { type: "host-local" }));
+    expect(cniErrorOf(refused).code).toBe(7);
+    expectUnreachableAgent(host);
+  }, 120_000);
 
   it("single executable application (built with postject)", () => {
     requirePostject();
@@ -165,5 +201,6 @@ describe("the host artifact, on a PATH without node", () => {
     const refused = run(host, [], { PATH: nodelessPath(), ...add }, netconf({}, { type: "host-local" }));
     expect(cniErrorOf(refused).code).toBe(7);
     expectUnreachableAgent(host);
+    expectCoordinatorRuns(join(out, "cni/host/coordinator"));
   }, 120_000);
 });

@@ -85,6 +85,28 @@ describe("install-cni.sh", () => {
     expect(readdirSync(bin)).toEqual(["spiderpool"]);
   });
 
+  it("installs every plugin of the artifact and verifies each, support files before entry points", () => {
+    const two = artifact("two", {
+      spiderpool: `#!/bin/sh\necho '${VERSION_JSON}'\n`,
+      coordinator: `#!/bin/sh\necho '${VERSION_JSON}'\n`,
+      ".spiderpool-node": "#!/bin/sh\n",
+      ".spiderpool.cjs": "// bundle\n",
+      ".coordinator.cjs": "// bundle\n",
+    });
+    const res = install("--from", two);
+    expect(res.status).toBe(0);
+    expect(readdirSync(bin).sort()).toEqual([".coordinator.cjs", ".spiderpool-node", ".spiderpool.cjs", "coordinator", "spiderpool"]);
+    const order = [...res.log.matchAll(/installed \S+\/(\S+)/g)].map((m) => m[1]);
+    expect(order.slice(-2).sort()).toEqual(["coordinator", "spiderpool"]);
+    // One executable per plugin now: every plugin's launcher files go.
+    expect(install("--from", artifact("two-exe", { spiderpool: `#!/bin/sh\necho '${VERSION_JSON}'\n`, coordinator: `#!/bin/sh\necho '${VERSION_JSON}'\n` })).status).toBe(0);
+    expect(readdirSync(bin).sort()).toEqual(["coordinator", "spiderpool"]);
+    const broken = artifact("broken-second", { spiderpool: `#!/bin/sh\necho '${VERSION_JSON}'\n`, coordinator: "#!/bin/sh\nexit 3\n" });
+    expect(install("--from", broken).log).toMatch(/coordinator failed its VERSION call/);
+    expect(install("--from", broken, "--uninstall").status).toBe(0);
+    expect(readdirSync(bin)).toEqual([]);
+  });
+
   it.each([
     ["a master with a quote", ["--master", 'eth0"']],
     ["a master longer than 15 bytes", ["--master", "a234567890123456"]],
@@ -110,6 +132,20 @@ describe("install-cni.sh", () => {
     const res = install("--from", join(tmp, "nothing"));
     expect(res.status).not.toBe(0);
     expect(res.log).toMatch(/node scripts\/bundle\.mjs --host/);
+  });
+
+  it("installs the coordinator beside the IPAM plugin, checks its VERSION, and chains it with --coordinator", () => {
+    const from = artifact("both", { spiderpool: `#!/bin/sh\necho '${VERSION_JSON}'\n`, coordinator: `#!/bin/sh\necho '${VERSION_JSON}'\n` });
+    expect(install("--from", from, "--master", "eth0", "--coordinator").status).toBe(0);
+    expect(readdirSync(bin).sort()).toEqual(["coordinator", "spiderpool"]);
+    const list = JSON.parse(readFileSync(join(conf, "90-spiderpool-macvlan.conflist"), "utf8")) as { plugins: { type: string }[] };
+    expect(list.plugins.map((p) => p.type)).toEqual(["macvlan", "coordinator"]);
+    const broken = artifact("broken-coordinator", { spiderpool: `#!/bin/sh\necho '${VERSION_JSON}'\n`, coordinator: "#!/bin/sh\nexit 3\n" });
+    const res = install("--from", broken);
+    expect(res.status).not.toBe(0);
+    expect(res.log).toMatch(/coordinator failed its VERSION call/);
+    expect(install("--uninstall").status).toBe(0);
+    expect(readdirSync(bin)).toEqual([]);
   });
 
   it("uninstalls the plugin and its config", () => {

@@ -1,69 +1,10 @@
 import { describe, expect, it } from "@jest/globals";
-import { CniService, type CniServiceDeps } from "../../../agent/cni-service.js";
-import { CNI_ERROR_CODES, type AgentRequest } from "../../../cni/protocol.js";
-import { formatAssignedIPs, type AssignedIPs } from "../../../ipam/annotations/assigned.js";
+import { CNI_ERROR_CODES } from "../../../cni/protocol.js";
+import { formatAssignedIPs } from "../../../ipam/annotations/assigned.js";
 import type { SpiderEndpoint } from "../../../ipam/kinds/endpoint.js";
-import type { SpiderIPPool } from "../../../ipam/kinds/ippool.js";
-import type { PodLike } from "../../../ipam/kinds/pod.js";
 import { endpointFor } from "../../../ipam/lifecycle/endpoints.js";
-import { FakeClock } from "../../fakes/clock.js";
-import { RecordingLog } from "../../fakes/log.js";
-import { FakeStore } from "../../fakes/store.js";
-import { heldIn, pool, reservation, writerOver } from "../lifecycle/fixtures.js";
-
-const NODE = "n1";
-
-/** A Pod with a reservation the pool holds, the endpoint the controller would write, and the agent's service over fakes. */
-async function setup(over: Partial<CniServiceDeps> = {}) {
-  const pools = new FakeStore<SpiderIPPool>();
-  pools.seed(pool("p"));
-  const endpoints = new FakeStore<SpiderEndpoint>();
-  const { writer, clock } = writerOver(pools);
-  const got = await writer.submit("p", { kind: "allocate", interface: "eth0", reservation: reservation("r1", clock) });
-  if (!got.ok || got.kind !== "allocate") throw new Error("allocation failed");
-  const assigned: AssignedIPs = { reservation: "r1", ips: [{ interface: "eth0", ipv4: "10.6.0.10/24", ipv4Pool: "p", ipv4Token: got.allocation.token, ipv4Gateway: "10.6.0.1" }] };
-  const pods = new Map<string, PodLike>();
-  const pod: PodLike = { metadata: { name: "web-0", namespace: "app", uid: "u1", annotations: { "ipam.spidernet.io/assigned-ips": formatAssignedIPs(assigned) } }, spec: { nodeName: NODE } };
-  pods.set("app/web-0", pod);
-  const fake = new FakeClock();
-  const log = new RecordingLog();
-  const service = new CniService({
-    nodeName: NODE,
-    pod: (ns, name) => Promise.resolve(pods.get(`${ns}/${name}`)),
-    endpoints,
-    listEndpoints: () => Promise.resolve(endpoints.all()),
-    allocator: writer,
-    endpointWaitMs: 2_000,
-    clock: fake,
-    ready: () => true,
-    log,
-    ...over,
-  });
-  const record = (): SpiderEndpoint => endpoints.seed(endpointFor(pod, assigned));
-  return { pools, endpoints, pods, pod, assigned, service, clock: fake, record, log };
-}
-
-const add = (over: Partial<AgentRequest> = {}): AgentRequest => ({
-  containerID: "c1",
-  netns: "/var/run/netns/x",
-  ifName: "eth0",
-  network: "macvlan",
-  podNamespace: "app",
-  podName: "web-0",
-  podUID: "u1",
-  cniVersion: "1.0.0",
-  ipam: {},
-  ...over,
-});
-
-const failure = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (err) {
-    return err as { code: number; message: string };
-  }
-  throw new Error("expected the agent to refuse");
-};
+import { heldIn } from "../lifecycle/fixtures.js";
+import { add, failure, NODE, setup } from "./fixtures.js";
 
 describe("CniService over fake ports", () => {
   it("answers ADD from the reservation the controller recorded, and remembers the attachment", async () => {
@@ -72,24 +13,13 @@ describe("CniService over fake ports", () => {
     const answer = await t.service.add(add());
     expect(answer.ips).toEqual([{ interface: "eth0", address: "10.6.0.10/24", family: 4, gateway: "10.6.0.1" }]);
     expect(answer.routes).toEqual([{ dst: "0.0.0.0/0", gw: "10.6.0.1" }]);
+    await t.recorder.idle();
     expect(t.endpoints.peek("web-0", "app")?.status?.current?.attachments).toEqual([{ containerID: "c1", interface: "eth0", network: "macvlan" }]);
     // A repeated ADD changes nothing.
     const writes = t.endpoints.writes.length;
     await t.service.add(add());
+    await t.recorder.idle();
     expect(t.endpoints.writes.length).toBe(writes);
-  });
-
-  it("waits for the controller's record, polling, up to the configured time", async () => {
-    const t = await setup();
-    let looks = 0;
-    const get = t.endpoints.get.bind(t.endpoints);
-    t.endpoints.get = (name, ns) => {
-      if (++looks === 4) t.record();
-      return get(name, ns);
-    };
-    await t.service.add(add());
-    expect(looks).toBe(4);
-    expect(t.clock.slept).toEqual([200, 200, 200]);
   });
 
   it("says try again later when the controller has recorded nothing in time", async () => {
@@ -164,12 +94,14 @@ describe("CniService over fake ports", () => {
     const t = await setup();
     t.record();
     await t.service.add(add());
+    await t.recorder.idle();
     expect(await t.service.gc({ network: "macvlan", validAttachments: [{ containerID: "c1", ifname: "eth0" }] })).toEqual({ released: 0 });
     // The runtime no longer lists the sandbox, but the Pod lives: only the attachment goes.
     expect(await t.service.gc({ network: "macvlan", validAttachments: [] })).toEqual({ released: 1 });
     expect(heldIn(t.pools, "p")).toEqual(["10.6.0.10"]);
     // The Pod vanished while the controller did not notice: the agent releases exactly its record.
     await t.service.add(add({ containerID: "c2" }));
+    await t.recorder.idle();
     t.pods.clear();
     expect(await t.service.gc({ network: "macvlan", validAttachments: [] })).toEqual({ released: 1 });
     expect(heldIn(t.pools, "p")).toEqual([]);

@@ -54,6 +54,15 @@ describe("unixSocketTransport", () => {
     });
   });
 
+  it("reads a chunked answer written in pieces", async () => {
+    const sock = await listen((_req, _body, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write('{"ips":');
+      setTimeout(() => res.end("[]}"), 20);
+    });
+    expect(await unixSocketTransport(sock).call("POST", "/v1/cni/add", {}, 2000)).toEqual({ status: 200, body: { ips: [] }, text: '{"ips":[]}' });
+  });
+
   it("reports a missing socket as unreachable, with its errno and path", async () => {
     const sock = join(tmp, "missing.sock");
     const err = await unixSocketTransport(sock).call("GET", "/v1/cni/status", undefined, 2000).catch((e: unknown) => e);

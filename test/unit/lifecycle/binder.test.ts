@@ -1,9 +1,11 @@
 import { describe, expect, it } from "@jest/globals";
 import { formatAssignedIPs, type AssignedIPs } from "../../../ipam/annotations/assigned.js";
+import type { Workload } from "../../../ipam/kinds/application.js";
 import type { SpiderEndpoint } from "../../../ipam/kinds/endpoint.js";
 import type { SpiderIPPool } from "../../../ipam/kinds/ippool.js";
-import type { PodLike } from "../../../ipam/kinds/pod.js";
-import { Binder } from "../../../ipam/lifecycle/binder.js";
+import { DEFAULT_GC_SETTINGS } from "../../../ipam/kinds/cluster-config.js";
+import type { NodeLike, PodLike } from "../../../ipam/kinds/pod.js";
+import { Binder, type BinderDeps } from "../../../ipam/lifecycle/binder.js";
 import { reserveAddresses } from "../../../ipam/lifecycle/reserve.js";
 import type { Cache, EventRecorder } from "../../../ipam/ports.js";
 import { FakeStore, listCache } from "../../fakes/store.js";
@@ -27,10 +29,20 @@ async function setup(poolCache?: (store: FakeStore<SpiderIPPool>) => Cache<Spide
     return Promise.resolve();
   };
   const w = writerOver(pools);
+  const statefulSets = listCache<Workload>([{ metadata: { name: "db", namespace: "app", uid: "sts-uid" }, spec: { replicas: 2 } }]);
+  let sticky = true;
   const reserve = async (id: string) =>
     (await reserveAddresses({ namespace: "app", labels: {}, annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["p"]}' } }, id, reserveContext(pools, w.writer, w.clock))).assigned;
-  const binder = new Binder({
+  const nodes = listCache<NodeLike & { metadata: { name: string } }>([{ metadata: { name: "n1" }, status: { conditions: [{ type: "Ready", status: "True" }] } }]);
+  const releases: [string, number][] = [];
+  const deps: BinderDeps = {
     pods,
+    nodes,
+    livePod: (ns, name) => Promise.resolve(pods.get(name, ns)),
+    liveNode: (name) => Promise.resolve(nodes.get(name)),
+    nodeDeleted: (name) => !nodes.get(name),
+    gc: () => DEFAULT_GC_SETTINGS,
+    clock: w.clock,
     endpoints: endpoints.cache(),
     pools: poolCache ? poolCache(pools) : pools.cache(),
     poolStore: pools,
@@ -38,13 +50,20 @@ async function setup(poolCache?: (store: FakeStore<SpiderIPPool>) => Cache<Spide
     allocator: w.writer,
     event,
     log: w.log,
-  });
+    statefulSets,
+    statefulSetsSticky: () => sticky,
+    onRelease: (reason, released) => releases.push([reason, released.length]),
+  };
+  const binder = new Binder(deps);
   const addPod = (name: string, assigned: AssignedIPs, uid = `uid-${name}`): PodLike => {
     const p: PodLike = { metadata: { name, namespace: "app", uid, annotations: { "ipam.spidernet.io/assigned-ips": formatAssignedIPs(assigned) } }, spec: { nodeName: "n1" } };
     pods.items.push(p);
     return p;
   };
-  return { pools, endpoints, pods, events, binder, reserve, addPod, log: w.log };
+  const stickOff = (): void => {
+    sticky = false;
+  };
+  return { pools, endpoints, pods, nodes, events, binder, deps, releases, reserve, addPod, log: w.log, clock: w.clock, statefulSets, stickOff };
 }
 
 describe("Binder over fake ports", () => {
@@ -106,15 +125,113 @@ describe("Binder over fake ports", () => {
     expect(t.endpoints.peek("web-0", "app")).toBeUndefined();
   });
 
-  it("keeps a StatefulSet Pod's endpoint and addresses when the Pod goes", async () => {
-    const t = await setup();
-    const assigned = await t.reserve("r1");
-    const pod = t.addPod("db-0", assigned);
+  /** A StatefulSet Pod bound, then gone: what its endpoint keeps. */
+  async function statefulSetPodGone(t: Awaited<ReturnType<typeof setup>>, name: string): Promise<void> {
+    const assigned = await t.reserve(`r-${name}`);
+    const pod = t.addPod(name, assigned);
     pod.metadata.ownerReferences = [{ apiVersion: "apps/v1", kind: "StatefulSet", name: "db", uid: "sts-uid", controller: true }];
+    await t.binder.reconcile(`app/${name}`);
+    t.pods.items.length = 0;
+    await t.binder.reconcile(`app/${name}`);
+  }
+
+  it("keeps a StatefulSet Pod's endpoint and addresses when the Pod goes and its ordinal is wanted", async () => {
+    const t = await setup();
+    await statefulSetPodGone(t, "db-1");
+    expect(heldIn(t.pools, "p")).toEqual(["10.6.0.10"]);
+    expect(t.endpoints.peek("db-1", "app")?.metadata.ownerReferences?.[0]).toMatchObject({ kind: "StatefulSet", uid: "sts-uid" });
+  });
+
+  it("releases a StatefulSet Pod's addresses when a scale-down removed its ordinal", async () => {
+    const t = await setup();
+    await statefulSetPodGone(t, "db-2");
+    expect(heldIn(t.pools, "p")).toEqual([]);
+    expect(t.endpoints.peek("db-2", "app")).toBeUndefined();
+  });
+
+  it("releases them when the StatefulSet is gone or is another one of the same name", async () => {
+    const t = await setup();
+    await statefulSetPodGone(t, "db-0");
+    expect(heldIn(t.pools, "p")).toEqual(["10.6.0.10"]);
+    t.statefulSets.items[0] = { metadata: { name: "db", namespace: "app", uid: "another-uid" }, spec: { replicas: 2 } };
     await t.binder.reconcile("app/db-0");
+    expect(heldIn(t.pools, "p")).toEqual([]);
+  });
+
+  it("with enableStatefulSet off, owns the endpoint by the Pod and releases on deletion", async () => {
+    const t = await setup();
+    t.stickOff();
+    const assigned = await t.reserve("r-db-0");
+    t.addPod("db-0", assigned).metadata.ownerReferences = [{ apiVersion: "apps/v1", kind: "StatefulSet", name: "db", uid: "sts-uid", controller: true }];
+    await t.binder.reconcile("app/db-0");
+    expect(t.endpoints.peek("db-0", "app")?.metadata.ownerReferences?.[0]).toMatchObject({ kind: "Pod", uid: "uid-db-0" });
     t.pods.items.length = 0;
     await t.binder.reconcile("app/db-0");
+    expect(heldIn(t.pools, "p")).toEqual([]);
+  });
+
+  it("re-reads the owner live before releasing: a Pod the cache lost but the apiserver has keeps its address", async () => {
+    const t = await setup();
+    const assigned = await t.reserve("r1");
+    const pod = t.addPod("web-0", assigned);
+    await t.binder.reconcile("app/web-0");
+    // The cache lost the Pod (a stale watch); the binder asks the apiserver, which still has it.
+    const live = new Map([["app/web-0", pod]]);
+    const binder = new Binder({ ...t.deps, pods: listCache<PodLike>(), livePod: (ns, name) => Promise.resolve(live.get(`${ns}/${name}`)) });
+    await binder.reconcile("app/web-0");
     expect(heldIn(t.pools, "p")).toEqual(["10.6.0.10"]);
-    expect(t.endpoints.peek("db-0", "app")?.status?.ownerControllerType).toBe("StatefulSet");
+    // A Pod of that name with another uid is not the owner: the address goes.
+    live.set("app/web-0", { ...pod, metadata: { ...pod.metadata, uid: "someone-else" } });
+    await binder.reconcile("app/web-0");
+    expect(heldIn(t.pools, "p")).toEqual([]);
+    expect(t.events.at(-1)).toMatchObject({ reason: "IPReleased", message: "10.6.0.10/24 (pool p) released: pod-deleted" });
+  });
+
+  it("asks to look again when a terminating Pod's grace period ends, and releases it then", async () => {
+    const t = await setup();
+    const assigned = await t.reserve("r1");
+    const pod = t.addPod("web-0", assigned);
+    await t.binder.reconcile("app/web-0");
+    pod.metadata.deletionTimestamp = new Date(t.clock.now() + 30_000).toISOString();
+    expect(await t.binder.reconcile("app/web-0")).toEqual({ requeueAfterMs: 30_000 });
+    expect(heldIn(t.pools, "p")).toEqual(["10.6.0.10"]);
+    t.clock.advance(30_000);
+    expect(await t.binder.reconcile("app/web-0")).toEqual({});
+    expect(heldIn(t.pools, "p")).toEqual([]);
+    expect(t.releases).toEqual([["pod-terminating-ready-node", 1]]);
+  });
+
+  it("binds a Pod bound to a node that never existed (no deletion seen)", async () => {
+    const t = await setup();
+    const assigned = await t.reserve("r1");
+    t.addPod("web-0", assigned);
+    const binder = new Binder({ ...t.deps, nodes: listCache(), liveNode: () => Promise.resolve(undefined), nodeDeleted: () => false });
+    await binder.reconcile("app/web-0");
+    expect(t.endpoints.peek("web-0", "app")?.status?.current?.uid).toBe("uid-web-0");
+  });
+
+  it("releases the addresses of a Pod whose node is gone (confirmed live), and does not bind it again", async () => {
+    const t = await setup();
+    const assigned = await t.reserve("r1");
+    t.addPod("web-0", assigned);
+    await t.binder.reconcile("app/web-0");
+    t.nodes.items.length = 0;
+    await t.binder.reconcile("app/web-0");
+    expect(heldIn(t.pools, "p")).toEqual([]);
+    expect(t.endpoints.peek("web-0", "app")).toBeUndefined();
+    await t.binder.reconcile("app/web-0");
+    expect(t.endpoints.peek("web-0", "app")).toBeUndefined();
+    expect(t.releases).toEqual([["node-deleted", 1]]);
+  });
+
+  it("releases nothing while reclamation is switched off", async () => {
+    const t = await setup();
+    const assigned = await t.reserve("r1");
+    t.addPod("web-0", assigned);
+    await t.binder.reconcile("app/web-0");
+    t.pods.items.length = 0;
+    const binder = new Binder({ ...t.deps, gc: () => ({ ...DEFAULT_GC_SETTINGS, enabled: false }) });
+    await binder.reconcile("app/web-0");
+    expect(heldIn(t.pools, "p")).toEqual(["10.6.0.10"]);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import type { SpiderIPPool } from "../../../ipam/kinds/ippool.js";
-import { reserveAddresses, type PodFacts } from "../../../ipam/lifecycle/reserve.js";
+import { podFacts, reserveAddresses, type PodFacts } from "../../../ipam/lifecycle/reserve.js";
+import { listCache } from "../../fakes/store.js";
 import type { Allocator } from "../../../ipam/ports.js";
 import { FakeStore } from "../../fakes/store.js";
 import { heldIn, pool, reserveContext, writerOver } from "./fixtures.js";
@@ -71,5 +72,40 @@ describe("reserveAddresses over fake ports", () => {
     const r = await reserveAddresses(pinned, "r1", ctx);
     expect(r.assigned.ips[0]).toMatchObject({ ipv4: "10.6.0.55/24", ipv4Pool: "b" });
     await expect(reserveAddresses(pinned, "r2", ctx)).rejects.toMatchObject({ code: "IP_IN_USE" });
+  });
+
+  describe("an application's automatic pool", () => {
+    const subnetPod = { namespace: "app", labels: { app: "web" }, annotations: { "ipam.spidernet.io/subnet": '{"ipv4":["s"]}' } };
+    function withAutoPool(spec: Partial<SpiderIPPool["spec"]>) {
+      const store = new FakeStore<SpiderIPPool>();
+      const auto = store.seed(pool("auto4-web-eth0-12345", spec));
+      const { ctx } = contextOver(store);
+      return { store, ctx: { ...ctx, subnets: listCache([{ metadata: { name: "s" }, spec: { subnet: "10.6.0.0/24" } }]), autoPool: () => Promise.resolve(auto) } };
+    }
+
+    it("is held to the filters like any pool: another namespace's Pod is refused", async () => {
+      const { ctx } = withAutoPool({ namespaceName: ["shop"], podAffinity: { matchLabels: { app: "web" } } });
+      await expect(reserveAddresses(subnetPod, "r1", ctx)).rejects.toMatchObject({ code: "POOL_NOT_ALLOWED", message: expect.stringContaining("does not serve namespace app") });
+    });
+
+    it("constrains the Pod's scheduling when the pool serves some nodes only", async () => {
+      const { ctx } = withAutoPool({ namespaceName: ["app"], nodeName: ["n1"] });
+      const r = await reserveAddresses(subnetPod, "r1", ctx);
+      expect(r.constraints).toEqual([{ nodeName: ["n1"] }]);
+    });
+  });
+
+  it("gives a DaemonSet Pod the pool of the node its affinity names, with no constraint added", async () => {
+    const store = new FakeStore<SpiderIPPool>();
+    store.seed(pool("rack-a", { nodeName: ["n1"] }));
+    store.seed(pool("rack-b", { subnet: "10.7.0.0/24", ips: ["10.7.0.10-10.7.0.12"], nodeName: ["n2"] }));
+    const { ctx } = contextOver(store);
+    const dsPod = {
+      metadata: { namespace: "app", annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["rack-a","rack-b"]}' } },
+      spec: { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: "metadata.name", operator: "In" as const, values: ["n2"] }] }] } } } },
+    };
+    const r = await reserveAddresses(podFacts(dsPod, "app"), "r1", ctx);
+    expect(r.assigned.ips[0]?.ipv4Pool).toBe("rack-b");
+    expect(r.constraints).toEqual([]);
   });
 });

@@ -47,4 +47,18 @@ describe("webhook registration", () => {
     const guard = v.webhooks?.find((w) => w.name === "pod.validate.spiderpool.spidernet.io");
     expect((guard?.matchConditions ?? []).map((c) => c.expression).join(" ")).toContain("ipam.spidernet.io/assigned-ips");
   });
+
+  it("sizes automatic pools at the admission of applications and their scale, with no side effects on dry runs, outside excluded namespaces", () => {
+    const app = validating.webhooks?.find((w) => w.name === "application.validate.spiderpool.spidernet.io");
+    expect(app).toMatchObject({
+      sideEffects: "NoneOnDryRun",
+      failurePolicy: "Ignore",
+      namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", "spiderpool"] }] },
+      clientConfig: { service: { path: "/webhooks/validate-application" } },
+    });
+    expect(app?.rules).toEqual([
+      { apiGroups: ["apps"], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["deployments", "deployments/scale", "replicasets", "replicasets/scale", "statefulsets", "statefulsets/scale", "daemonsets"], scope: "Namespaced" },
+      { apiGroups: ["batch"], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["jobs", "cronjobs"], scope: "Namespaced" },
+    ]);
+  });
 });
