@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import yaml from "js-yaml";
 import { AGENT_SETTINGS, parseAgentConfig } from "../../agent/config.js";
-import { parseClusterConfig } from "../../ipam/kinds/cluster-config.js";
+import { CLUSTER_CONFIG_KEYS, parseClusterConfig } from "../../ipam/kinds/cluster-config.js";
 import { CHART_DIR, chartContainer, helm, ofKind, renderChart } from "../../local-cluster/chart.js";
 import { parseControllerConfig, SETTINGS } from "../../webhook/config.js";
 import { registeredWebhookConfigurations } from "../../webhook/registration.js";
@@ -60,6 +60,11 @@ describe.each(variants)("the Helm chart with %s", (_name, render) => {
     const cm = ofKind<V1ConfigMap>(objects, "ConfigMap").find((c) => c.metadata?.name === config.ipam.configMap);
     const parsed = parseClusterConfig(yaml.load(cm?.data?.["conf.yml"] ?? ""));
     expect({ errors: parsed.errors, ignored: parsed.ignored }).toEqual({ errors: [], ignored: [] });
+  });
+
+  it("sets in values.yaml every conf.yml key the programs read, and no other", () => {
+    const values = yaml.load(readFileSync(join(CHART_DIR, "values.yaml"), "utf8")) as { clusterConfig: Record<string, unknown> };
+    expect(Object.keys(values.clusterConfig).sort()).toEqual([...CLUSTER_CONFIG_KEYS].sort());
   });
 
   it("grants the controller its own Secret, webhook configurations and ConfigMap by name, and runs the programs as the identities it binds", () => {

@@ -10,6 +10,11 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from
 import { tmpdir } from "node:os";
 import { join, posix } from "node:path";
 import { REPO_ROOT } from "../../local-cluster/binaries.js";
+// @ts-expect-error: a JavaScript module without types
+import { HOST_PLUGINS as hostPlugins } from "../../scripts/bundle.mjs";
+
+/** The CNI plugins a host runs (scripts/bundle.mjs: the PROGRAMS rows with a host name). */
+const HOST_PLUGINS = hostPlugins as readonly { program: string; binary: string }[];
 import { chartContainer, renderChart } from "../../local-cluster/chart.js";
 import { copyOf, ignoredBy, readDockerfile, StageFs, type Stage } from "../harness/dockerfile.js";
 
@@ -89,15 +94,19 @@ describe("the container image (Dockerfile)", () => {
     expect({ status: agent.status, stderr: agent.stderr }).toEqual({ status: 2, stderr: expect.stringContaining("--node-name / NODE_NAME is required") });
   });
 
-  it("installs a working CNI plugin on a host as the chart's init container does", () => {
+  it("installs every CNI plugin of scripts/bundle.mjs on a host as the chart's init container does, chained as asked", () => {
     const host = join(tmp, "host");
-    const init = chartContainer(renderChart({ release: "spiderpool", namespace: "kube-system", values: { cni: { macvlan: { master: "eth1" } } } }), "agent", "install-cni");
+    const init = chartContainer(renderChart({ release: "spiderpool", namespace: "kube-system", values: { cni: { macvlan: { master: "eth1", coordinator: true } } } }), "agent", "install-cni");
     const [command = "", ...args] = (init.command ?? []).map((a) => (a.startsWith("/opt/spiderpool") ? inImage(a) : a.replace(/^\/host\//, `${host}/`)));
     mkdirSync(host, { recursive: true });
     const res = spawnSync(command, args, { encoding: "utf8", env: { PATH: "/usr/bin:/bin" } });
     expect({ status: res.status, log: res.stderr }).toEqual({ status: 0, log: expect.stringContaining("installed") });
-    const version = spawnSync(join(host, "opt/cni/bin/spiderpool"), [], { env: { CNI_COMMAND: "VERSION", PATH: "/nonexistent" }, input: "", encoding: "utf8" });
-    expect(JSON.parse(version.stdout)).toMatchObject({ supportedVersions: expect.arrayContaining(["1.0.0"]) });
-    expect(JSON.parse(readFileSync(join(host, "etc/cni/net.d/90-spiderpool-macvlan.conflist"), "utf8"))).toMatchObject({ plugins: [{ type: "macvlan", master: "eth1", ipam: { type: "spiderpool" } }] });
+    // The list of plugins comes from one place: the PROGRAMS rows with a host name.
+    expect(HOST_PLUGINS.map((p) => p.binary).sort()).toEqual(["coordinator", "spiderpool"]);
+    for (const { binary } of HOST_PLUGINS) {
+      const version = spawnSync(join(host, "opt/cni/bin", binary), [], { env: { CNI_COMMAND: "VERSION", PATH: "/nonexistent" }, input: "", encoding: "utf8" });
+      expect({ binary, version: JSON.parse(version.stdout || "{}") as unknown }).toMatchObject({ binary, version: { supportedVersions: expect.arrayContaining(["1.0.0"]) } });
+    }
+    expect(JSON.parse(readFileSync(join(host, "etc/cni/net.d/90-spiderpool-macvlan.conflist"), "utf8"))).toMatchObject({ plugins: [{ type: "macvlan", master: "eth1", ipam: { type: "spiderpool" } }, { type: "coordinator" }] });
   });
 });
