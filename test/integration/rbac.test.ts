@@ -91,6 +91,51 @@ describe("the chart's RBAC and the agents' node restriction", () => {
     expect(await allowed("agent", sp("spiderendpoints", "update", { subresource: "status", namespace: ns }))).toBe(true);
   });
 
+  it("SubjectAccessReview: what reclamation, application pools, the CNI fast path and the coordinator need is granted, and no more", async () => {
+    const apps = (resource: string, verb: string): V1ResourceAttributes => ({ group: "apps", resource, verb });
+    const grants: [who: "agent" | "controller", attrs: V1ResourceAttributes, allowed: boolean][] = [
+      // Automatic pools are deleted with their application; subnets are never deleted or changed.
+      ["controller", sp("spiderippools", "delete"), true],
+      ["controller", sp("spidersubnets", "delete"), false],
+      ["controller", sp("spidersubnets", "update"), false],
+      ["controller", sp("spidersubnets", "update", { subresource: "status" }), true],
+      ["controller", sp("spidersubnets", "update", { subresource: "finalizers" }), true],
+      // Application caches (and live reads of one just made), never writes.
+      ...["deployments", "replicasets", "statefulsets", "daemonsets"].flatMap((r): [("controller"), V1ResourceAttributes, boolean][] => [
+        ["controller", apps(r, "watch"), true],
+        ["controller", apps(r, "get"), true],
+        ["controller", apps(r, "update"), false],
+      ]),
+      ["controller", { group: "batch", resource: "cronjobs", verb: "watch" }, true],
+      ["controller", { group: "batch", resource: "jobs", verb: "delete" }, false],
+      // SpiderCoordinator: its status from ServiceCIDRs and Nodes; the spec is the operator's.
+      ["controller", sp("spidercoordinators", "watch"), true],
+      ["controller", sp("spidercoordinators", "update", { subresource: "status" }), true],
+      ["controller", sp("spidercoordinators", "update"), false],
+      ["controller", { group: "networking.k8s.io", resource: "servicecidrs", verb: "watch" }, true],
+      ["controller", { resource: "nodes", verb: "get" }, true],
+      ["controller", { resource: "nodes", verb: "update" }, false],
+      // The address history's ConfigMaps, in its namespace only.
+      ["controller", { resource: "configmaps", verb: "create", namespace: tc.namespace }, true],
+      ["controller", { resource: "configmaps", verb: "get", namespace: "kube-system" }, false],
+      ["controller", { resource: "configmaps", verb: "delete", namespace: tc.namespace }, false],
+      // Leader election, in its namespace only.
+      ["controller", { group: "coordination.k8s.io", resource: "leases", verb: "create", namespace: tc.namespace }, true],
+      ["controller", { group: "coordination.k8s.io", resource: "leases", verb: "update", namespace: "kube-node-lease" }, false],
+      // The agent: its node's endpoints cached (watch), coordinator defaults read, nothing more.
+      ["agent", sp("spiderendpoints", "watch"), true],
+      ["agent", sp("spidercoordinators", "watch"), true],
+      ["agent", sp("spidercoordinators", "update"), false],
+      ["agent", sp("spidercoordinators", "update", { subresource: "status" }), false],
+      ["agent", { group: "networking.k8s.io", resource: "servicecidrs", verb: "list" }, false],
+      ["agent", apps("deployments", "list"), false],
+      ["agent", { resource: "configmaps", verb: "get", namespace: tc.namespace }, false],
+    ];
+    const got = [];
+    for (const [who, attrs, want] of grants) got.push({ who, ...attrs, allowed: await allowed(who, attrs), want });
+    expect(got.filter((g) => g.allowed !== g.want)).toEqual([]);
+  });
+
   it("a real request: the agent's token cannot read a Secret or change a pool's spec", async () => {
     expect((await statusOf(asAgentOfA.makeApiClient(CoreV1Api).readNamespacedSecret({ name: tc.config.tls.secretName, namespace: tc.namespace }))).code).toBe(403);
     const pools = new CustomResources<SpiderIPPool>(asAgentOfA, IPPOOL_PLURAL);
@@ -104,12 +149,13 @@ describe("the chart's RBAC and the agents' node restriction", () => {
     const asAgent = (k: KubeConfig): CustomResources<SpiderEndpoint> => new CustomResources<SpiderEndpoint>(k, ENDPOINT_PLURAL, true);
     /**
      * An endpoint recorded by the controller (here: the admin) for a Pod on `node`. The Pod
-     * exists (with no reservation), so that no controller of the run collects the endpoint.
+     * exists (with no reservation) and the endpoint names its uid, so that no controller of
+     * the run collects the endpoint (one naming another uid is a replaced Pod's, and released).
      */
     const endpointOn = async (name: string, node: string | undefined): Promise<SpiderEndpoint> => {
-      await createPod(kc, ns, podSpec(name));
+      const pod = await createPod(kc, ns, podSpec(name));
       const created = await admin().create({ apiVersion: API_VERSION, kind: "SpiderEndpoint", metadata: { name, namespace: ns } });
-      return admin().replaceStatus({ ...created, status: { current: { uid: `uid-${name}`, ...(node ? { node } : {}), ips: [{ interface: "eth0", ipv4: "10.87.0.11/24", ipv4Pool: `rbac-${id}` }] } } });
+      return admin().replaceStatus({ ...created, status: { current: { uid: pod.metadata?.uid ?? "", ...(node ? { node } : {}), ips: [{ interface: "eth0", ipv4: "10.87.0.11/24", ipv4Pool: `rbac-${id}` }] } } });
     };
     const attach = (ep: SpiderEndpoint, extra: object = {}): SpiderEndpoint => {
       const current = ep.status?.current as NonNullable<NonNullable<SpiderEndpoint["status"]>["current"]>;
@@ -124,6 +170,8 @@ describe("the chart's RBAC and the agents' node restriction", () => {
       });
       expect(refused.code).toBe(403);
       expect(refused.message).toContain(`spiderpool-agent of node ${nodes[0]} may not change SpiderEndpoint ${ns}/theirs-${id} of node ${nodes[1]}`);
+      // Still there (a delete of something already gone would pass for any caller).
+      expect((await admin().get(theirs.metadata.name ?? "", ns))?.metadata.uid).toBe(theirs.metadata.uid);
       const del = await statusOf(asAgent(asAgentOfA).delete(theirs.metadata.name ?? "", ns, { uid: theirs.metadata.uid }));
       expect(del.code).toBe(403);
       expect((await admin().get(theirs.metadata.name ?? "", ns))?.status?.current?.attachments).toBeUndefined();
