@@ -2,6 +2,7 @@ import { describe, expect, it } from "@jest/globals";
 import type { KubernetesObject, V1ClusterRole, V1ConfigMap, V1Container, V1PolicyRule, V1Role } from "@kubernetes/client-node";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { REPO_ROOT } from "../../local-cluster/binaries.js";
 import yaml from "js-yaml";
 import { AGENT_SETTINGS, parseAgentConfig } from "../../agent/config.js";
 import { CLUSTER_CONFIG_KEYS, parseClusterConfig } from "../../ipam/kinds/cluster-config.js";
@@ -22,6 +23,25 @@ function lintArgs(render: (typeof variants)[number][1]): string[] {
   const sets = Object.entries((render.values as { tls?: { method: string; provided: Record<string, string> } } | undefined)?.tls?.provided ?? {}).flatMap(([k, v]) => ["--set-string", `tls.provided.${k}=${v}`]);
   const method = render.values ? ["--set", "tls.method=provided"] : [];
   return [...(render.valuesFiles ?? []).flatMap((f) => ["-f", f]), ...method, ...sets];
+}
+
+/** A rule as docs/install.md's RBAC tables write it: `group: resource, resource` (core for ""), verbs, named or not. */
+const ruleKey = (groups: readonly string[], resources: readonly string[], verbs: readonly string[], named: boolean): string =>
+  `${groups.map((g) => g || "core").join(",")}: ${[...resources].sort().join(", ")}${named ? " (by name)" : ""} | ${[...verbs].sort().join(", ")}`;
+
+/** The rows of the table under `<!-- rbac: NAME -->` in docs/install.md, as ruleKeys. */
+function documentedRules(name: string): string[] {
+  const text = readFileSync(join(REPO_ROOT, "docs/install.md"), "utf8");
+  const at = text.indexOf(`<!-- rbac: ${name} -->`);
+  if (at < 0) return [];
+  const rows = text.slice(at).split("\n").slice(3);
+  const out: string[] = [];
+  for (const row of rows) {
+    const m = /^\| `([^:`]+): ([^`(]+?)( \(by name\))?` \| ([^|]+) \|/.exec(row);
+    if (!m) break;
+    out.push(ruleKey([m[1] === "core" ? "" : (m[1] ?? "")], (m[2] ?? "").split(", "), (m[4] ?? "").trim().split(", "), m[3] !== undefined));
+  }
+  return out;
 }
 
 const rulesOf = (objects: KubernetesObject[], kind: "ClusterRole" | "Role", component: string): V1PolicyRule[] =>
@@ -75,6 +95,16 @@ describe.each(variants)("the Helm chart with %s", (_name, render) => {
     expect(named("ClusterRole", "validatingwebhookconfigurations")).toEqual([...config.webhookConfigurations.validating]);
     const accounts = ofKind(objects, "ServiceAccount").map((sa) => `system:serviceaccount:${render.namespace}:${sa.metadata?.name}`);
     expect(accounts.sort()).toEqual([...config.ipam.systemUsers, ...config.ipam.agentUsers].sort());
+  });
+
+  it("grants exactly the rules docs/install.md lists, each with its reason", () => {
+    const extra = (render.valuesFiles ?? []).length > 0 ? 1 : 0; // ci/all-on-values.yaml adds one controller.extraRules rule
+    for (const [kind, component] of [["ClusterRole", "controller"], ["Role", "controller"], ["ClusterRole", "agent"]] as const) {
+      const rules = rulesOf(objects, kind, component);
+      const rendered = rules.slice(0, kind === "ClusterRole" && component === "controller" ? rules.length - extra : rules.length);
+      const keys = rendered.map((r) => ruleKey(r.apiGroups ?? [], r.resources ?? [], r.verbs ?? [], (r.resourceNames ?? []).length > 0));
+      expect({ kind, component, rules: keys.sort() }).toEqual({ kind, component, rules: documentedRules(`${component} ${kind}`).sort() });
+    }
   });
 
   it("gives the agent no Secrets, no pool spec writes and no Node or Pod writes", () => {
