@@ -32,6 +32,8 @@ export interface LocalControllerOptions {
   identity?: "chart" | "admin";
   /** The KubeConfig object the controller's clients are made from (its credentials are set here). */
   controllerKubeConfig?: KubeConfig;
+  /** Chart values over values.yaml for identity `chart` (e.g. controller.extraRules, as an operator would set them). */
+  chartValues?: object;
 }
 
 /** What a node agent of this controller needs: the chart's agent identity and where the controller is. */
@@ -107,7 +109,7 @@ async function controllerIdentity(kc: KubeConfig, namespace: string, o: LocalCon
     if (o.controllerKubeConfig) controllerKc.loadFromString(kc.exportConfig());
     return { controllerKc, chartEnv: {} };
   }
-  const chart = await installChartIdentities(kc, { release: namespace, namespace });
+  const chart = await installChartIdentities(kc, { release: namespace, namespace, ...(o.chartValues ? { values: o.chartValues } : {}) });
   const chartEnv = literalEnv(chartContainer(chart.rendered, "controller"));
   const token = await serviceAccountToken(kc, namespace, chart.controller.serviceAccount);
   return { controllerKc: tokenKubeConfig(kc, token, o.controllerKubeConfig), chartEnv, chart };

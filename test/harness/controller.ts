@@ -14,7 +14,7 @@ export function startTestController(
   settings: Record<string, string> = {},
   clusterConfig?: string,
   replicas = 1,
-  options: Pick<LocalControllerOptions, "controllerKubeConfig" | "identity"> = {},
+  options: Pick<LocalControllerOptions, "controllerKubeConfig" | "identity" | "chartValues"> = {},
 ): Promise<TestController> {
   const logLevel = process.env.SPIDERPOOL_TEST_LOG_LEVEL ?? "error";
   return startLocalController(kc, { prefix, settings: { SPIDERPOOL_LOG_LEVEL: logLevel, ...settings }, clusterConfig, replicas, ...options });
