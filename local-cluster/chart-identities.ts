@@ -11,10 +11,12 @@ export const IDENTITY_KINDS: ReadonlySet<string> = new Set([
   "RoleBinding",
   "ValidatingAdmissionPolicy",
   "ValidatingAdmissionPolicyBinding",
+  // The priority level of the programs' requests (API Priority and Fairness).
+  "FlowSchema",
 ]);
 
 /** Kinds with no namespace: deleting the release's namespace does not remove them. */
-const CLUSTER_SCOPED: ReadonlySet<string> = new Set(["ClusterRole", "ClusterRoleBinding", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]);
+const CLUSTER_SCOPED: ReadonlySet<string> = new Set(["ClusterRole", "ClusterRoleBinding", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "FlowSchema"]);
 
 export interface ProgramIdentity {
   serviceAccount: string;
