@@ -42,7 +42,7 @@ describe("the chart's RBAC and the agents' node restriction", () => {
     const core = kc.makeApiClient(CoreV1Api);
     for (const name of nodes) await core.createNode({ body: { metadata: { name } } });
     asAgentOfA = (await tc.agentIdentity(nodes[0] ?? "")).kubeConfig;
-    await createPool(kc, tc.labels, `rbac-${id}`, { subnet: "10.87.0.0/24", ips: ["10.87.0.10-10.87.0.20"] });
+    await createPool(kc, tc.labels, `rbac-${id}`, { subnet: "10.95.0.0/24", ips: ["10.95.0.10-10.95.0.20"] });
   });
   afterAll(async () => {
     const core = kc.makeApiClient(CoreV1Api);
@@ -141,7 +141,7 @@ describe("the chart's RBAC and the agents' node restriction", () => {
     const pools = new CustomResources<SpiderIPPool>(asAgentOfA, IPPOOL_PLURAL);
     const pool = await pools.get(`rbac-${id}`);
     expect(pool).toBeDefined();
-    expect((await statusOf(pools.replace({ ...(pool as SpiderIPPool), spec: { ...(pool as SpiderIPPool).spec, ips: ["10.87.0.10-10.87.0.30"] } }))).code).toBe(403);
+    expect((await statusOf(pools.replace({ ...(pool as SpiderIPPool), spec: { ...(pool as SpiderIPPool).spec, ips: ["10.95.0.10-10.95.0.30"] } }))).code).toBe(403);
   });
 
   describe("SpiderEndpoint writes of the agent of one node (ValidatingAdmissionPolicy)", () => {
@@ -155,7 +155,7 @@ describe("the chart's RBAC and the agents' node restriction", () => {
     const endpointOn = async (name: string, node: string | undefined): Promise<SpiderEndpoint> => {
       const pod = await createPod(kc, ns, podSpec(name));
       const created = await admin().create({ apiVersion: API_VERSION, kind: "SpiderEndpoint", metadata: { name, namespace: ns } });
-      return admin().replaceStatus({ ...created, status: { current: { uid: pod.metadata?.uid ?? "", ...(node ? { node } : {}), ips: [{ interface: "eth0", ipv4: "10.87.0.11/24", ipv4Pool: `rbac-${id}` }] } } });
+      return admin().replaceStatus({ ...created, status: { current: { uid: pod.metadata?.uid ?? "", ...(node ? { node } : {}), ips: [{ interface: "eth0", ipv4: "10.95.0.11/24", ipv4Pool: `rbac-${id}` }] } } });
     };
     const attach = (ep: SpiderEndpoint, extra: object = {}): SpiderEndpoint => {
       const current = ep.status?.current as NonNullable<NonNullable<SpiderEndpoint["status"]>["current"]>;
