@@ -101,8 +101,10 @@ class Disturbances {
 
   async startAgent(node: string): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), "spiderpool-chaos-agent-"));
-    const config = parseAgentConfig({ NODE_NAME: node, SPIDERPOOL_AGENT_SOCKET: join(dir, "agent.sock"), SPIDERPOOL_AGENT_HEALTH_PORT: "0", SPIDERPOOL_LOG_LEVEL: this.o.log.level }, []);
-    this.agent = await startAgent(config, { kubeConfig: this.o.kc, log: this.o.log.child({ agent: node }) });
+    // As the chart's agent ServiceAccount, its token bound to the node (as on a real node).
+    const identity = await this.tc.agentIdentity(node);
+    const config = parseAgentConfig({ NODE_NAME: node, SPIDERPOOL_AGENT_SOCKET: join(dir, "agent.sock"), SPIDERPOOL_AGENT_HEALTH_PORT: "0", SPIDERPOOL_LOG_LEVEL: this.o.log.level, ...identity.settings }, []);
+    this.agent = await startAgent(config, { kubeConfig: identity.kubeConfig, log: this.o.log.child({ agent: node }) });
     this.nodeName = node;
   }
 

@@ -70,10 +70,10 @@ export async function applyCrds(kc: KubeConfig): Promise<void> {
   await establishCrds(kc);
 }
 
-/** Waits until every CRD applyCrds applies is Established. */
-export async function establishCrds(kc: KubeConfig): Promise<void> {
+/** Waits until every CRD of `crds` (by default those applyCrds applies) is Established. */
+export async function establishCrds(kc: KubeConfig, crds: KubernetesObject[] = localCrdManifests()): Promise<void> {
   const api = kc.makeApiClient(ApiextensionsV1Api);
-  for (const crd of localCrdManifests()) {
+  for (const crd of crds) {
     const name = crd.metadata?.name ?? "";
     await waitFor(`CRD ${name} established`, async () => {
       const got = await api.readCustomResourceDefinition({ name });

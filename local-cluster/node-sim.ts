@@ -14,6 +14,7 @@ import { cni, DEBIAN_CNI_DIR, type CniOutcome } from "./cni-exec.js";
 import { addNetns, delNetns } from "./netns.js";
 import { podInterfaces } from "../ipam/annotations/multus.js";
 import { nadStore } from "./pods.js";
+import type { AgentIdentity } from "./controller.js";
 
 export interface Sandbox {
   uid: string;
@@ -48,6 +49,12 @@ export interface SimNodeOptions {
   log: Logger;
   agentSettings?: Record<string, string>;
   /**
+   * The agent's credentials and late-allocation settings for this node (a local controller's
+   * agentIdentity: the chart's agent ServiceAccount, its token bound to this Node); the
+   * admin of `kc` when absent. The kubelet stand-in always acts as the admin.
+   */
+  agentIdentity?: (node: string) => Promise<AgentIdentity>;
+  /**
    * eth0's network config when another plugin serves it (as Calico would): e.g. macvlan with
    * host-local. Default: the spiderpool macvlan config of docs/examples.
    */
@@ -69,6 +76,7 @@ export class SimNode {
   readonly sandboxes = new Map<string, Sandbox>();
   readonly errors = new Map<string, string>();
   agent?: Agent;
+  private identity?: AgentIdentity;
   private pods?: StartedInformer<V1Pod>;
   private queue?: WorkQueue;
   private heartbeat?: NodeJS.Timeout;
@@ -102,11 +110,18 @@ export class SimNode {
   }
 
   async startAgent(): Promise<void> {
+    // Asked once: the token stays valid as long as this Node object lives.
+    this.identity ??= this.o.agentIdentity ? await this.o.agentIdentity(this.o.name) : { kubeConfig: this.o.kc, settings: {} };
     const config = parseAgentConfig(
-      { NODE_NAME: this.o.name, SPIDERPOOL_AGENT_SOCKET: this.o.socketPath, SPIDERPOOL_AGENT_HEALTH_PORT: "0", SPIDERPOOL_LOG_LEVEL: this.o.log.level, ...this.o.agentSettings },
+      { NODE_NAME: this.o.name, SPIDERPOOL_AGENT_SOCKET: this.o.socketPath, SPIDERPOOL_AGENT_HEALTH_PORT: "0", SPIDERPOOL_LOG_LEVEL: this.o.log.level, ...this.identity.settings, ...this.o.agentSettings },
       [],
     );
-    this.agent = await startAgent(config, { kubeConfig: this.o.kc, log: this.o.log.child({ agent: this.o.name }) });
+    this.agent = await startAgent(config, { kubeConfig: this.identity.kubeConfig, log: this.o.log.child({ agent: this.o.name }) });
+  }
+
+  /** The agent's credentials (after start). */
+  get agentKubeConfig(): KubeConfig | undefined {
+    return this.identity?.kubeConfig;
   }
 
   async stopAgent(): Promise<void> {

@@ -2,7 +2,9 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { decodeAllocations } from "../ipam/allocation/codec.js";
 import { buildPoolView } from "../ipam/allocation/pool-view.js";
 import { poolUsage } from "../ipam/allocation/usage.js";
+import type { PoolRequest } from "../ipam/allocation/requests.js";
 import type { SpiderIPPool } from "../ipam/kinds/ippool.js";
+import type { SpiderSubnet } from "../ipam/kinds/subnet.js";
 import type { ConsistencyReport } from "../ipam/lifecycle/consistency.js";
 import { registerProcessMetrics } from "../runtime/process-metrics.js";
 
@@ -51,7 +53,7 @@ export class ControllerMetrics {
 
   readonly poolConflicts = new Counter({
     name: "spiderpool_ipam_allocation_update_ippool_conflict_counts_total",
-    help: "Pool writes that lost a compare-and-swap and were retried.",
+    help: "Pool writes carrying an allocation (or the binding of one) that lost a compare-and-swap and were retried.",
     registers: [this.registry],
   });
 
@@ -113,6 +115,33 @@ export class ControllerMetrics {
   readonly poolCount = new Gauge({ name: "spiderpool_total_ippool_counts", help: "SpiderIPPools in the cluster.", registers: [this.registry] });
   readonly subnetCount = new Gauge({ name: "spiderpool_total_subnet_counts", help: "SpiderSubnets in the cluster.", registers: [this.registry] });
 
+  // The release family, as Spiderpool names it (the counts by reason are `releases` above).
+  readonly releaseFailures = new Counter({
+    name: "spiderpool_ipam_release_failure_counts_total",
+    help: "Address releases that failed, by reason (an error code such as POOL_NOT_FOUND, or UNAVAILABLE when the pool could not be written).",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+
+  readonly releaseConflicts = new Counter({
+    name: "spiderpool_ipam_release_update_ippool_conflict_counts_total",
+    help: "Pool writes carrying a release that lost a compare-and-swap and were retried.",
+    registers: [this.registry],
+  });
+
+  readonly releaseDuration = new Histogram({
+    name: "spiderpool_ipam_release_duration_seconds",
+    help: "Time to release addresses in one pool (its pool write included).",
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  // Pool and subnet gauges, computed from the caches when /metrics is scraped.
+  readonly poolAllocated = new Gauge({ name: "spiderpool_ippool_allocated_ip_counts", help: "Addresses a pool holds for Pods (reserved or bound).", labelNames: ["pool"] as const, registers: [this.registry] });
+  readonly subnetPools = new Gauge({ name: "spiderpool_subnet_ippool_counts", help: "SpiderIPPools that hold addresses of a subnet.", labelNames: ["subnet"] as const, registers: [this.registry] });
+  readonly subnetTotal = new Gauge({ name: "spiderpool_subnet_total_ip_counts", help: "Addresses of a subnet (|ips - excludeIPs|).", labelNames: ["subnet"] as const, registers: [this.registry] });
+  readonly subnetAvailable = new Gauge({ name: "spiderpool_subnet_available_ip_counts", help: "Addresses of a subnet not yet handed to a pool.", labelNames: ["subnet"] as const, registers: [this.registry] });
+
   constructor(processMetrics = false) {
     if (processMetrics) registerProcessMetrics(this.registry, "spiderpool_controller_");
   }
@@ -123,16 +152,37 @@ export class ControllerMetrics {
     this.subnetCount.set(subnets);
     this.poolTotal.reset();
     this.poolAvailable.reset();
+    this.poolAllocated.reset();
     for (const p of pools) {
       try {
         const view = buildPoolView(p);
         const usage = poolUsage(view, decodeAllocations(p.status?.allocations, view.subnet));
         this.poolTotal.set({ pool: p.metadata.name ?? "" }, usage.total);
         this.poolAvailable.set({ pool: p.metadata.name ?? "" }, usage.available);
+        this.poolAllocated.set({ pool: p.metadata.name ?? "" }, usage.allocated);
       } catch {
         continue;
       }
     }
+  }
+
+  /** Per-subnet gauges from the subnets' status (a subnet whose status is not written yet is skipped). */
+  refreshSubnets(subnets: readonly SpiderSubnet[]): void {
+    for (const g of [this.subnetPools, this.subnetTotal, this.subnetAvailable]) g.reset();
+    for (const s of subnets) {
+      const status = s.status;
+      if (status?.totalIPCount === undefined) continue;
+      const subnet = s.metadata.name ?? "";
+      this.subnetPools.set({ subnet }, Object.keys(status.controlledIPPools ?? {}).length);
+      this.subnetTotal.set({ subnet }, status.totalIPCount);
+      this.subnetAvailable.set({ subnet }, Math.max(0, status.totalIPCount - (status.allocatedIPCount ?? 0)));
+    }
+  }
+
+  /** A pool write lost its compare-and-swap: counted in the family of what it carried. */
+  observeConflict(requests: readonly PoolRequest[]): void {
+    if (requests.some((r) => r.kind === "allocate" || r.kind === "bind")) this.poolConflicts.inc();
+    if (requests.some((r) => r.kind === "release" || r.kind === "release-reservation")) this.releaseConflicts.inc();
   }
 
   /** Publishes the consistency checker's report as the per-pool gauges. */

@@ -124,24 +124,32 @@ export function webhookConfigurations(o: RegistrationOptions): [V1MutatingWebhoo
 }
 
 /**
- * Writes the controller's webhook configurations (create, or replace keeping nothing of the
- * old ones): what the settings say is what the apiserver calls. Idempotent; run by every
- * replica at start.
+ * The webhook configurations `config` describes: what registerWebhooks writes, and what the
+ * Helm chart renders for the same settings (test/build/chart.test.ts compares the two).
  */
-export async function registerWebhooks(kc: KubeConfig, config: ControllerConfig, caBundlePem: string): Promise<void> {
+export function registeredWebhookConfigurations(config: ControllerConfig, caBundlePem?: string): [V1MutatingWebhookConfiguration, V1ValidatingWebhookConfiguration] {
   const endpoint: Endpoint = config.registration.url
     ? { url: config.registration.url }
     : { service: { namespace: config.namespace, name: config.tls.serviceName, port: config.registration.servicePort } };
-  const [mutating, validating] = webhookConfigurations({
+  return webhookConfigurations({
     mutatingName: config.webhookConfigurations.mutating[0] ?? "spiderpool-mutating",
     validatingName: config.webhookConfigurations.validating[0] ?? "spiderpool-validating",
     endpoint,
-    caBundle: Buffer.from(caBundlePem).toString("base64"),
+    ...(caBundlePem !== undefined ? { caBundle: Buffer.from(caBundlePem).toString("base64") } : {}),
     failurePolicy: "Fail",
     podFailurePolicy: config.registration.podFailurePolicy,
     excludedNamespaces: config.ipam.excludedNamespaces,
     primaryNetwork: config.ipam.primaryNetwork,
   });
+}
+
+/**
+ * Writes the controller's webhook configurations (create, or replace keeping nothing of the
+ * old ones): what the settings say is what the apiserver calls. Idempotent; run by every
+ * replica at start.
+ */
+export async function registerWebhooks(kc: KubeConfig, config: ControllerConfig, caBundlePem: string): Promise<void> {
+  const [mutating, validating] = registeredWebhookConfigurations(config, caBundlePem);
   const api = kc.makeApiClient(AdmissionregistrationV1Api);
   const name = (o: { metadata?: { name?: string } }): string => o.metadata?.name ?? "";
   try {

@@ -13,7 +13,7 @@ import { DryRunAllocator } from "../ipam/lifecycle/dry-run.js";
 import { reservedFrom } from "../ipam/lifecycle/pool-commit.js";
 import { PoolWriter } from "../ipam/lifecycle/pool-writer.js";
 import type { ReserveContext } from "../ipam/lifecycle/reserve.js";
-import type { Clock, EventRecorder } from "../ipam/ports.js";
+import type { Allocator, Clock, EventRecorder } from "../ipam/ports.js";
 import { effectiveGc, type ClusterConfig, type GcSettings } from "../ipam/kinds/cluster-config.js";
 import type { ConsistencyReport } from "../ipam/lifecycle/consistency.js";
 import { eventRecorder } from "../k8s/events.js";
@@ -31,6 +31,7 @@ import { clusterConfigFrom } from "./cluster-config.js";
 import type { ControllerConfig } from "./config.js";
 import { allSynced, startControllerInformers, stopInformers, type ControllerInformers } from "./informers.js";
 import { LateAllocationEndpoint } from "./late-allocation.js";
+import { meteredReleases } from "./metered-releases.js";
 import { ControllerMetrics } from "./metrics.js";
 import { CoordinatorStatusSync } from "./reconcile/coordinator-status.js";
 import type { LeaderTask } from "./reconcile/leader-task.js";
@@ -99,7 +100,7 @@ interface Shared {
 }
 
 /** Allocation for admission and late allocation: the pool writer (group commit) and what reservation reads. */
-function allocation(s: Shared, blocked: (pool: SpiderIPPool) => string | undefined): { writer: PoolWriter; reserve: Omit<ReserveContext, "allocator">; dryRun: () => DryRunAllocator; auto: AutoPools; cluster: () => ClusterConfig } {
+function allocation(s: Shared, blocked: (pool: SpiderIPPool) => string | undefined): { writer: Allocator; reserve: Omit<ReserveContext, "allocator">; dryRun: () => DryRunAllocator; auto: AutoPools; cluster: () => ClusterConfig } {
   const { informers: i, config, clock, log, metrics } = s;
   const cluster = s.cluster;
   const reserved = reservedFrom(() => i.reserved.list(), log);
@@ -108,7 +109,7 @@ function allocation(s: Shared, blocked: (pool: SpiderIPPool) => string | undefin
     ...common,
     store: s.stores.pools,
     log,
-    onConflict: () => metrics.poolConflicts.inc(),
+    onConflict: (_pool, requests) => metrics.observeConflict(requests),
     onWrite: (_pool, batch) => metrics.poolWrites.observe(batch),
     mayBeRequestFault: isRefusedWrite,
     blocked,
@@ -130,7 +131,7 @@ function allocation(s: Shared, blocked: (pool: SpiderIPPool) => string | undefin
     autoPool: (pod, iface, family, subnets, dryRun) => auto.pools.forPod(pod, iface, family, subnets, dryRun),
     sticky: (pod) => (cluster().enableStatefulSet && pod.name ? stickyAddresses(pod, i.endpoints.get(pod.name, pod.namespace)) : []),
   };
-  return { writer, reserve, dryRun: () => new DryRunAllocator(common), auto, cluster };
+  return { writer: meteredReleases(writer, metrics), reserve, dryRun: () => new DryRunAllocator(common), auto, cluster };
 }
 
 /** The admission handlers, by path segment under /webhooks/. */
@@ -276,7 +277,10 @@ export async function startController(config: ControllerConfig, opts: Controller
     ready: synced,
     metrics: s.metrics,
     log,
-    beforeScrape: () => s.metrics.refreshPools(informers.pools.list(), informers.subnets.list().length),
+    beforeScrape: () => {
+      s.metrics.refreshPools(informers.pools.list(), informers.subnets.list().length);
+      s.metrics.refreshSubnets(informers.subnets.list());
+    },
     gets: {
       "/v1/consistency": async () => ({ status: 200, body: await liveConsistency(s.live, () => s.clock.now()) }),
       "/v1/history": async (q) => (q.pool ? { status: 200, body: await history.history(q.pool, q.address) } : { status: 400, body: { message: "name the pool: /v1/history?pool=NAME[&address=IP]" } }),

@@ -78,7 +78,10 @@ export const DEFAULT_CLUSTER_CONFIG: ClusterConfig = Object.freeze({
 
 const GC_KEYS = ["enableGCIP", "enableGCStatelessTerminatingPodOnReadyNode", "enableGCStatelessTerminatingPodOnNotReadyNode", "gcIPInterval", "gcAdditionalGraceDelay"] as const;
 
-const KNOWN = new Set([...Object.keys(DEFAULT_CLUSTER_CONFIG), "clusterDefaultNetwork", ...GC_KEYS]);
+/** Every key of conf.yml this project reads (the chart's values.yaml sets each one). */
+export const CLUSTER_CONFIG_KEYS: readonly string[] = Object.freeze([...Object.keys(DEFAULT_CLUSTER_CONFIG), "clusterDefaultNetwork", ...GC_KEYS]);
+
+const KNOWN = new Set(CLUSTER_CONFIG_KEYS);
 
 /**
  * Reads one key of conf.yml: the value to use (undefined: leave the key out), after noting

@@ -16,7 +16,8 @@ export interface PoolWriterOptions {
   clock: Clock;
   coolDownMs: number;
   log: Log;
-  onConflict?: (pool: string) => void;
+  /** A write lost its compare-and-swap and will be retried; `requests` is what it carried. */
+  onConflict?: (pool: string, requests: readonly PoolRequest[]) => void;
   onWrite?: (pool: string, batch: number) => void;
   /** How lost compare-and-swaps are retried; CONFLICT_RETRY by default. */
   retry?: RetryPolicy;
@@ -149,7 +150,7 @@ export class PoolWriter implements Allocator {
         retryable: (err) => err instanceof ConflictError,
         // A lost compare-and-swap is the protocol working, not a fault.
         onRetry: (_err, attempt, delayMs) => {
-          this.o.onConflict?.(name);
+          this.o.onConflict?.(name, requests);
           this.o.log.debug({ pool: name, attempt, delayMs, batch: requests.length }, "pool write lost a compare-and-swap; re-reading");
         },
       },

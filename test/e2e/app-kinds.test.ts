@@ -45,7 +45,9 @@ describe("automatic pools for every kind of application", () => {
   beforeAll(async () => {
     kc = testKubeConfig();
     await applyCrds(kc);
-    tc = await startTestController(kc, "appkinds", { SPIDERPOOL_RESERVATION_TTL_MS: "4000", SPIDERPOOL_AUTO_POOL_RESYNC_MS: "5000" });
+    // The third-party owner (a Widget) is read as an operator allows it: controller.extraRules (docs/install.md).
+    const extraRules = [{ apiGroups: ["apppools.example.com"], resources: ["widgets"], verbs: ["get"] }];
+    tc = await startTestController(kc, "appkinds", { SPIDERPOOL_RESERVATION_TTL_MS: "4000", SPIDERPOOL_AUTO_POOL_RESYNC_MS: "5000" }, undefined, 1, { chartValues: { controller: { extraRules } } });
     a = apis(kc);
     await createKwokNodes(kc, nodes, { "appkinds/ds": "yes" });
     await a.subnets.create({

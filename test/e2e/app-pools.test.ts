@@ -143,6 +143,8 @@ describe("a Deployment's automatic pool", () => {
     await a.apps.deleteNamespacedDeployment({ name: "cache", namespace: ns, propagationPolicy: "Background" });
     await waitFor("its pods gone", async () => (await a.core.listNamespacedPod({ namespace: ns })).items.length === 0, 120000);
     await a.pools.delete(pool.metadata.name ?? "", undefined, {});
+    // Gone, finalizer and all, before the next test reads the subnet's status as settled.
+    await waitFor("the kept pool gone", async () => (await a.pools.get(pool.metadata.name ?? "")) === undefined, 60000);
   });
 
   it("refuses an oversized ippool-ip-number, naming the cap, and leaves the subnet unchanged", async () => {

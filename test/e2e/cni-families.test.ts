@@ -24,7 +24,8 @@ describe("CNI in IPv6-only and dual-stack clusters", () => {
   let core: CoreV1Api;
   let underlay: Underlay;
   let node: SimNode;
-  const controllers: TestController[] = [];
+  let v6: TestController;
+  let dual: TestController;
   const id = Math.random().toString(36).slice(2, 6);
 
   const runningPod = async (namespace: string, name: string): Promise<V1Pod> => {
@@ -41,19 +42,23 @@ describe("CNI in IPv6-only and dual-stack clusters", () => {
     await applyCrds(kc);
     core = kc.makeApiClient(CoreV1Api);
     underlay = await Underlay.create(`f${id}`);
+    v6 = await startTestController(kc, "e2ev6", {}, "enableIPv4: false\nenableIPv6: true\n");
+    dual = await startTestController(kc, "e2edual", {}, "enableIPv4: true\nenableIPv6: true\n");
     const dir = mkdtempSync(join(tmpdir(), "spiderpool-families-"));
-    node = await SimNode.start({ kc, name: `sim-families-${id}`, labels: { [SIM_LABEL]: id }, master: await underlay.plug("a"), binDir: await installedCniBinDir(), socketPath: join(dir, "agent.sock"), log: pino({ level: process.env.SPIDERPOOL_TEST_LOG_LEVEL ?? "error" }) });
+    // One agent serves both controllers' Pods; it runs as the first one's chart identity.
+    const agentIdentity = (n: string): ReturnType<TestController["agentIdentity"]> => v6.agentIdentity(n);
+    node = await SimNode.start({ kc, name: `sim-families-${id}`, labels: { [SIM_LABEL]: id }, master: await underlay.plug("a"), binDir: await installedCniBinDir(), socketPath: join(dir, "agent.sock"), log: pino({ level: process.env.SPIDERPOOL_TEST_LOG_LEVEL ?? "error" }), agentIdentity });
   });
 
   afterAll(async () => {
     await node?.stop();
     await underlay?.destroy();
-    for (const c of controllers) await c.stop();
+    await v6?.stop();
+    await dual?.stop();
   });
 
   it("puts an IPv6-only Pod's address on eth0 inside its namespace", async () => {
-    const tc = await startTestController(kc, "e2ev6", {}, "enableIPv4: false\nenableIPv6: true\n");
-    controllers.push(tc);
+    const tc = v6;
     await createPool(kc, tc.labels, "e2ev6-pool", { subnet: "fd00:95::/64", ips: ["fd00:95::10-fd00:95::2f"], gateway: "fd00:95::1" });
     const ns = await tc.createPodNamespace("v6", {}, { "ipam.spidernet.io/default-ipv6-ippool": '["e2ev6-pool"]' });
     const pods = [await runningPod(ns, "v6-a"), await runningPod(ns, "v6-b")];
@@ -68,8 +73,7 @@ describe("CNI in IPv6-only and dual-stack clusters", () => {
   });
 
   it("puts a dual-stack Pod's two addresses on eth0 inside its namespace", async () => {
-    const tc = await startTestController(kc, "e2edual", {}, "enableIPv4: true\nenableIPv6: true\n");
-    controllers.push(tc);
+    const tc = dual;
     await createPool(kc, tc.labels, "e2edual-v4", { subnet: "10.96.0.0/24", ips: ["10.96.0.10-10.96.0.29"], gateway: "10.96.0.1" });
     await createPool(kc, tc.labels, "e2edual-v6", { subnet: "fd00:96::/64", ips: ["fd00:96::10-fd00:96::2f"], gateway: "fd00:96::1" });
     const ns = await tc.createPodNamespace("dual", {}, { "ipam.spidernet.io/default-ipv4-ippool": '["e2edual-v4"]', "ipam.spidernet.io/default-ipv6-ippool": '["e2edual-v6"]' });

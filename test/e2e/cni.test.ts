@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
+import { AppsV1Api, AuthenticationV1Api, CoreV1Api, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
@@ -48,21 +48,11 @@ describe("CNI with the real macvlan plugin in network namespaces", () => {
     underlay = await Underlay.create(id);
     const sockets = mkdtempSync(join(tmpdir(), "spiderpool-agents-"));
     const log = pino({ level: process.env.SPIDERPOOL_TEST_LOG_LEVEL ?? "error" });
-    // The agents may ask the controller for late allocation: they trust its CA and present
-    // the token of the spiderpool-agent service account, as in a cluster.
-    const secret = await core.readNamespacedSecret({ name: "spiderpool-controller-webhook-tls", namespace: tc.namespace });
-    writeFileSync(join(sockets, "ca.crt"), Buffer.from(secret.data?.["ca-bundle.crt"] ?? "", "base64"));
-    await core.createNamespacedServiceAccount({ namespace: tc.namespace, body: { metadata: { name: "spiderpool-agent" } } });
-    const token = await core.createNamespacedServiceAccountToken({ name: "spiderpool-agent", namespace: tc.namespace, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
-    writeFileSync(join(sockets, "token"), token.status?.token ?? "");
-    const agentSettings = {
-      SPIDERPOOL_CONTROLLER_URL: `https://127.0.0.1:${tc.controller.port}`,
-      SPIDERPOOL_CONTROLLER_CA_FILE: join(sockets, "ca.crt"),
-      SPIDERPOOL_CONTROLLER_TOKEN_FILE: join(sockets, "token"),
-    };
+    // The agents run as the chart's agent ServiceAccount (a token bound to their Node) and
+    // may ask the controller for late allocation, trusting its CA, as in a cluster.
     for (const n of ["a", "b"]) {
       nodes.push(
-        await SimNode.start({ kc, name: `sim-${id}-${n}`, labels: { [SIM_LABEL]: id }, master: await underlay.plug(n), binDir, socketPath: join(sockets, `${n}.sock`), log, agentSettings }),
+        await SimNode.start({ kc, name: `sim-${id}-${n}`, labels: { [SIM_LABEL]: id }, master: await underlay.plug(n), binDir, socketPath: join(sockets, `${n}.sock`), log, agentIdentity: (node) => tc.agentIdentity(node) }),
       );
     }
     await createPool(kc, tc.labels, "e2ecni-pool", { subnet: "10.82.0.0/24", ips: ["10.82.0.10-10.82.0.59"], gateway: "10.82.0.1" });
@@ -142,6 +132,15 @@ describe("CNI with the real macvlan plugin in network namespaces", () => {
     const from = simOf(onA as V1Pod).sandboxes.get(keyOf(onA as V1Pod))?.netnsName ?? "";
     expect(await ping(from, onB?.status?.podIP ?? "")).toBe(true);
     await expectSandboxRecorded(onA as V1Pod);
+  });
+
+  it("runs the controller and each agent as the chart's ServiceAccounts, each agent's token bound to its node", async () => {
+    const whoAmI = async (k: KubeConfig | undefined) => (await (k as KubeConfig).makeApiClient(AuthenticationV1Api).createSelfSubjectReview({ body: {} })).status?.userInfo;
+    expect((await whoAmI(tc.controllerKubeConfig))?.username).toBe(tc.identities?.controller.username);
+    for (const n of nodes) {
+      const user = await whoAmI(n.agentKubeConfig);
+      expect({ username: user?.username, node: user?.extra?.["authentication.kubernetes.io/node-name"] }).toEqual({ username: tc.identities?.agent.username, node: [n.o.name] });
+    }
   });
 
   it("shows the agent's health and CNI metrics", async () => {

@@ -85,7 +85,7 @@ describe("the coordinator chained after macvlan + spiderpool, in network namespa
 
     socket = join(mkdtempSync(join(tmpdir(), "spiderpool-coord-")), "agent.sock");
     const log = pino({ level: process.env.SPIDERPOOL_TEST_LOG_LEVEL ?? "error" });
-    sim = await SimNode.start({ kc, name: `coord-${id}`, labels: { "spiderpool.test/coordinator": id }, master: masterA, binDir, socketPath: socket, log });
+    sim = await SimNode.start({ kc, name: `coord-${id}`, labels: { "spiderpool.test/coordinator": id }, master: masterA, binDir, socketPath: socket, log, agentIdentity: (n) => tc.agentIdentity(n) });
     await sim.stopKubelet(); // this test is the node's runtime: it runs the CNI chains itself
     await createPool(kc, tc.labels, "e2ecoord-a4", { subnet: "10.91.1.0/24", ips: ["10.91.1.10-10.91.1.30"], gateway: "10.91.1.1" });
     await createPool(kc, tc.labels, "e2ecoord-a6", { subnet: "fd91:1::/64", ips: ["fd91:1::10-fd91:1::30"], gateway: "fd91:1::1" });

@@ -51,7 +51,7 @@ describe("Multus secondary NICs with eth0 served by another plugin", () => {
     underlay = await Underlay.create(`m${id}`);
     const dir = mkdtempSync(join(tmpdir(), "spiderpool-multus-"));
     const primary = { cniVersion: "1.0.0", name: "standin-eth0", plugins: [{ type: "macvlan", master: "x", mode: "bridge", ipam: { type: "host-local", ranges: [[{ subnet: "192.168.200.0/24" }]], dataDir: join(dir, "host-local") } }] };
-    node = await SimNode.start({ kc, name: `sim-multus-${id}`, labels: { [SIM_LABEL]: id }, master: await underlay.plug("a"), binDir: await installedCniBinDir(), socketPath: join(dir, "agent.sock"), log: pino({ level: process.env.SPIDERPOOL_TEST_LOG_LEVEL ?? "error" }), primary });
+    node = await SimNode.start({ kc, name: `sim-multus-${id}`, labels: { [SIM_LABEL]: id }, master: await underlay.plug("a"), binDir: await installedCniBinDir(), socketPath: join(dir, "agent.sock"), log: pino({ level: process.env.SPIDERPOOL_TEST_LOG_LEVEL ?? "error" }), primary, agentIdentity: (n) => tc.agentIdentity(n) });
     await createPool(kc, tc.labels, "e2emultus-a", { subnet: "10.93.0.0/24", ips: ["10.93.0.10-10.93.0.29"] });
     await createPool(kc, tc.labels, "e2emultus-smc", { subnet: "10.94.0.0/24", ips: ["10.94.0.10-10.94.0.29"] });
     ns = await tc.createPodNamespace("multus");

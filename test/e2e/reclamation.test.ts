@@ -215,7 +215,7 @@ describe("reclamation", () => {
   });
 
   it("serves the checker on GET /v1/consistency, runs a scan on POST /v1/gc on the leader, and counts releases by reason", async () => {
-    const secret = await core.readNamespacedSecret({ name: "spiderpool-controller-webhook-tls", namespace: tc.namespace });
+    const secret = await core.readNamespacedSecret({ name: tc.config.tls.secretName, namespace: tc.namespace });
     const ca = Buffer.from(secret.data?.["ca-bundle.crt"] ?? "", "base64").toString();
     const leader = await waitFor("a leader", () => Promise.resolve(tc.replicas.find((r) => r.isLeader())), 30_000);
     const follower = tc.replicas.find((r) => r !== leader);

@@ -1,11 +1,12 @@
 import type { KubeConfig } from "@kubernetes/client-node";
-import { startLocalController, type LocalController } from "../../local-cluster/controller.js";
+import { startLocalController, type LocalController, type LocalControllerOptions } from "../../local-cluster/controller.js";
 
 export type TestController = LocalController;
 
 /**
  * spiderpool-controller for one test file: local-cluster's controller, scoped to the
- * file's own objects, logging at SPIDERPOOL_TEST_LOG_LEVEL (errors only by default).
+ * file's own objects, logging at SPIDERPOOL_TEST_LOG_LEVEL (errors only by default). It runs
+ * as the Helm chart's controller ServiceAccount, with the chart's RBAC and settings.
  */
 export function startTestController(
   kc: KubeConfig,
@@ -13,7 +14,8 @@ export function startTestController(
   settings: Record<string, string> = {},
   clusterConfig?: string,
   replicas = 1,
+  options: Pick<LocalControllerOptions, "controllerKubeConfig" | "identity" | "chartValues"> = {},
 ): Promise<TestController> {
   const logLevel = process.env.SPIDERPOOL_TEST_LOG_LEVEL ?? "error";
-  return startLocalController(kc, { prefix, settings: { SPIDERPOOL_LOG_LEVEL: logLevel, ...settings }, clusterConfig, replicas });
+  return startLocalController(kc, { prefix, settings: { SPIDERPOOL_LOG_LEVEL: logLevel, ...settings }, clusterConfig, replicas, ...options });
 }

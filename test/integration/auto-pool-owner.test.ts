@@ -25,7 +25,9 @@ describe("automatic pools belong to their application", () => {
   beforeAll(async () => {
     kc = testKubeConfig();
     await applyCrds(kc);
-    tc = await startTestController(kc, "apown", { SPIDERPOOL_AUTO_POOL_MAX_IPS: "100" });
+    // A ConfigMap stands in for a third party's owner kind: read as an operator allows it (controller.extraRules, docs/install.md).
+    const extraRules = [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get"] }];
+    tc = await startTestController(kc, "apown", { SPIDERPOOL_AUTO_POOL_MAX_IPS: "100" }, undefined, 1, { chartValues: { controller: { extraRules } } });
     a = apis(kc);
     await a.subnets.create({
       apiVersion: API_VERSION,

@@ -26,7 +26,7 @@ describe("a repeated Pod admission", () => {
     await applyCrds(kc);
     tc = await startTestController(kc, "repeat");
     await createPool(kc, tc.labels, "repeat-pool", { subnet: "10.83.0.0/24", ips: ["10.83.0.10-10.83.0.19"] });
-    const secret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name: "spiderpool-controller-webhook-tls", namespace: tc.namespace });
+    const secret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name: tc.config.tls.secretName, namespace: tc.namespace });
     ca = Buffer.from(secret.data?.["ca-bundle.crt"] ?? "", "base64").toString();
   });
   afterAll(() => tc.stop());

@@ -12,7 +12,6 @@ import { applyCrds, waitFor } from "../../local-cluster/kube.js";
 import { assignedOf, createPod, createPool, podSpec } from "../../local-cluster/pods.js";
 import { HoldingKubeConfig } from "../harness/held-request.js";
 import { refusal, testKubeConfig } from "../harness/kube.js";
-import { testClusterState } from "../harness/test-cluster.js";
 
 const POOL = "scale-500";
 const CONFLICTS = "spiderpool_ipam_allocation_update_ippool_conflict_counts_total";
@@ -38,8 +37,9 @@ describe("Pod admission at scale, two replicas", () => {
   beforeAll(async () => {
     kc = testKubeConfig();
     await applyCrds(kc);
-    replicasKc = HoldingKubeConfig.of(testClusterState().kubeconfig);
-    tc = await startTestController(replicasKc, "scale", {}, undefined, 2);
+    // The replicas' clients come from this KubeConfig (the chart's controller identity is put in it).
+    replicasKc = new HoldingKubeConfig();
+    tc = await startTestController(kc, "scale", {}, undefined, 2, { controllerKubeConfig: replicasKc });
     await createPool(kc, tc.labels, POOL, { subnet: "10.80.0.0/23", ips: ["10.80.0.1-10.80.1.244"] });
     // The leader's reconciler writes a new pool's counts once; after that, the pool's
     // status is written by allocations only.
