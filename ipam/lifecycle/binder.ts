@@ -203,8 +203,8 @@ export class Binder {
   }
 
   private async releaseEndpoint(ep: SpiderEndpoint, reason: ReleaseReason, owner: PodLike | undefined): Promise<void> {
-    const released = await releaseEndpointAddresses(this.d.allocator, this.d.endpointStore, ep, reason, this.d.log);
-    this.d.onRelease?.(reason, released, ep);
+    const onReleased = (released: RecordedAddress[]): void => this.d.onRelease?.(reason, released, ep);
+    const released = await releaseEndpointAddresses(this.d.allocator, this.d.endpointStore, ep, { reason, log: this.d.log, onReleased });
     if (released.length === 0) return;
     const subject = owner ?? { metadata: { name: ep.metadata.name, namespace: ep.metadata.namespace, uid: ep.status?.current?.uid } };
     // Events are for people: the release does not wait for one (the recorder never throws).

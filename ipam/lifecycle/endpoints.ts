@@ -50,13 +50,24 @@ export async function releaseRecorded(allocator: Allocator, ep: SpiderEndpoint):
  * compare-and-swap throws; repeating the whole step is harmless because releases are exact.
  */
 export async function releaseEndpoint(allocator: Allocator, endpoints: EndpointStore, ep: SpiderEndpoint, reason: string, log: Log): Promise<number> {
-  return (await releaseEndpointAddresses(allocator, endpoints, ep, reason, log)).length;
+  return (await releaseEndpointAddresses(allocator, endpoints, ep, { reason, log })).length;
 }
 
-/** releaseEndpoint, returning what was freed. */
-export async function releaseEndpointAddresses(allocator: Allocator, endpoints: EndpointStore, ep: SpiderEndpoint, reason: string, log: Log): Promise<RecordedAddress[]> {
+/**
+ * releaseEndpoint, returning what was freed. `onReleased` hears of the release before the
+ * endpoint is written: a write that then loses its compare-and-swap (the garbage collector
+ * marking the endpoint terminating in the same moment) throws, and the repeat frees nothing
+ * more, so only this call can report what went.
+ */
+export async function releaseEndpointAddresses(
+  allocator: Allocator,
+  endpoints: EndpointStore,
+  ep: SpiderEndpoint,
+  release: { reason: string; log: Log; onReleased?: (released: RecordedAddress[]) => void },
+): Promise<RecordedAddress[]> {
   const released = await releaseRecordedAddresses(allocator, ep);
-  log.info({ endpoint: `${ep.metadata.namespace}/${ep.metadata.name}`, uid: ep.status?.current?.uid, reason, released: released.map((a) => a.text) }, "addresses released");
+  release.log.info({ endpoint: `${ep.metadata.namespace}/${ep.metadata.name}`, uid: ep.status?.current?.uid, reason: release.reason, released: released.map((a) => a.text) }, "addresses released");
+  release.onReleased?.(released);
   const finalizers = (ep.metadata.finalizers ?? []).filter((f) => f !== ENDPOINT_FINALIZER);
   // Compare-and-swap on what was judged: an endpoint changed since (re-bound to a Pod
   // re-created under the same name) makes this throw instead of removing the new record.

@@ -125,6 +125,29 @@ describe("Binder over fake ports", () => {
     expect(t.endpoints.peek("web-0", "app")).toBeUndefined();
   });
 
+  it("reports a release even when the garbage collector marks the endpoint terminating in the same moment", async () => {
+    const t = await setup();
+    const assigned = await t.reserve("r1");
+    t.addPod("web-0", assigned);
+    await t.binder.reconcile("app/web-0");
+    t.pods.items.length = 0;
+    // kube-controller-manager's garbage collector deletes the endpoint of a Pod that is gone:
+    // its deletionTimestamp lands just before the binder's finalizer write, which then conflicts.
+    let gcRan = false;
+    t.endpoints.beforeWrite = (op) => {
+      if (op !== "replace" || gcRan) return;
+      gcRan = true;
+      const ep = t.endpoints.peek("web-0", "app");
+      if (ep) void t.endpoints.delete("web-0", "app", { uid: ep.metadata.uid ?? "" });
+    };
+    await expect(t.binder.reconcile("app/web-0")).rejects.toThrow(/resourceVersion/);
+    await t.binder.reconcile("app/web-0");
+    expect(heldIn(t.pools, "p")).toEqual([]);
+    expect(t.endpoints.peek("web-0", "app")).toBeUndefined();
+    // The one release is reported once, with its address, whichever attempt finished the endpoint.
+    expect(t.releases.filter(([, n]) => n > 0)).toEqual([["pod-deleted", 1]]);
+  });
+
   /** A StatefulSet Pod bound, then gone: what its endpoint keeps. */
   async function statefulSetPodGone(t: Awaited<ReturnType<typeof setup>>, name: string): Promise<void> {
     const assigned = await t.reserve(`r-${name}`);
