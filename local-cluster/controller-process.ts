@@ -36,8 +36,8 @@ async function bundledMain(): Promise<string> {
 }
 
 /** Starts a local controller in a process of its own against the cluster of `kubeconfig`; resolves once it serves. */
-export async function spawnController(kubeconfig: string, prefix: string, settings: Record<string, string> = {}): Promise<ControllerProcess> {
-  const child = spawn(process.execPath, [await bundledMain(), kubeconfig, prefix, JSON.stringify(settings)], {
+export async function spawnController(kubeconfig: string, prefix: string, settings: Record<string, string> = {}, clusterConfig?: string): Promise<ControllerProcess> {
+  const child = spawn(process.execPath, [await bundledMain(), kubeconfig, prefix, JSON.stringify(settings), ...(clusterConfig ? [clusterConfig] : [])], {
     cwd: REPO_ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -5,6 +5,8 @@ import { startInformer } from "../k8s/informer.js";
 import { trimPod } from "../k8s/trim.js";
 import type { Log } from "../ipam/ports.js";
 import { KWOK_NODE_ANNOTATION } from "./cluster.js";
+import { retry, type RetryPolicy } from "../ipam/retry.js";
+import { systemClock } from "../runtime/clock.js";
 import { waitFor } from "./kube.js";
 
 /** Scenario nodes carry this label (valued with the run's id); the workload's Pods select it. */
@@ -56,15 +58,30 @@ function deployment(w: Wave, i: number): V1Deployment {
   };
 }
 
-/** Creates the wave's Deployments, at most 10 requests in flight. */
-export async function createWave(kc: KubeConfig, w: Wave): Promise<void> {
+/** A refused create is tried again, as a deployment pipeline would, within about a minute. */
+const CREATE_RETRY: RetryPolicy = { attempts: 12, baseMs: 500, maxMs: 8_000, jitter: true };
+
+/**
+ * Creates the wave's Deployments, at most 10 requests in flight; a create the apiserver
+ * refuses with a 5xx (a webhook past its timeout) is retried. Returns how many were refused.
+ */
+export async function createWave(kc: KubeConfig, w: Wave): Promise<number> {
   const apps = kc.makeApiClient(AppsV1Api);
   let next = 0;
+  let refused = 0;
+  const create = (i: number): Promise<unknown> =>
+    retry(() => apps.createNamespacedDeployment({ namespace: w.namespace, body: deployment(w, i) }), {
+      policy: CREATE_RETRY,
+      clock: systemClock,
+      retryable: (err) => ((err as { code?: number }).code ?? 0) >= 500,
+      onRetry: () => refused++,
+    });
   await Promise.all(
     Array.from({ length: Math.min(10, w.deployments) }, async () => {
-      while (next < w.deployments) await apps.createNamespacedDeployment({ namespace: w.namespace, body: deployment(w, next++) });
+      while (next < w.deployments) await create(next++);
     }),
   );
+  return refused;
 }
 
 /** Deletes the wave's Deployments (their ReplicaSets and Pods go by garbage collection). */

@@ -43,6 +43,8 @@ export interface ScenarioResult {
   conflicts: number;
   /** Pod admissions refused (denied or error). */
   refused: number;
+  /** Deployment creates the apiserver refused with a 5xx (the application webhook past its timeout), then retried. */
+  createsRefused: number;
   controllerPeakRss: number;
   /** The consistency checker over the scenario's pools at the end: leaked/missing/duplicates, or "—" without the webhook. */
   verdict: string;
@@ -95,12 +97,12 @@ async function addressesFor(kind: ScenarioKind, run: ScenarioRun, c: ControllerP
 }
 
 /** Creates the wave and waits for it, timing from the first create. */
-async function timedWave(run: ScenarioRun, w: Wave, withAddress: boolean, before?: () => Promise<void>): Promise<{ outcome: WaveOutcome; startedAt: number }> {
+async function timedWave(run: ScenarioRun, w: Wave, withAddress: boolean, before?: () => Promise<void>): Promise<{ outcome: WaveOutcome; startedAt: number; createsRefused: number }> {
   const startedAt = performance.now();
   const done = waitWaveRunning(run.kc, w, { count: w.deployments * w.replicas, withAddress, timeoutMs: run.timeoutMs }, run.log);
   await before?.();
-  await createWave(run.kc, w);
-  return { outcome: await done, startedAt };
+  const createsRefused = await createWave(run.kc, w);
+  return { outcome: await done, startedAt, createsRefused };
 }
 
 /** The webhook's figures for the scenario, from its /metrics. */
@@ -143,14 +145,16 @@ export async function runScenario(run: ScenarioRun, kind: ScenarioKind): Promise
     const shape = { namespace, deployments: run.deployments, replicas: run.replicas, annotations, nodes: run.nodes };
     const first: Wave = { ...shape, wave: "a" };
     let timed = await timedWave(run, first, webhook);
+    let createsRefused = timed.createsRefused;
     if (kind === "churn") {
       // Churn: the first wave holds every address; delete it and create the next at once.
       if (timed.outcome.doneAt === undefined) throw new Error(`churn: the first wave did not run (${timed.outcome.running} Running)`);
       timed = await timedWave(run, { ...shape, wave: "b" }, webhook, () => deleteWave(run.kc, first));
+      createsRefused += timed.createsRefused;
     }
     const figures = await webhookFigures(c);
     const verdict = webhook ? await verdictOf(run, c.labels) : "—";
-    const result: ScenarioResult = { kind, pods: run.deployments * run.replicas, wallMs: timed.outcome.doneAt === undefined ? undefined : timed.outcome.doneAt - timed.startedAt, running: timed.outcome.running, failed: timed.outcome.failed, ...figures, controllerPeakRss: c.peakRss(), verdict };
+    const result: ScenarioResult = { kind, pods: run.deployments * run.replicas, wallMs: timed.outcome.doneAt === undefined ? undefined : timed.outcome.doneAt - timed.startedAt, running: timed.outcome.running, failed: timed.outcome.failed, ...figures, createsRefused, controllerPeakRss: c.peakRss(), verdict };
     await run.kc.makeApiClient(CoreV1Api).deleteNamespace({ name: namespace });
     await waitNoPods(run.kc, namespace);
     return result;

@@ -31,7 +31,8 @@ describe("a 65,536-address IPv4 pool and an IPv6 /64 pool", () => {
   beforeAll(async () => {
     kc = testKubeConfig();
     await applyCrds(kc);
-    tc = await startTestController(kc, "bigpool");
+    // Dual-stack, so that every Pod takes an address from each pool.
+    tc = await startTestController(kc, "bigpool", {}, "enableIPv4: true\nenableIPv6: true\n");
     await createPool(kc, tc.labels, V4, { subnet: "10.186.0.0/16", ips: ["10.186.0.0-10.186.255.255"] });
     await createPool(kc, tc.labels, V6, { subnet: "fd00:186::/64", ips: ["fd00:186::-fd00:186::ffff:ffff:ffff:ffff"] });
     await waitFor("the pools' counts", async () => (await pools().get(V4))?.status?.totalIPCount === 65_536);
