@@ -8,7 +8,7 @@ export function scenarioTable(results: readonly ScenarioResult[]): string {
   const base = results.find((r) => r.kind === "baseline")?.wallMs;
   const head = "| scenario | Pods Running (failed) | wall time | vs baseline | admissions/s | admission p50 | p99 | Pod admissions refused | Deployment creates refused | pool CAS conflicts | controller peak RSS | consistency at the end |";
   const rows = results.map((r) => {
-    const wall = r.wallMs === undefined ? `timed out (${r.running}/${r.pods})` : `${(r.wallMs / 1000).toFixed(1)} s`;
+    const wall = r.error ? `failed: ${r.error}` : r.wallMs === undefined ? `timed out (${r.running}/${r.pods})` : `${(r.wallMs / 1000).toFixed(1)} s`;
     const ratio = r.wallMs !== undefined && base !== undefined && r.kind !== "baseline" ? fixed(r.wallMs / base, 2, "×") : "—";
     const rate = r.wallMs && r.admissions ? fixed(r.admissions / (r.wallMs / 1000), 1) : "—";
     const hooked = r.kind !== "baseline";

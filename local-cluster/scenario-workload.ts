@@ -104,7 +104,7 @@ export interface WaveOutcome {
  * them are Running, and, when `withAddress`, carry the assigned-ips annotation; the time is
  * taken on the event that completes the count, not on a poll.
  */
-export async function waitWaveRunning(kc: KubeConfig, w: Pick<Wave, "namespace" | "wave">, expect: { count: number; withAddress: boolean; timeoutMs: number }, log: Log): Promise<WaveOutcome> {
+export async function waitWaveRunning(kc: KubeConfig, w: Pick<Wave, "namespace" | "wave">, expect: { count: number; withAddress: boolean; timeoutMs: number; signal?: AbortSignal }, log: Log): Promise<WaveOutcome> {
   const ready = new Set<string>();
   const failed = new Set<string>();
   const informer = startInformer<PodLike>(kc, {
@@ -117,7 +117,12 @@ export async function waitWaveRunning(kc: KubeConfig, w: Pick<Wave, "namespace" 
   });
   try {
     return await new Promise<WaveOutcome>((resolve) => {
-      const timer = setTimeout(() => resolve({ running: ready.size, failed: failed.size }), expect.timeoutMs);
+      const giveUp = (): void => resolve({ running: ready.size, failed: failed.size });
+      const timer = setTimeout(giveUp, expect.timeoutMs);
+      expect.signal?.addEventListener("abort", () => {
+        clearTimeout(timer);
+        giveUp();
+      });
       const follow = (pod: PodLike): void => {
         const name = pod.metadata.name ?? "";
         if (pod.status?.phase === "Failed") failed.add(name);

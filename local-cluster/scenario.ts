@@ -48,6 +48,8 @@ export interface ScenarioResult {
   controllerPeakRss: number;
   /** The consistency checker over the scenario's pools at the end: leaked/missing/duplicates, or "—" without the webhook. */
   verdict: string;
+  /** Why the scenario could not complete, if it could not. */
+  error?: string;
 }
 
 export interface ScenarioRun {
@@ -99,10 +101,17 @@ async function addressesFor(kind: ScenarioKind, run: ScenarioRun, c: ControllerP
 /** Creates the wave and waits for it, timing from the first create. */
 async function timedWave(run: ScenarioRun, w: Wave, withAddress: boolean, before?: () => Promise<void>): Promise<{ outcome: WaveOutcome; startedAt: number; createsRefused: number }> {
   const startedAt = performance.now();
-  const done = waitWaveRunning(run.kc, w, { count: w.deployments * w.replicas, withAddress, timeoutMs: run.timeoutMs }, run.log);
-  await before?.();
-  const createsRefused = await createWave(run.kc, w);
-  return { outcome: await done, startedAt, createsRefused };
+  const stop = new AbortController();
+  const done = waitWaveRunning(run.kc, w, { count: w.deployments * w.replicas, withAddress, timeoutMs: run.timeoutMs, signal: stop.signal }, run.log);
+  try {
+    await before?.();
+    const createsRefused = await createWave(run.kc, w);
+    return { outcome: await done, startedAt, createsRefused };
+  } catch (err) {
+    stop.abort();
+    await done;
+    throw err;
+  }
 }
 
 /** The webhook's figures for the scenario, from its /metrics. */
@@ -135,30 +144,40 @@ async function verdictOf(run: ScenarioRun, labels: Record<string, string>): Prom
   }
 }
 
-/** Runs one scenario from a fresh namespace and controller process, and removes its workload at the end. */
+/**
+ * Runs one scenario from a fresh namespace and controller process, and removes its workload
+ * at the end; a scenario that cannot complete (its Deployments refused for good) comes back
+ * with `error` and the figures so far.
+ */
 export async function runScenario(run: ScenarioRun, kind: ScenarioKind): Promise<ScenarioResult> {
   const c = await spawnController(run.kubeconfig, `sc-${kind}`);
+  const namespace = await createNamespace(run.kc, `sc-${kind}`, kind === "baseline" ? {} : c.labels);
   try {
-    const webhook = kind !== "baseline";
-    const annotations = await addressesFor(kind, run, c);
-    const namespace = await createNamespace(run.kc, `sc-${kind}`, webhook ? c.labels : {});
-    const shape = { namespace, deployments: run.deployments, replicas: run.replicas, annotations, nodes: run.nodes };
-    const first: Wave = { ...shape, wave: "a" };
-    let timed = await timedWave(run, first, webhook);
-    let createsRefused = timed.createsRefused;
-    if (kind === "churn") {
-      // Churn: the first wave holds every address; delete it and create the next at once.
-      if (timed.outcome.doneAt === undefined) throw new Error(`churn: the first wave did not run (${timed.outcome.running} Running)`);
-      timed = await timedWave(run, { ...shape, wave: "b" }, webhook, () => deleteWave(run.kc, first));
-      createsRefused += timed.createsRefused;
-    }
+    return await measured(run, kind, c, namespace);
+  } catch (err) {
     const figures = await webhookFigures(c);
-    const verdict = webhook ? await verdictOf(run, c.labels) : "—";
-    const result: ScenarioResult = { kind, pods: run.deployments * run.replicas, wallMs: timed.outcome.doneAt === undefined ? undefined : timed.outcome.doneAt - timed.startedAt, running: timed.outcome.running, failed: timed.outcome.failed, ...figures, createsRefused, controllerPeakRss: c.peakRss(), verdict };
+    return { kind, pods: run.deployments * run.replicas, running: 0, failed: 0, ...figures, createsRefused: 0, controllerPeakRss: c.peakRss(), verdict: "—", error: String((err as Error).message).split("\n")[0]?.slice(0, 300) };
+  } finally {
     await run.kc.makeApiClient(CoreV1Api).deleteNamespace({ name: namespace });
     await waitNoPods(run.kc, namespace);
-    return result;
-  } finally {
     await c.stop();
   }
+}
+
+async function measured(run: ScenarioRun, kind: ScenarioKind, c: ControllerProcess, namespace: string): Promise<ScenarioResult> {
+  const webhook = kind !== "baseline";
+  const annotations = await addressesFor(kind, run, c);
+  const shape = { namespace, deployments: run.deployments, replicas: run.replicas, annotations, nodes: run.nodes };
+  const first: Wave = { ...shape, wave: "a" };
+  let timed = await timedWave(run, first, webhook);
+  let createsRefused = timed.createsRefused;
+  if (kind === "churn") {
+    // Churn: the first wave holds every address; delete it and create the next at once.
+    if (timed.outcome.doneAt === undefined) throw new Error(`churn: the first wave did not run (${timed.outcome.running} Running)`);
+    timed = await timedWave(run, { ...shape, wave: "b" }, webhook, () => deleteWave(run.kc, first));
+    createsRefused += timed.createsRefused;
+  }
+  const figures = await webhookFigures(c);
+  const verdict = webhook ? await verdictOf(run, c.labels) : "—";
+  return { kind, pods: run.deployments * run.replicas, wallMs: timed.outcome.doneAt === undefined ? undefined : timed.outcome.doneAt - timed.startedAt, running: timed.outcome.running, failed: timed.outcome.failed, ...figures, createsRefused, controllerPeakRss: c.peakRss(), verdict };
 }
