@@ -23,6 +23,33 @@ export interface InformerOptions<T extends object> {
   log: Log;
   labelSelector?: string;
   fieldSelector?: string;
+  /** What the cache keeps of each object (k8s/trim.ts); applied to list items and watch events as they arrive. */
+  trim?: (obj: T) => T;
+}
+
+/** A Watch whose events carry trimmed objects; errors and bookmarks pass as they are. */
+class TrimmingWatch<T> extends Watch {
+  constructor(kc: KubeConfig, private readonly trim: (obj: T) => T) {
+    super(kc);
+  }
+
+  override watch(path: string, query: Record<string, string | number | boolean | undefined>, callback: (phase: string, obj: unknown, watchObj?: unknown) => void, done: (err: unknown) => void): Promise<AbortController> {
+    const keep = (phase: string, obj: unknown, watchObj?: unknown): void => callback(phase, phase === "ADDED" || phase === "MODIFIED" || phase === "DELETED" ? this.trim(obj as T) : obj, watchObj);
+    return super.watch(path, query, keep, done);
+  }
+}
+
+/** The list and the watch of `opts`, trimming what they deliver when `opts.trim` says how. */
+function source<T extends object>(kc: KubeConfig, opts: InformerOptions<T>): { watch: Watch; list: () => Promise<KubernetesListObject<T>> } {
+  const { trim, list } = opts;
+  if (!trim) return { watch: new Watch(kc), list };
+  return {
+    watch: new TrimmingWatch(kc, trim),
+    list: async () => {
+      const l = await list();
+      return { ...l, items: l.items.map(trim) };
+    },
+  };
 }
 
 /**
@@ -31,10 +58,11 @@ export interface InformerOptions<T extends object> {
  * restarted apiserver or a dropped connection never leaves the cache stale for good.
  */
 export function startInformer<T extends object>(kc: KubeConfig, opts: InformerOptions<T>): StartedInformer<T> {
-  const { name, path, list, log } = opts;
+  const { name, path, log } = opts;
+  const { watch, list } = source(kc, opts);
   // The project's kinds type their metadata a little differently from client-node's
   // V1ObjectMeta (plain JSON); the cache stores whatever the apiserver sent.
-  const lw = new ListWatch<KubernetesObject>(path, new Watch(kc), list, false, opts.labelSelector, opts.fieldSelector);
+  const lw = new ListWatch<KubernetesObject>(path, watch, list, false, opts.labelSelector, opts.fieldSelector);
   let stopped = false;
   let synced = false;
   let failures = 0;

@@ -9,6 +9,7 @@ import { MULTUS_CONFIG_PLURAL, type SpiderMultusConfig } from "../ipam/kinds/mul
 import { NAD_GROUP, NAD_PLURAL, NAD_VERSION, type NetworkAttachmentDefinition } from "../ipam/kinds/network-attachment.js";
 import type { Log } from "../ipam/ports.js";
 import { startInformer, type StartedInformer } from "../k8s/informer.js";
+import { trimObject, trimPod } from "../k8s/trim.js";
 import { CustomResources } from "../k8s/resources.js";
 import type { ControllerConfig } from "./config.js";
 
@@ -40,7 +41,7 @@ export function startControllerInformers(kc: KubeConfig, config: ControllerConfi
   const core = kc.makeApiClient(CoreV1Api);
   const custom = <T extends { metadata: object }>(plural: string, namespaced = false, gv?: { group: string; version: string }): StartedInformer<T> => {
     const api = new CustomResources<T & { metadata: { name?: string } }>(kc, plural, namespaced, gv);
-    return startInformer<T>(kc, { name: plural, path: api.path, list: () => api.list(), log });
+    return startInformer<T>(kc, { name: plural, path: api.path, list: () => api.list(), log, trim: trimObject });
   };
   const ns = config.namespace;
   const byName = `metadata.name=${config.ipam.configMap}`;
@@ -49,9 +50,10 @@ export function startControllerInformers(kc: KubeConfig, config: ControllerConfi
     subnets: custom<SpiderSubnet>(SUBNET_PLURAL),
     reserved: custom<SpiderReservedIP>(RESERVEDIP_PLURAL),
     endpoints: custom<SpiderEndpoint>(ENDPOINT_PLURAL, true),
-    pods: startInformer<PodLike>(kc, { name: "pods", path: "/api/v1/pods", list: async () => (await core.listPodForAllNamespaces()) as never, log }),
-    namespaces: startInformer(kc, { name: "namespaces", path: "/api/v1/namespaces", list: () => core.listNamespace(), log }),
-    nodes: startInformer(kc, { name: "nodes", path: "/api/v1/nodes", list: () => core.listNode(), log }),
+    // Every replica caches every Pod (the pool writer's guard reads them), so what a Pod costs is what trimPod keeps.
+    pods: startInformer<PodLike>(kc, { name: "pods", path: "/api/v1/pods", list: async () => (await core.listPodForAllNamespaces()) as never, log, trim: trimPod }),
+    namespaces: startInformer(kc, { name: "namespaces", path: "/api/v1/namespaces", list: () => core.listNamespace(), log, trim: trimObject }),
+    nodes: startInformer(kc, { name: "nodes", path: "/api/v1/nodes", list: () => core.listNode(), log, trim: trimObject }),
     multusConfigs: custom<SpiderMultusConfig>(MULTUS_CONFIG_PLURAL, true),
     nads: custom<NetworkAttachmentDefinition>(NAD_PLURAL, true, { group: NAD_GROUP, version: NAD_VERSION }),
     configMaps: startInformer(kc, {
@@ -68,7 +70,7 @@ export function startControllerInformers(kc: KubeConfig, config: ControllerConfi
 function applicationInformers(kc: KubeConfig, log: Log): Record<ApplicationKind, StartedInformer<Workload>> {
   const apps = kc.makeApiClient(AppsV1Api);
   const batch = kc.makeApiClient(BatchV1Api);
-  const inform = (name: string, path: string, list: () => Promise<unknown>): StartedInformer<Workload> => startInformer<Workload>(kc, { name, path, list: list as never, log });
+  const inform = (name: string, path: string, list: () => Promise<unknown>): StartedInformer<Workload> => startInformer<Workload>(kc, { name, path, list: list as never, log, trim: trimObject });
   return {
     Deployment: inform("deployments", "/apis/apps/v1/deployments", () => apps.listDeploymentForAllNamespaces()),
     ReplicaSet: inform("replicasets", "/apis/apps/v1/replicasets", () => apps.listReplicaSetForAllNamespaces()),

@@ -3,6 +3,7 @@ import { formatIP } from "../address/ip.js";
 import { IpamError } from "../errors.js";
 import { parseBig36, parseSafe36, parseSigned36, toBase36 } from "./base36.js";
 import { decodeRuns } from "./codec-runs.js";
+import { memoizedDecode, rememberEncoded } from "./decode-memo.js";
 import {
   type AllocationRun,
   type CoolingAddress,
@@ -61,13 +62,24 @@ function encodeRuns(runs: readonly AllocationRun[], subnet: CIDR): string {
   return out.join(",");
 }
 
+/**
+ * The text of each pending reservation, by the (immutable) object: a write re-encodes every
+ * reservation of the pool, and most are the very objects the last decode made, so their text
+ * is known (decoding accepts only the canonical text, so it is the one encoding gives).
+ */
+const pendingText = new WeakMap<PendingReservation, { subnet: CIDR; text: string }>();
+
+function encodePendingEntry(r: PendingReservation, subnet: CIDR): string {
+  const known = pendingText.get(r);
+  if (known && (known.subnet === subnet || (known.subnet.network === subnet.network && known.subnet.family === subnet.family))) return known.text;
+  const held = r.held.map((h) => `${toBase36(offsetOf(h.address, subnet))}@${encodeURIComponent(h.interface)}`);
+  const text = [encodeURIComponent(r.id), encodeURIComponent(r.owner ?? ""), toBase36(r.expiresAt), held.join("+")].join("|");
+  pendingText.set(r, { subnet, text });
+  return text;
+}
+
 function encodePending(pending: readonly PendingReservation[], subnet: CIDR): string {
-  return pending
-    .map((r) => {
-      const held = r.held.map((h) => `${toBase36(offsetOf(h.address, subnet))}@${encodeURIComponent(h.interface)}`);
-      return [encodeURIComponent(r.id), encodeURIComponent(r.owner ?? ""), toBase36(r.expiresAt), held.join("+")].join("|");
-    })
-    .join(",");
+  return pending.map((r) => encodePendingEntry(r, subnet)).join(",");
 }
 
 function encodeCooling(cooling: readonly CoolingAddress[], subnet: CIDR): string {
@@ -88,13 +100,15 @@ function encodeCooling(cooling: readonly CoolingAddress[], subnet: CIDR): string
 
 /** The compact text stored in SpiderIPPool status.allocations. */
 export function encodeAllocations(state: PoolAllocations, subnet: CIDR): string {
-  return [
+  const text = [
     ALLOCATIONS_VERSION,
     toBase36(state.nextToken),
     encodeRuns(state.runs, subnet),
     encodePending(state.pending, subnet),
     encodeCooling(state.cooling, subnet),
   ].join(";");
+  rememberEncoded(text, subnet, state);
+  return text;
 }
 
 function decodeText(text: string, what: string): string {
@@ -144,7 +158,9 @@ function decodePending(text: string, subnet: CIDR, runs: readonly AllocationRun[
       return { address, token, interface: nic };
     });
     if (held.length === 0) throw corrupt(`reservation ${id} holds nothing`);
-    return owner === undefined ? { id, expiresAt, held } : { id, owner, expiresAt, held };
+    const r: PendingReservation = owner === undefined ? { id, expiresAt, held } : { id, owner, expiresAt, held };
+    pendingText.set(r, { subnet, text: entry });
+    return r;
   });
 }
 
@@ -180,6 +196,10 @@ function decodeCooling(text: string, subnet: CIDR, runs: readonly AllocationRun[
  */
 export function decodeAllocations(text: string | undefined, subnet: CIDR): PoolAllocations {
   if (text === undefined || text === "") return emptyAllocations();
+  return memoizedDecode(text, subnet, decodeRecord);
+}
+
+function decodeRecord(text: string, subnet: CIDR): PoolAllocations {
   const parts = text.split(";");
   if (parts[0] !== ALLOCATIONS_VERSION) {
     throw corrupt(`unknown format '${(parts[0] ?? "").slice(0, 8)}', expected '${ALLOCATIONS_VERSION};'`);

@@ -1,0 +1,38 @@
+// Spiderpool's published scenario: the time until 100 Deployments × 10 Pods run, on a local
+// control plane (etcd, kube-apiserver, kube-controller-manager and kube-scheduler with raised
+// client QPS, kwok with 10 nodes), with the webhook (shared pool of exactly as many addresses,
+// dual-stack, automatic pools, plenty, churn) and without it; a markdown table at the end.
+//   npm run bench:scenario -- [deployments=100] [replicas=10] [scenarios=all, comma-separated]
+import { pino } from "pino";
+import { FULL_CLUSTER, startCluster, stopCluster } from "../local-cluster/cluster.js";
+import { ensureBinariesOrExit } from "../local-cluster/ensure-binaries.js";
+import { applyCrds } from "../local-cluster/kube.js";
+import { adminKubeConfig } from "../local-cluster/kubeconfig.js";
+import { runScenario, type ScenarioKind, type ScenarioResult } from "../local-cluster/scenario.js";
+import { scenarioTable } from "../local-cluster/scenario-table.js";
+import { scenarioNodes } from "../local-cluster/scenario-workload.js";
+
+const deployments = Number(process.argv[2] ?? 100);
+const replicas = Number(process.argv[3] ?? 10);
+const ALL: ScenarioKind[] = ["baseline", "pool-v4", "pool-dual", "auto", "plenty", "churn"];
+const chosen = (process.argv[4]?.split(",") as ScenarioKind[] | undefined) ?? ALL;
+
+await ensureBinariesOrExit(FULL_CLUSTER);
+const state = await startCluster("bench-scenario", FULL_CLUSTER);
+try {
+  const kc = adminKubeConfig(state);
+  await applyCrds(kc);
+  await scenarioNodes(kc, "bench", 10);
+  const log = pino({ level: "warn" });
+  const run = { kc, kubeconfig: state.kubeconfig, nodes: "bench", deployments, replicas, timeoutMs: 30 * 60_000, log };
+  console.log(`node ${process.version}; ${deployments} Deployments × ${replicas}; 10 kwok nodes`);
+  const results: ScenarioResult[] = [];
+  for (const kind of chosen) {
+    const r = await runScenario(run, kind);
+    console.log(`${kind}: ${JSON.stringify(r)}`);
+    results.push(r);
+  }
+  console.log(`\n${scenarioTable(results)}`);
+} finally {
+  await stopCluster(state.dir);
+}

@@ -1,0 +1,43 @@
+import type { CIDR } from "../address/cidr.js";
+import type { PoolAllocations } from "./state.js";
+
+/**
+ * The last few large records decoded, by their text: one pool write is read by the pool
+ * writer, the status reconciler, the binder, the collectors and the metrics alike, and a
+ * record with thousands of pending reservations costs tens of milliseconds to decode (its
+ * encoding as much again). Small records are decoded each time: that costs less than a lookup.
+ * The decoded state is shared, so it is frozen (the core never modifies a state it was given).
+ */
+const MIN_CACHED_LENGTH = 2048;
+const ENTRIES = 16;
+const memo = new Map<string, { subnet: string; state: PoolAllocations }>();
+
+const subnetKey = (s: CIDR): string => `${s.family}/${s.network}/${s.prefix}`;
+
+function remember(text: string, subnet: CIDR, state: PoolAllocations): PoolAllocations {
+  Object.freeze(state.runs);
+  Object.freeze(state.pending);
+  Object.freeze(state.cooling);
+  memo.delete(text);
+  memo.set(text, { subnet: subnetKey(subnet), state: Object.freeze(state) });
+  if (memo.size > ENTRIES) memo.delete(memo.keys().next().value as string);
+  return state;
+}
+
+/** Records what a text just encoded decodes to (the state it was encoded from): the next reader of that record decodes nothing. */
+export function rememberEncoded(text: string, subnet: CIDR, state: PoolAllocations): void {
+  if (text.length >= MIN_CACHED_LENGTH) remember(text, subnet, state);
+}
+
+export function memoizedDecode(text: string, subnet: CIDR, decode: (text: string, subnet: CIDR) => PoolAllocations): PoolAllocations {
+  if (text.length < MIN_CACHED_LENGTH) return decode(text, subnet);
+  const key = subnetKey(subnet);
+  const hit = memo.get(text);
+  if (hit?.subnet === key) {
+    // Most recently used last, so the first entry is the one to evict.
+    memo.delete(text);
+    memo.set(text, hit);
+    return hit.state;
+  }
+  return remember(text, subnet, decode(text, subnet));
+}
