@@ -125,7 +125,8 @@ describe("reclamation", () => {
       const h = await held();
       return addresses.every((a) => !h.has(a));
     }, 30_000, 200);
-    for (const p of done) expect(await endpoints().get(p.metadata?.name ?? "", ns)).toBeUndefined();
+    // The endpoint goes just after its addresses (the pool is written first).
+    for (const p of done) await waitFor(`${p.metadata?.name ?? ""}'s endpoint gone`, async () => !(await endpoints().get(p.metadata?.name ?? "", ns)), 10_000, 100);
   });
 
   it("releases a terminating Pod on a NotReady node after its grace period plus the delay, not before; and a deleted node's Pods", async () => {
