@@ -3,11 +3,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import type { Logger } from "pino";
-import { AGENT_PATHS, CNI_ERROR_CODES, type AgentError, type AgentRequest, type CheckRequest, type GcRequest } from "../cni/protocol.js";
+import { AGENT_PATHS, CNI_ERROR_CODES, type AgentError } from "../cni/protocol.js";
 import type { Clock } from "../ipam/ports.js";
 import { poll } from "../ipam/retry.js";
 import { systemClock } from "../runtime/clock.js";
 import { AgentFailure, type CniService } from "./cni-service.js";
+import { agentRequest, checkRequest, gcRequest } from "./request-shape.js";
 import { acquireSocketLock, type SocketLock } from "./socket-lock.js";
 
 export interface SocketMetrics {
@@ -70,16 +71,16 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
 function ipamRoutes(service: CniService): SocketRoutes {
   return {
-    [`POST ${AGENT_PATHS.add}`]: (i) => service.add(i as AgentRequest),
+    [`POST ${AGENT_PATHS.add}`]: (i) => service.add(agentRequest(i)),
     [`POST ${AGENT_PATHS.del}`]: async (i) => {
-      await service.del(i as AgentRequest);
+      await service.del(agentRequest(i));
       return {};
     },
     [`POST ${AGENT_PATHS.check}`]: async (i) => {
-      await service.check(i as CheckRequest);
+      await service.check(checkRequest(i));
       return {};
     },
-    [`POST ${AGENT_PATHS.gc}`]: (i) => service.gc(i as GcRequest),
+    [`POST ${AGENT_PATHS.gc}`]: (i) => service.gc(gcRequest(i)),
     [`GET ${AGENT_PATHS.status}`]: () => {
       service.status();
       return Promise.resolve({});
