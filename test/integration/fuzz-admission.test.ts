@@ -65,7 +65,7 @@ describe("fuzzing the admission webhooks", () => {
     kc = testKubeConfig();
     await applyCrds(kc);
     tc = await startTestController(kc, "fuzzadm");
-    await createPool(kc, tc.labels, "fuzz-pool", { subnet: "10.91.0.0/20", ips: ["10.91.0.1-10.91.15.250"] });
+    await createPool(kc, tc.labels, "fuzz-pool", { subnet: "10.197.0.0/20", ips: ["10.197.0.1-10.197.15.250"] });
     const secret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name: "spiderpool-controller-webhook-tls", namespace: tc.namespace });
     target = { port: tc.controller.port, ca: Buffer.from(secret.data?.["ca-bundle.crt"] ?? "", "base64").toString() };
     ns = await tc.createPodNamespace("fuzz");
@@ -102,7 +102,7 @@ describe("fuzzing the admission webhooks", () => {
     await fuzz("mutate-pod", podReview(), (r, a) => {
       const res = (a.body as { response?: { allowed?: boolean; patch?: string } }).response;
       const patch = res?.allowed && res.patch ? Buffer.from(res.patch, "base64").toString() : "";
-      if (!r.request.dryRun && patch.includes("10.91.")) holders.add(r.request.uid);
+      if (!r.request.dryRun && patch.includes("10.197.")) holders.add(r.request.uid);
     });
     expect(await held()).toBe(before + [...holders].length);
   }, 600_000);

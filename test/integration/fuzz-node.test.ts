@@ -68,7 +68,7 @@ describe("fuzzing the node side", () => {
     kc = testKubeConfig();
     await applyCrds(kc);
     tc = await startTestController(kc, "fuzznode");
-    await createPool(kc, tc.labels, "fuzz-node-pool", { subnet: "10.93.0.0/24", ips: ["10.93.0.10-10.93.0.200"] });
+    await createPool(kc, tc.labels, "fuzz-node-pool", { subnet: "10.198.0.0/24", ips: ["10.198.0.10-10.198.0.200"] });
     dir = mkdtempSync(join(tmpdir(), "fuzz-agent-"));
     const config = parseAgentConfig({ NODE_NAME: "fuzz-node", SPIDERPOOL_AGENT_SOCKET: join(dir, "a.sock"), SPIDERPOOL_AGENT_HEALTH_PORT: "0", SPIDERPOOL_AGENT_ENDPOINT_WAIT_MS: "200" }, []);
     const log = pino({ level: "info" }, { write: (line: string) => void logged.push(JSON.parse(line) as { level: number; msg: string }) });
