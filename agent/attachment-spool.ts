@@ -1,4 +1,4 @@
-import { type FSWatcher, mkdirSync, readFileSync, readdirSync, rmSync, watch } from "node:fs";
+import { type FSWatcher, mkdirSync, readFileSync, readdirSync, rmSync, statSync, watch } from "node:fs";
 import { join } from "node:path";
 import type { Log } from "../ipam/ports.js";
 import { parseOp } from "./attachment-journal.js";
@@ -18,6 +18,8 @@ export class AttachmentSpool {
     private readonly dir: string,
     private readonly recorder: Pick<AttachmentRecorder, "record">,
     private readonly log: Log,
+    /** A note larger than this is dropped unread (notes are a few hundred bytes). */
+    private readonly maxNoteBytes = 64 * 1024,
   ) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
@@ -35,6 +37,11 @@ export class AttachmentSpool {
       const path = join(this.dir, name);
       let text: string;
       try {
+        if (statSync(path).size > this.maxNoteBytes) {
+          this.log.warn({ spool: path, limit: this.maxNoteBytes }, "dropping an attachment note larger than the limit, unread");
+          rmSync(path, { force: true });
+          continue;
+        }
         text = readFileSync(path, "utf8");
       } catch {
         continue; // drained by an overlapping call

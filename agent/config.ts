@@ -18,6 +18,8 @@ export interface AgentConfig {
   readonly controllerUrl?: string;
   readonly controllerCaFile?: string;
   readonly controllerTokenFile: string;
+  /** Largest request body on the CNI socket, and largest note read from the spool. */
+  readonly maxBodyBytes: number;
 }
 
 export const AGENT_SETTINGS = {
@@ -33,6 +35,7 @@ export const AGENT_SETTINGS = {
   controllerUrl: { flag: "controller-url", env: "SPIDERPOOL_CONTROLLER_URL", kind: "string", help: "https URL of spiderpool-controller, for late allocation of Pods without a reservation" },
   controllerCaFile: { flag: "controller-ca-file", env: "SPIDERPOOL_CONTROLLER_CA_FILE", kind: "string", help: "CA bundle to trust for --controller-url" },
   controllerTokenFile: { flag: "controller-token-file", env: "SPIDERPOOL_CONTROLLER_TOKEN_FILE", kind: "string", default: "/var/run/secrets/kubernetes.io/serviceaccount/token", help: "bearer token presented to the controller (the agent's service account token)" },
+  maxBodyBytes: { flag: "max-body-bytes", env: "SPIDERPOOL_AGENT_MAX_BODY_BYTES", kind: "int", default: "1048576", help: "largest request body the CNI socket reads (larger: refused with 413 before parsing), and largest note read from the attachment spool" },
 } satisfies Record<string, Setting>;
 
 export function parseAgentConfig(env: Readonly<Record<string, string | undefined>>, argv: readonly string[]): AgentConfig {
@@ -51,5 +54,6 @@ export function parseAgentConfig(env: Readonly<Record<string, string | undefined
     ...(v.controllerUrl ? { controllerUrl: v.controllerUrl } : {}),
     ...(v.controllerCaFile ? { controllerCaFile: v.controllerCaFile } : {}),
     controllerTokenFile: v.controllerTokenFile,
+    maxBodyBytes: v.maxBodyBytes,
   });
 }

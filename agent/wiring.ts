@@ -27,6 +27,7 @@ import { coordinatorConfigAnswer } from "./coordinator-config.js";
 import { startLateAllocation } from "./late-allocation.js";
 import { AgentMetrics } from "./metrics.js";
 import { startSocketServer } from "./socket-server.js";
+import { acquireSocketLock } from "./socket-lock.js";
 
 /** How long close() waits for answered ADDs' attachment writes. */
 const CLOSE_WAIT_MS = 5_000;
@@ -81,7 +82,7 @@ type AgentInformers = ReturnType<typeof startAgentInformers>;
 
 /** ADD's fast path (docs/cni.md): answer files the plugin reads, notes it leaves in the spool. */
 function startFastPath(config: AgentConfig, i: AgentInformers, attachments: AttachmentRecorder, log: Logger): { spool: AttachmentSpool; answerFiles: AnswerFiles } {
-  const spool = new AttachmentSpool(`${config.socketPath}${SPOOL_DIR_SUFFIX}`, attachments, log);
+  const spool = new AttachmentSpool(`${config.socketPath}${SPOOL_DIR_SUFFIX}`, attachments, log, config.maxBodyBytes);
   const answerFiles = new AnswerFiles({ dir: `${config.socketPath}${ANSWERS_DIR_SUFFIX}`, nodeName: config.nodeName, pods: i.pods, endpoints: i.endpointCache, log });
   for (const informer of [i.pods, i.endpointCache] as const) {
     for (const event of ["add", "update", "delete"] as const) {
@@ -106,6 +107,12 @@ export async function startAgent(config: AgentConfig, opts: { kubeConfig?: KubeC
   const i = startAgentInformers(kc, config, log);
   const { core, poolApi, endpoints, pods, pools, reserved, coordinators, endpointCache } = i;
   const metrics = new AgentMetrics(true);
+  const ready = (): boolean => pods.isSynced() && pools.isSynced() && reserved.isSynced();
+  // Health first: a surge update's new agent must become Ready while the old one still holds
+  // the socket, or the old one is never stopped. Then the socket's lock, before anything
+  // beside the socket (journal, answer files, spool) is touched.
+  const health = await startHealthServer(config, ready, metrics.registry);
+  const lock = await acquireSocketLock(config.socketPath, { clock: systemClock, log, waitMs: 0 });
   const attachments = new AttachmentRecorder({
     endpoints,
     journal: fileJournal(config.attachmentJournal, log),
@@ -118,7 +125,6 @@ export async function startAgent(config: AgentConfig, opts: { kubeConfig?: KubeC
   const { spool, answerFiles } = startFastPath(config, i, attachments, log);
 
   const writer = new PoolWriter({ store: poolApi, cached: (n) => pools.get(n), reserved: reservedFrom(() => reserved.list(), log), clock: systemClock, coolDownMs: config.coolDownMs, log });
-  const ready = (): boolean => pods.isSynced() && pools.isSynced() && reserved.isSynced();
   const late = config.controllerUrl ? startLateAllocation(config, log) : undefined;
   const service = new CniService({
     nodeName: config.nodeName,
@@ -147,9 +153,10 @@ export async function startAgent(config: AgentConfig, opts: { kubeConfig?: KubeC
   // The coordinator plugin's question; its cache does not hold up the IPAM plugin's readiness.
   const coordinatorConfig = { coordinators, pods, ready: () => pods.isSynced() && coordinators.isSynced() };
   const socket = await startSocketServer(config.socketPath, service, metrics, log, {
-    [`POST ${AGENT_PATHS.coordinator}`]: (input) => Promise.resolve(coordinatorConfigAnswer(coordinatorConfig, input)),
+    routes: { [`POST ${AGENT_PATHS.coordinator}`]: (input) => Promise.resolve(coordinatorConfigAnswer(coordinatorConfig, input)) },
+    lock,
+    maxBodyBytes: config.maxBodyBytes,
   });
-  const health = await startHealthServer(config, ready, metrics.registry);
   const healthPort = (health.address() as AddressInfo).port;
   log.info({ socket: config.socketPath, healthPort }, "spiderpool-agent started");
 
@@ -166,6 +173,8 @@ export async function startAgent(config: AgentConfig, opts: { kubeConfig?: KubeC
       // a few seconds; what is left stays in the journal for the next agent.
       await Promise.race([attachments.idle(), new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
       await Promise.all([pods.stop(), pools.stop(), reserved.stop(), endpointCache.stop(), coordinators.stop()]);
+      // Last: the next agent may now take the socket, the journal and the spool.
+      await lock.release();
     },
   };
 }

@@ -3,7 +3,7 @@
  * `log_file_max_count` old files, at least one, as .1 … .N). A log file that cannot be written never
  * fails the CNI command: the sink reports once on stderr and goes quiet.
  */
-import { appendFileSync, mkdirSync, renameSync, statSync } from "node:fs";
+import { appendFileSync, closeSync, constants, mkdirSync, openSync, renameSync, statSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import type { LogSink } from "./log.js";
 
@@ -13,7 +13,11 @@ export interface LogFileOptions {
   maxCount: number;
   /** Where to say that the file could not be written (stderr in the binary). */
   onFailure: (line: string) => void;
+  /** Open the file without following a symlink at its name (a confined log file, cni/log-dir.ts). */
+  noFollow?: boolean;
 }
+
+const NO_FOLLOW_APPEND = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
 
 export function logFileSink(opts: LogFileOptions): LogSink {
   let broken = false;
@@ -26,13 +30,23 @@ export function logFileSink(opts: LogFileOptions): LogSink {
         mkdirSync(dirname(opts.path), { recursive: true });
         rotateIfLarge(opts);
       }
-      appendFileSync(opts.path, line);
+      if (opts.noFollow) appendNoFollow(opts.path, line);
+      else appendFileSync(opts.path, line);
     } catch (err) {
       broken = true;
       const why = err instanceof Error ? err.message : String(err);
       opts.onFailure(JSON.stringify({ level: "warn", time: new Date().toISOString(), msg: `cannot write log file ${opts.path}: ${why}` }) + "\n");
     }
   };
+}
+
+function appendNoFollow(path: string, line: string): void {
+  const fd = openSync(path, NO_FOLLOW_APPEND, 0o640);
+  try {
+    writeSync(fd, line);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Checked once per run: a plugin run writes a few lines, so the file overshoots by little. */

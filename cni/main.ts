@@ -4,7 +4,8 @@
  */
 import { unixSocketTransport } from "./agent-client.js";
 import { fileFastPath } from "./answer-file.js";
-import { logFileSink } from "./log-file.js";
+import { readFileSync } from "node:fs";
+import { confinedLogFileSink, readLogDir } from "./log-dir.js";
 import { runPlugin } from "./plugin.js";
 import { exitWith, readStdin, stderr } from "./stdio.js";
 
@@ -12,8 +13,13 @@ const run = runPlugin({
   env: process.env,
   readStdin,
   stderr,
+  // Throws a CniError (code 7) for a path outside the host's log directory: runPlugin answers it.
   openLogFile: (ipam) =>
-    logFileSink({ path: ipam.logFilePath, maxSizeMiB: ipam.logFileMaxSizeMiB, maxCount: ipam.logFileMaxCount, onFailure: stderr }),
+    confinedLogFileSink(ipam.logFilePath, "ipam.log_file_path", readLogDir(process.env, (p) => readFileSync(p, "utf8")), {
+      maxSizeMiB: ipam.logFileMaxSizeMiB,
+      maxCount: ipam.logFileMaxCount,
+      onFailure: stderr,
+    }),
   connect: unixSocketTransport,
   fastPath: fileFastPath,
 });

@@ -12,6 +12,10 @@
 #     --bin-dir DIR       CNI bin dir (env CNI_BIN_DIR, default /opt/cni/bin)
 #     --no-verify         do not run the installed plugin's VERSION command
 #     --uninstall         remove the plugins (and the config file named by --conf-file)
+#     --log-dir DIR       the only folder the plugins may write log files in (host setting,
+#                         written to --host-settings; without it: /var/log/spidernet)
+#     --host-settings F   the plugins' host settings file (env SPIDERPOOL_CNI_HOST_SETTINGS,
+#                         default /etc/spidernet/spiderpool-cni.json; docs/security.md)
 #   network config (written only with --master):
 #     --master IF         the macvlan master interface on the host
 #     --conf-dir DIR      CNI conf dir (env CNI_CONF_DIR, default /etc/cni/net.d)
@@ -37,6 +41,7 @@ conf_file="90-spiderpool-macvlan.conflist"
 verify=1 uninstall=0 master="" name="" mode="bridge" cni_version="1.0.0" coordinator=0
 ipv4_pools="" ipv6_pools="" clean_gateway=false
 socket="/var/run/spidernet/spiderpool.sock" log_level="info" log_file="/var/log/spidernet/spiderpool.log"
+log_dir="" host_settings="${SPIDERPOOL_CNI_HOST_SETTINGS:-/etc/spidernet/spiderpool-cni.json}"
 # A host artifact (bundle.mjs) holds one executable per plugin, named as the runtime calls
 # it, and, in the launcher form, support files: the shared private Node and one bundle per
 # plugin. Everything in --from is installed; these are the names when --from is absent.
@@ -64,6 +69,8 @@ while (($#)); do
     --socket) socket="$1"; shift ;;
     --log-level) log_level="$1"; shift ;;
     --log-file) log_file="$1"; shift ;;
+    --log-dir) log_dir="$1"; shift ;;
+    --host-settings) host_settings="$1"; shift ;;
     --coordinator) coordinator=1 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $opt (see --help)" ;;
@@ -73,6 +80,8 @@ done
 # Values land in JSON and file names: allow only what they can legitimately be.
 check() { [[ "$2" =~ $3 ]] || die "$1 '$2' is not valid ($4)"; }
 check --conf-file "$conf_file" '^[A-Za-z0-9_.-]+\.conflist$' "a file name ending in .conflist"
+[[ -z "$log_dir" ]] || check --log-dir "$log_dir" '^/[^"\\[:space:]]*$' "an absolute path"
+check --host-settings "$host_settings" '^/[^"\\[:space:]]*$' "an absolute path"
 if [[ -n "$master" ]]; then
   check --master "$master" '^[^/:[:space:]"\\]{1,15}$' "a Linux interface name"
   name="${name:-macvlan-$master}"
@@ -141,6 +150,12 @@ for f in $(support_files); do
   if [[ ! -f "$from/$f" && -e "$bin_dir/$f" ]]; then rm -f "$bin_dir/$f"; changed=1; say "removed stale $bin_dir/$f"; fi
 done
 ((changed)) || for p in "${plugins[@]}"; do say "$bin_dir/$p is up to date"; done
+
+# The log directory is the host's to set, never a network config's (cni/log-dir.ts).
+if [[ -n "$log_dir" ]]; then
+  mkdir -p "$(dirname "$host_settings")"
+  if printf '{"log_dir": "%s"}\n' "$log_dir" | atomic_write "$host_settings" 0644; then say "wrote $host_settings (log_dir $log_dir)"; fi
+fi
 
 if ((verify)); then
   for p in "${plugins[@]}"; do

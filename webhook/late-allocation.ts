@@ -5,6 +5,7 @@ import type { PodLike } from "../ipam/kinds/pod.js";
 import { allocateLate, type LateAllocationDeps, type LateRequest } from "../ipam/lifecycle/late-allocation.js";
 import { ConflictError } from "../ipam/ports.js";
 import { isNotFound } from "../k8s/resources.js";
+import { lateRequestProblem } from "./late-request.js";
 
 export interface HttpAnswer {
   status: number;
@@ -42,11 +43,9 @@ export class LateAllocationEndpoint {
   async handle(body: unknown, authorization: string | undefined): Promise<HttpAnswer> {
     const who = await this.caller(authorization);
     if (!who || !this.agentUsers.has(who)) return { status: 401, body: { message: `late allocation is for spiderpool agents only; ${who ?? "an unauthenticated caller"} is not one of them` } };
-    const req = body as Partial<LateRequest>;
-    if (!req.namespace || !req.name || !req.uid || !req.node || !req.interface) {
-      return { status: 400, body: { message: "late allocation needs namespace, name, uid, node and interface" } };
-    }
-    const outcome = await allocateLate(req as LateRequest, this.deps);
+    const problem = lateRequestProblem(body);
+    if (problem) return { status: 400, body: { message: problem } };
+    const outcome = await allocateLate(body as LateRequest, this.deps);
     switch (outcome.kind) {
       case "assigned":
         return { status: 200, body: { assigned: outcome.assigned } };

@@ -79,6 +79,12 @@ function createApp(opts: ServerOptions, draining: () => boolean): express.Expres
     });
   }
   app.post("/webhooks/:name", (req: Request<{ name: string }>, res: Response) => serveAdmission(opts, req, res));
+  // A body express cannot read (not JSON, not an object or list, too large) answers JSON
+  // naming what is wrong, not express' HTML page (found by test/integration/fuzz-node.test.ts).
+  app.use((err: { status?: number; message?: string }, _req: Request, res: Response, _next: express.NextFunction) => {
+    const status = typeof err.status === "number" && err.status >= 400 && err.status < 500 ? err.status : 400;
+    res.status(status).json({ message: `the request body cannot be read: ${err.message ?? "unreadable"}` });
+  });
   return app;
 }
 

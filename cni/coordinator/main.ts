@@ -3,7 +3,8 @@
  * dist/cni/coordinator.cjs). Wires the real process to runCoordinator: nothing here but I/O.
  */
 import { unixSocketTransport } from "../agent-client.js";
-import { logFileSink } from "../log-file.js";
+import { readFileSync } from "node:fs";
+import { confinedLogFileSink, readLogDir } from "../log-dir.js";
 import { exitWith, readStdin, stderr } from "../stdio.js";
 import { askAgent } from "./agent-defaults.js";
 import { systemTools } from "./host-tools.js";
@@ -13,7 +14,9 @@ const run = runCoordinator({
   env: process.env,
   readStdin,
   stderr,
-  openLogFile: (log) => logFileSink({ path: log.file, maxSizeMiB: log.maxSizeMiB, maxCount: log.maxCount, onFailure: stderr }),
+  // Throws a CniError (code 7) for a path outside the host's log directory: runCoordinator answers it.
+  openLogFile: (log) =>
+    confinedLogFileSink(log.file, "logOptions.logFile", readLogDir(process.env, (p) => readFileSync(p, "utf8")), { maxSizeMiB: log.maxSizeMiB, maxCount: log.maxCount, onFailure: stderr }),
   tools: systemTools(process.env.PATH),
   pid: process.pid,
   clusterDefaults: (conf, pod, log) => askAgent(unixSocketTransport, conf, pod, log),

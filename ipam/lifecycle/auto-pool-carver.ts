@@ -1,3 +1,4 @@
+import { ANNO_SUBNET, ANNO_SUBNETS } from "../annotations/keys.js";
 import { parseCIDR, type CIDR } from "../address/cidr.js";
 import type { Family } from "../address/ip.js";
 import { IPSet } from "../address/ipset.js";
@@ -196,7 +197,8 @@ export class AutoPoolCarver {
 
   private async carveSource(subnetName: string): Promise<CarveSource> {
     const subnet = await this.d.subnets.get(subnetName);
-    if (!subnet) throw new IpamError("SUBNET_NOT_FOUND", `SpiderSubnet ${subnetName} does not exist`, { subnet: subnetName });
+    // Named by the annotation: say which, so the refusal points at what to change (found by the admission fuzzing).
+    if (!subnet) throw new IpamError("SUBNET_NOT_FOUND", `SpiderSubnet ${subnetName} (named in the ${ANNO_SUBNET}/${ANNO_SUBNETS} annotation) does not exist`, { subnet: subnetName });
     return { name: subnetName, subnet, cidr: parseCIDR(subnet.spec.subnet) };
   }
 

@@ -5,6 +5,12 @@ import type { ObjectMeta } from "../../ipam/kinds/meta.js";
 import { defaultReservedIP, reservedIPWarnings, validateReservedIP } from "../../ipam/kinds/reservedip-admission.js";
 import type { SpiderReservedIP } from "../../ipam/kinds/reservedip.js";
 import type { Violation } from "../../ipam/kinds/spec-rules.js";
+import type { Schema } from "../../ipam/kinds/crd-common.js";
+import { ippoolCrd } from "../../ipam/kinds/ippool.crd.js";
+import { multusConfigCrd } from "../../ipam/kinds/multus-config.crd.js";
+import { reservedIPCrd } from "../../ipam/kinds/reservedip.crd.js";
+import { shapeViolations } from "../../ipam/kinds/shape.js";
+import { subnetCrd } from "../../ipam/kinds/subnet.crd.js";
 import { defaultSubnet, validateSubnet } from "../../ipam/kinds/subnet-admission.js";
 import { defaultMultusConfig, multusConfigWarnings, validateMultusConfig } from "../../ipam/kinds/multus-config-admission.js";
 import type { SpiderMultusConfig } from "../../ipam/kinds/multus-config.js";
@@ -14,6 +20,8 @@ import { allow, deny, type AdmissionHandler, type AdmissionRequest } from "./rev
 
 interface KindRules<T extends { metadata: ObjectMeta }> {
   kind: string;
+  /** The CRD's spec schema: a spec of other JSON types is refused before the rules see it. */
+  spec?: Schema;
   defaults(obj: T, ctx: PoolContext, creating: boolean): T;
   validate(obj: T, old: T | undefined, ctx: PoolContext): Violation[];
   warnings?(obj: T, ctx: PoolContext): string[];
@@ -28,6 +36,13 @@ function objectOf<T>(req: AdmissionRequest): T | undefined {
   return req.object as T | undefined;
 }
 
+/** A refusal for a spec the rules cannot read (missing, or of other JSON types than the CRD's). */
+function shapeRefusal<T extends { metadata: ObjectMeta }>(rules: KindRules<T>, req: AdmissionRequest, obj: T) {
+  const spec = (obj as { spec?: unknown }).spec;
+  const violations = !rules.spec ? [] : spec === undefined || spec === null ? [{ field: "spec", message: "spec is required" }] : shapeViolations(spec, rules.spec, "spec");
+  return violations.length > 0 ? deny(req, refusalMessage(rules.kind, obj.metadata.name ?? req.name, violations)) : undefined;
+}
+
 /** The mutating and validating handlers of one kind, over a context read from the caches. */
 export function kindHandlers<T extends { metadata: ObjectMeta }>(
   rules: KindRules<T>,
@@ -37,6 +52,8 @@ export function kindHandlers<T extends { metadata: ObjectMeta }>(
     mutate: (req) => {
       const obj = objectOf<T>(req);
       if (!obj || (req.operation !== "CREATE" && req.operation !== "UPDATE")) return allow(req);
+      const refused = shapeRefusal(rules, req, obj);
+      if (refused) return refused;
       const defaulted = rules.defaults(obj, context(), req.operation === "CREATE");
       return allow(req, diff(obj, defaulted));
     },
@@ -47,6 +64,8 @@ export function kindHandlers<T extends { metadata: ObjectMeta }>(
       // cannot break a spec rule; judging it would only block the cleanup.
       const old = req.operation === "UPDATE" ? (req.oldObject as T) : undefined;
       if (old && isDeepStrictEqual((old as { spec?: unknown }).spec, (obj as { spec?: unknown }).spec)) return allow(req);
+      const refused = shapeRefusal(rules, req, obj);
+      if (refused) return refused;
       const ctx = context();
       const violations = rules.validate(obj, old, ctx);
       if (violations.length > 0) return deny(req, refusalMessage(rules.kind, obj.metadata.name ?? req.name, violations));
@@ -57,18 +76,21 @@ export function kindHandlers<T extends { metadata: ObjectMeta }>(
 
 export const ippoolRules: KindRules<SpiderIPPool> = {
   kind: "SpiderIPPool",
+  spec: ippoolCrd.spec,
   defaults: defaultIPPool,
   validate: validateIPPool,
 };
 
 export const subnetRules: KindRules<SpiderSubnet> = {
   kind: "SpiderSubnet",
+  spec: subnetCrd.spec,
   defaults: (obj) => defaultSubnet(obj),
   validate: validateSubnet,
 };
 
 export const reservedIPRules: KindRules<SpiderReservedIP> = {
   kind: "SpiderReservedIP",
+  spec: reservedIPCrd.spec,
   defaults: (obj) => defaultReservedIP(obj),
   validate: (obj, old) => validateReservedIP(obj, old),
   warnings: reservedIPWarnings,
@@ -76,6 +98,7 @@ export const reservedIPRules: KindRules<SpiderReservedIP> = {
 
 export const multusConfigRules: KindRules<SpiderMultusConfig> = {
   kind: "SpiderMultusConfig",
+  spec: multusConfigCrd.spec,
   defaults: (obj) => defaultMultusConfig(obj),
   validate: (obj, old) => validateMultusConfig(obj, old),
   warnings: (obj) => multusConfigWarnings(obj),

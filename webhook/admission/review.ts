@@ -73,7 +73,19 @@ export function parseReview(body: unknown): AdmissionRequest {
   if (!req || typeof req.uid !== "string" || typeof req.operation !== "string") {
     throw new Error("the AdmissionReview has no request with a uid and an operation");
   }
+  checkObjects(req);
   return req;
+}
+
+/** The objects a handler reads are Kubernetes objects (the apiserver never sends another shape; a forged review may). */
+function checkObjects(req: AdmissionRequest): void {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+  for (const field of ["object", "oldObject"] as const) {
+    const value = req[field];
+    if (value === undefined || value === null) continue;
+    if (!isObject(value) || !isObject(value.metadata)) throw new Error(`request.${field} must be a Kubernetes object with metadata`);
+  }
+  if ((req.operation === "CREATE" || req.operation === "UPDATE") && !isObject(req.object)) throw new Error(`request.object is required for ${req.operation}`);
 }
 
 function envelope(response: AdmissionResponse): AdmissionReview {

@@ -102,7 +102,10 @@ describe("the bundled plugin", () => {
 
     it("appends to log_file_path", () => {
       const log = join(sockDir, "logs", "spiderpool.log");
-      runPlugin(add, netconf({}, { ipam_unix_socket_path: sock, log_file_path: log }));
+      // The host's log directory (cni/log-dir.ts): the settings file the runtime's environment names.
+      const settings = join(sockDir, "host.json");
+      writeFileSync(settings, JSON.stringify({ log_dir: join(sockDir, "logs") }));
+      runPlugin({ ...add, SPIDERPOOL_CNI_HOST_SETTINGS: settings }, netconf({}, { ipam_unix_socket_path: sock, log_file_path: log }));
       expect(readFileSync(log, "utf8")).toMatch(/"level":"error".*"code":11/);
     });
   });

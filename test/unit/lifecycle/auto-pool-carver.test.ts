@@ -55,6 +55,12 @@ async function hold(pools: FakeStore<SpiderIPPool>, name: string, addresses: big
 const v4 = (s: string): bigint => BigInt(s.split(".").reduce((n, o) => n * 256 + Number(o), 0));
 
 describe("AutoPoolCarver", () => {
+  // Found by the admission fuzzing: the refusal named the subnet but not the annotation that names it.
+  it("refuses a subnet that does not exist naming the annotation", async () => {
+    const t = carverOver();
+    await expect(t.carver.ensure(target({ subnets: ["10.92.0.1"] }))).rejects.toMatchObject({ code: "SUBNET_NOT_FOUND", message: expect.stringContaining("named in the ipam.spidernet.io/subnet/ipam.spidernet.io/subnets annotation") });
+  });
+
   it("creates the application's pool bound to it, setting its addresses aside in the subnet by the clock it is given", async () => {
     const t = carverOver(subnet("s1", "10.6.0.0/24", ["10.6.0.1-10.6.0.50"], { gateway: "10.6.0.1", routes: [{ dst: "172.20.0.0/16", gw: "10.6.0.1" }] }));
     const pool = await t.carver.ensure(target());

@@ -1,0 +1,36 @@
+/**
+ * What the admission fuzzing (test/integration/fuzz-admission.test.ts) found: each of these
+ * reviews made a webhook throw a TypeError, answered as HTTP 500. Now each is refused and
+ * the answer names the field.
+ */
+import { describe, expect, it } from "@jest/globals";
+import { ippoolRules, kindHandlers, multusConfigRules, reservedIPRules, subnetRules } from "../../../webhook/admission/kinds.js";
+import { parseReview, type AdmissionRequest } from "../../../webhook/admission/review.js";
+
+const envelope = (request: Record<string, unknown>) => ({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: "u1", kind: { group: "", version: "v1", kind: "Pod" }, resource: { group: "", version: "v1", resource: "pods" }, userInfo: {}, ...request } });
+const context = () => ({ pools: [], subnets: [], held: () => [] }) as never;
+
+describe("reviews the fuzzing found", () => {
+  it.each([
+    ["a Pod without metadata (CONNECT)", { operation: "CONNECT", object: { apiVersion: "v1", kind: "Pod", spec: {} } }, "request.object must be a Kubernetes object with metadata"],
+    ["an UPDATE whose object is a number", { operation: "UPDATE", object: 0.5, oldObject: { metadata: {} } }, "request.object must be a Kubernetes object with metadata"],
+    ["a CREATE without an object", { operation: "CREATE" }, "request.object is required for CREATE"],
+    ["an old object that is a list", { operation: "UPDATE", object: { metadata: {} }, oldObject: [] }, "request.oldObject must be a Kubernetes object with metadata"],
+  ])("%s is a bad review naming the field", (_what, request, message) => {
+    expect(() => parseReview(envelope(request))).toThrow(message);
+  });
+
+  const req = (object: unknown, operation = "CREATE"): AdmissionRequest => ({ uid: "u1", kind: { group: "spiderpool.spidernet.io", version: "v2beta1", kind: "K" }, resource: { group: "", version: "", resource: "" }, operation: operation as "CREATE", userInfo: {}, object });
+
+  it.each([
+    ["mutate", reservedIPRules, { metadata: { name: "r" } }, "SpiderReservedIP r: spec is required"],
+    ["validate", reservedIPRules, { metadata: { name: "r" } }, "SpiderReservedIP r: spec is required"],
+    ["validate", ippoolRules, { metadata: { name: "p" }, spec: { subnet: "10.0.0.0/24", routes: {} } }, "SpiderIPPool p: spec.routes must be a list (got an object)"],
+    ["validate", subnetRules, { metadata: { name: "s" }, spec: { subnet: "10.0.0.0/24", routes: "x" } }, "SpiderSubnet s: spec.routes must be a list (got a string)"],
+    ["validate", multusConfigRules, { metadata: { name: "m" }, spec: { cniType: "ovs", ovs: { bridge: "br0", trunk: {} } } }, "SpiderMultusConfig m: spec.ovs.trunk must be a list (got an object)"],
+  ] as const)("%s refuses a malformed object naming the field (case %#)", async (verb, rules, object, message) => {
+    const h = kindHandlers(rules as never, context);
+    const answer = await h[verb](req(object));
+    expect(answer.response).toMatchObject({ allowed: false, status: { message } });
+  });
+});
