@@ -1,7 +1,10 @@
-import { describe, expect, it } from "@jest/globals";
+import { describe, expect, it, jest } from "@jest/globals";
 import forge from "node-forge";
 import { ConflictError } from "../../../ipam/ports.js";
 import { SECRET_KEYS, WebhookCertificates, type CaBundleTarget, type CertificateOptions, type SecretStore, type StoredSecret } from "../../../certs/manager.js";
+
+// Each test makes several 2048-bit RSA keys: well under a second alone, more on a loaded machine.
+jest.setTimeout(30_000);
 
 /** An in-memory Secret with resourceVersion preconditions, like the apiserver's. */
 class MemoryStore implements SecretStore {
