@@ -5,6 +5,7 @@ import { pino, type Logger } from "pino";
 import { parseControllerConfig, type ControllerConfig } from "../webhook/config.js";
 import { startController, type Controller } from "../webhook/wiring.js";
 import { webhookConfigurations } from "../webhook/registration.js";
+import { localAdmissionClientCaFile } from "./admission-client.js";
 import { startBalancer } from "./balancer.js";
 import { createNamespace, isStatus, waitFor } from "./kube.js";
 
@@ -55,11 +56,15 @@ export async function startLocalController(kc: KubeConfig, o: LocalControllerOpt
   }
   const id = namespace;
   const names = { mutating: `${id}-mutating`, validating: `${id}-validating` };
+  // Admission calls are answered only when they come from this control plane's apiserver.
+  const admissionCa = settings.SPIDERPOOL_ADMISSION_CLIENT_CA_FILE ?? (await localAdmissionClientCaFile(kc));
   const config = parseControllerConfig(
     {
       SPIDERPOOL_NAMESPACE: namespace,
       SPIDERPOOL_WEBHOOK_HOST: "127.0.0.1",
       SPIDERPOOL_WEBHOOK_PORT: "0",
+      SPIDERPOOL_METRICS_PORT: "0",
+      SPIDERPOOL_ADMISSION_CLIENT_CA_FILE: admissionCa,
       SPIDERPOOL_TLS_EXTRA_IPS: "127.0.0.1",
       SPIDERPOOL_MUTATING_WEBHOOK_CONFIGURATIONS: names.mutating,
       SPIDERPOOL_VALIDATING_WEBHOOK_CONFIGURATIONS: names.validating,

@@ -17,6 +17,7 @@ import { apply, applyCrds, waitFor } from "../local-cluster/kube.js";
 import { adminKubeConfig } from "../local-cluster/kubeconfig.js";
 import { kubectl } from "../local-cluster/kubectl.js";
 import { freePort } from "../local-cluster/processes.js";
+import { admissionClientFiles } from "../local-cluster/pki.js";
 
 const detach = process.argv.includes("--detach");
 const exitAfterDemo = process.argv.includes("--exit");
@@ -43,6 +44,9 @@ const config = parseControllerConfig(
     SPIDERPOOL_TLS_EXTRA_IPS: "127.0.0.1",
     SPIDERPOOL_LOG_LEVEL: "warn",
     SPIDERPOOL_SYSTEM_USERS: "local-admin",
+    // Only this control plane's apiserver may call the webhooks; metrics and probes on a port of their own.
+    SPIDERPOOL_ADMISSION_CLIENT_CA_FILE: admissionClientFiles(join(state.dir, "pki")).admissionClientCa,
+    SPIDERPOOL_METRICS_PORT: "0",
   },
   [],
 );

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
 import { randomUUID } from "node:crypto";
-import { request } from "node:https";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { issueCertificate } from "../../certs/pki.js";
 import { decodeAllocations } from "../../ipam/allocation/codec.js";
 import { allocatedCount } from "../../ipam/allocation/state.js";
 import { parseCIDR } from "../../ipam/address/cidr.js";
@@ -11,7 +13,9 @@ import { CustomResources } from "../../k8s/resources.js";
 import { applyCrds } from "../../local-cluster/kube.js";
 import { createPod, createPool, podSpec } from "../../local-cluster/pods.js";
 import { startTestController, type TestController } from "../harness/controller.js";
-import { refusal, testKubeConfig } from "../harness/kube.js";
+import { callController } from "../harness/admission-client.js";
+import { refusal, testKubeConfig, userKubeConfig } from "../harness/kube.js";
+import { testClusterState } from "../harness/test-cluster.js";
 
 interface Answer {
   status: number;
@@ -38,30 +42,9 @@ describe("admission security", () => {
   });
   afterAll(() => tc.stop());
 
-  /** A POST to the controller's HTTPS port from a client that trusts its CA and presents no certificate. */
-  function post(path: string, body: string, headers: Record<string, string> = {}): Promise<Answer> {
-    return new Promise((resolve, reject) => {
-      const req = request({ host: "127.0.0.1", port: tc.controller.port, path, method: "POST", ca, headers: { "content-type": "application/json", ...headers } }, (res) => {
-        let text = "";
-        res.on("data", (c: Buffer) => (text += c.toString()));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
-      });
-      req.on("error", reject);
-      req.end(body);
-    });
-  }
-
-  function get(path: string): Promise<Answer> {
-    return new Promise((resolve, reject) => {
-      const req = request({ host: "127.0.0.1", port: tc.controller.port, path, method: "GET", ca }, (res) => {
-        let text = "";
-        res.on("data", (c: Buffer) => (text += c.toString()));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
-      });
-      req.on("error", reject);
-      req.end();
-    });
-  }
+  /** A call to the controller's HTTPS port from a client that trusts its CA; `asApiserver` presents the apiserver's webhook client certificate. */
+  const post = (path: string, body: string, asApiserver = false): Promise<Answer> => callController(tc.controller.port, path, body, { ca, asApiserver });
+  const get = (path: string): Promise<Answer> => callController(tc.controller.port, path, undefined, { ca });
 
   const held = async (): Promise<number> => {
     const p = (await new CustomResources<SpiderIPPool>(kc, IPPOOL_PLURAL).get("sec-pool")) as SpiderIPPool;
@@ -87,17 +70,42 @@ describe("admission security", () => {
     const ns = await tc.createPodNamespace("sec");
     const before = await held();
     const answer = await post("/webhooks/mutate-pod", JSON.stringify(podReview(ns, podSpec({ generateName: "forged-" }, { "ipam.spidernet.io/ippool": '{"ipv4":["sec-pool"]}' })))).catch((err: Error) => ({ status: 0, body: err.message }));
-    expect(answer.status === 0 || answer.status === 401 || answer.status === 403).toBe(true);
+    expect(answer.status).toBe(401);
     expect(await held()).toBe(before);
   });
 
-  it("serves no metrics on the admission port", async () => {
+  it("serves metrics and probes on a port of their own, and not on the admission port", async () => {
     expect((await get("/metrics")).status).toBe(404);
+    expect((await get("/readyz")).status).toBe(404);
+    const metrics = await fetch(`http://127.0.0.1:${tc.controller.metricsPort}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain("# TYPE spiderpool_webhook_requests_total counter");
+    expect((await fetch(`http://127.0.0.1:${tc.controller.metricsPort}/readyz`)).status).toBe(200);
+    // Nothing else is served there: no admission, no late allocation.
+    expect((await fetch(`http://127.0.0.1:${tc.controller.metricsPort}/webhooks/mutate-pod`, { method: "POST", body: "{}" })).status).toBe(404);
+  });
+
+  it("answers the apiserver's client certificate, and refuses a certificate the cluster CA signed for someone else", async () => {
+    const ns = await tc.createPodNamespace("secok");
+    const before = await held();
+    const review = podReview(ns, podSpec({ generateName: "real-" }, { "ipam.spidernet.io/ippool": '{"ipv4":["sec-pool"]}' }));
+    const answer = await post("/webhooks/mutate-pod", JSON.stringify({ ...review, request: { ...review.request, dryRun: true } }), true);
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toMatchObject({ response: { allowed: true } });
+    expect(await held()).toBe(before);
+    // The cluster CA signs every user's certificate (here an admin's): that is not the apiserver.
+    const pki = join(testClusterState().dir, "pki");
+    const clusterCa = { certPem: readFileSync(join(pki, "ca.crt"), "utf8"), keyPem: readFileSync(join(pki, "ca.key"), "utf8") };
+    const someone = issueCertificate(clusterCa, { commonName: "kube-apiserver-webhook-client", organizations: ["system:masters"], usage: "client" });
+    const refused = await callController(tc.controller.port, "/webhooks/mutate-pod", JSON.stringify(review), { ca, clientCert: { cert: someone.certPem, key: someone.keyPem } });
+    expect(refused.status).toBe(401);
+    expect(refused.body).toContain("admission webhooks answer the kube-apiserver only");
+    expect(await held()).toBe(before);
   });
 
   it("answers 400, not 500, to a review whose object has no metadata", async () => {
     const ns = await tc.createPodNamespace("secmeta");
-    const answer = await post("/webhooks/mutate-pod", JSON.stringify(podReview(ns, { spec: { containers: [] } })));
+    const answer = await post("/webhooks/mutate-pod", JSON.stringify(podReview(ns, { spec: { containers: [] } })), true);
     expect(answer.status).toBe(400);
     expect(answer.body).toContain("metadata");
   });
@@ -112,9 +120,14 @@ describe("admission security", () => {
     const ns = await tc.createPodNamespace("secstatus");
     const pod = await createPod(kc, ns, podSpec("victim", { "ipam.spidernet.io/ippool": '{"ipv4":["sec-pool"]}' }));
     const forged = (pod.metadata?.annotations?.["ipam.spidernet.io/assigned-ips"] ?? "").replace(/10\.91\.0\.\d+/, "10.91.0.99");
-    // A user with pods/status rights (not Spiderpool) rewrites the annotation there.
+    // A user with pods/status rights (not Spiderpool: the in-process controller is the admin) rewrites the annotation there.
+    await kc.makeApiClient(RbacAuthorizationV1Api).createNamespacedRole({ namespace: ns, body: { metadata: { name: "status-writer" }, rules: [{ apiGroups: [""], resources: ["pods/status"], verbs: ["get", "patch", "update"] }] } });
+    await kc.makeApiClient(RbacAuthorizationV1Api).createNamespacedRoleBinding({
+      namespace: ns,
+      body: { metadata: { name: "status-writer" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "status-writer" }, subjects: [{ kind: "User", name: "status-writer", apiGroup: "rbac.authorization.k8s.io" }] },
+    });
     const status = await refusal(
-      kc.makeApiClient(CoreV1Api).patchNamespacedPodStatus(
+      userKubeConfig("status-writer").makeApiClient(CoreV1Api).patchNamespacedPodStatus(
         { name: "victim", namespace: ns, body: { metadata: { annotations: { "ipam.spidernet.io/assigned-ips": forged } } } },
         setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
       ),

@@ -35,6 +35,7 @@ export interface AdmissionStatus {
   code: number;
   message: string;
   reason?: string;
+  details?: { retryAfterSeconds?: number };
 }
 
 export interface AdmissionResponse {
@@ -73,6 +74,14 @@ export function parseReview(body: unknown): AdmissionRequest {
   if (!req || typeof req.uid !== "string" || typeof req.operation !== "string") {
     throw new Error("the AdmissionReview has no request with a uid and an operation");
   }
+  // Handlers read object.metadata and userInfo.username: a forged envelope without them is
+  // the client's mistake (400), not the webhook's failure (500).
+  if (typeof req.userInfo !== "object" || req.userInfo === null) throw new Error("request.userInfo is missing");
+  for (const field of ["object", "oldObject"] as const) {
+    const obj = req[field] as { metadata?: unknown } | null | undefined;
+    if (obj === undefined || obj === null) continue;
+    if (typeof obj !== "object" || typeof obj.metadata !== "object" || obj.metadata === null) throw new Error(`request.${field} has no metadata`);
+  }
   return req;
 }
 
@@ -96,4 +105,18 @@ export function allow(req: Pick<AdmissionRequest, "uid">, patch: JsonPatchOp[] =
  */
 export function deny(req: Pick<AdmissionRequest, "uid">, message: string, code = 422, reason = "Invalid"): AdmissionReview {
   return envelope({ uid: req.uid, allowed: false, status: { code, message, reason } });
+}
+
+/**
+ * A refusal the client should simply repeat (the controller is not ready yet): 503 with
+ * details.retryAfterSeconds, which the apiserver turns into a Retry-After header that
+ * client-go and kubectl honour by retrying.
+ */
+export function retryLater(req: Pick<AdmissionRequest, "uid">, message: string, retryAfterSeconds = 1): AdmissionReview {
+  return envelope({ uid: req.uid, allowed: false, status: { code: 503, message, reason: "ServiceUnavailable", details: { retryAfterSeconds } } });
+}
+
+/** Answers retryLater until `synced` says the caches have their first list: nothing is judged on a half-filled cache. */
+export function whenSynced(synced: () => boolean, handler: AdmissionHandler): AdmissionHandler {
+  return (req) => (synced() ? handler(req) : retryLater(req, "spiderpool-controller is still loading its caches (pools, subnets, reserved IPs); the request can be repeated in a moment"));
 }
