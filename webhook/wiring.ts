@@ -255,6 +255,32 @@ function poolRecovery(s: Shared): PoolRecovery {
   return new PoolRecovery({ endpoints: i.endpoints, pods: i.pods, live: s.live, poolStore: s.stores.pools, clock: s.clock, ttlMs: s.config.ipam.reservationTtlMs, event: s.event, log: s.log });
 }
 
+/** The JSON routes beside admission: late allocation for the agents, the operators' reports and scans; each behind its guard. */
+function guardedRoutes(
+  s: Shared,
+  r: { late: LateAllocationEndpoint; callers: CallerChecks; history: HistoryWriter; scan: FullScan; isLeader: () => boolean; identity: string },
+): Pick<Parameters<typeof startWebhookServer>[0], "gets" | "posts"> {
+  const { config } = s;
+  const { late, callers, history, scan, identity } = r;
+  return {
+    gets: {
+      "/v1/consistency": { guard: callers.operator("/v1/consistency", "get"), handle: async () => ({ status: 200, body: await liveConsistency(s.live, () => s.clock.now()) }) },
+      "/v1/history": {
+        guard: callers.operator("/v1/history", "get"),
+        handle: async (q) => (q.pool ? { status: 200, body: await history.history(q.pool, q.address) } : { status: 400, body: { message: "name the pool: /v1/history?pool=NAME[&address=IP]" } }),
+      },
+    },
+    posts: {
+      "/v1/allocate": { guard: callers.agent(config.ipam.agentAudience, new Set(config.ipam.agentUsers)), handle: (body, caller) => late.handle(body, caller) },
+      // On demand: a full scan on the leader; another replica says who to ask.
+      "/v1/gc": {
+        guard: callers.operator("/v1/gc", "post"),
+        handle: async () => (r.isLeader() ? { status: 200, body: await scan.scan() } : { status: 503, body: { message: `replica ${identity} is not the leader; ask the replica holding Lease ${config.namespace}/spiderpool-controller` } }),
+      },
+    },
+  };
+}
+
 /**
  * spiderpool-controller, wired in one place: every informer is started once here and each
  * part gets the narrow views it needs; the admission server answers on every replica, the
@@ -294,21 +320,7 @@ export async function startController(config: ControllerConfig, opts: Controller
     metrics: s.metrics,
     log,
     beforeScrape: () => s.metrics.refreshPools(informers.pools.list(), informers.subnets.list().length),
-    gets: {
-      "/v1/consistency": { guard: callers.operator("/v1/consistency", "get"), handle: async () => ({ status: 200, body: await liveConsistency(s.live, () => s.clock.now()) }) },
-      "/v1/history": {
-        guard: callers.operator("/v1/history", "get"),
-        handle: async (q) => (q.pool ? { status: 200, body: await history.history(q.pool, q.address) } : { status: 400, body: { message: "name the pool: /v1/history?pool=NAME[&address=IP]" } }),
-      },
-    },
-    posts: {
-      "/v1/allocate": { guard: callers.agent(config.ipam.agentAudience, new Set(config.ipam.agentUsers)), handle: (body, caller) => late.handle(body, caller) },
-      // On demand: a full scan on the leader; another replica says who to ask.
-      "/v1/gc": {
-        guard: callers.operator("/v1/gc", "post"),
-        handle: async () => (elector.isLeader() ? { status: 200, body: await scan.scan() } : { status: 503, body: { message: `replica ${identity} is not the leader; ask the replica holding Lease ${config.namespace}/spiderpool-controller` } }),
-      },
-    },
+    ...guardedRoutes(s, { late, callers, history, scan, isLeader: () => elector.isLeader(), identity }),
   });
   certificates.follow((next) => server.setTls(next));
 

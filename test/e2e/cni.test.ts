@@ -14,6 +14,7 @@ import { IPPOOL_PLURAL, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import { CustomResources } from "../../k8s/resources.js";
 import { cni, installedCniBinDir, PATH_WITHOUT_NODE } from "../../local-cluster/cni-exec.js";
 import { expectConsistent } from "../harness/consistency.js";
+import { agentToken } from "../../local-cluster/tokens.js";
 import { startTestController, type TestController } from "../harness/controller.js";
 import { applyCrds, createNamespace, waitFor } from "../../local-cluster/kube.js";
 import { testKubeConfig } from "../harness/kube.js";
@@ -49,21 +50,20 @@ describe("CNI with the real macvlan plugin in network namespaces", () => {
     const sockets = mkdtempSync(join(tmpdir(), "spiderpool-agents-"));
     const log = pino({ level: process.env.SPIDERPOOL_TEST_LOG_LEVEL ?? "error" });
     // The agents may ask the controller for late allocation: they trust its CA and present
-    // the token of the spiderpool-agent service account, as in a cluster.
+    // a token of the spiderpool-agent service account issued for the controller's audience
+    // and bound to their node, as the kubelet projects it into the agent Pod in a cluster.
     const secret = await core.readNamespacedSecret({ name: "spiderpool-controller-webhook-tls", namespace: tc.namespace });
     writeFileSync(join(sockets, "ca.crt"), Buffer.from(secret.data?.["ca-bundle.crt"] ?? "", "base64"));
-    await core.createNamespacedServiceAccount({ namespace: tc.namespace, body: { metadata: { name: "spiderpool-agent" } } });
-    const token = await core.createNamespacedServiceAccountToken({ name: "spiderpool-agent", namespace: tc.namespace, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
-    writeFileSync(join(sockets, "token"), token.status?.token ?? "");
-    const agentSettings = {
-      SPIDERPOOL_CONTROLLER_URL: `https://127.0.0.1:${tc.controller.port}`,
-      SPIDERPOOL_CONTROLLER_CA_FILE: join(sockets, "ca.crt"),
-      SPIDERPOOL_CONTROLLER_TOKEN_FILE: join(sockets, "token"),
-    };
     for (const n of ["a", "b"]) {
-      nodes.push(
-        await SimNode.start({ kc, name: `sim-${id}-${n}`, labels: { [SIM_LABEL]: id }, master: await underlay.plug(n), binDir, socketPath: join(sockets, `${n}.sock`), log, agentSettings }),
-      );
+      const agentSettings = {
+        SPIDERPOOL_CONTROLLER_URL: `https://127.0.0.1:${tc.controller.port}`,
+        SPIDERPOOL_CONTROLLER_CA_FILE: join(sockets, "ca.crt"),
+        SPIDERPOOL_CONTROLLER_TOKEN_FILE: join(sockets, `${n}.token`),
+      };
+      const sim = await SimNode.start({ kc, name: `sim-${id}-${n}`, labels: { [SIM_LABEL]: id }, master: await underlay.plug(n), binDir, socketPath: join(sockets, `${n}.sock`), log, agentSettings });
+      // Read at each call, so it may come once the Node exists.
+      writeFileSync(join(sockets, `${n}.token`), await agentToken(kc, tc.namespace, sim.o.name));
+      nodes.push(sim);
     }
     await createPool(kc, tc.labels, "e2ecni-pool", { subnet: "10.82.0.0/24", ips: ["10.82.0.10-10.82.0.59"], gateway: "10.82.0.1" });
     ns = await tc.createPodNamespace("cni");

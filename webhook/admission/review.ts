@@ -74,15 +74,21 @@ export function parseReview(body: unknown): AdmissionRequest {
   if (!req || typeof req.uid !== "string" || typeof req.operation !== "string") {
     throw new Error("the AdmissionReview has no request with a uid and an operation");
   }
-  // Handlers read object.metadata and userInfo.username: a forged envelope without them is
-  // the client's mistake (400), not the webhook's failure (500).
+  checkRequestShape(req);
+  return req;
+}
+
+/**
+ * Handlers read object.metadata and userInfo.username: a forged envelope without them is
+ * the client's mistake (400), not the webhook's failure (500).
+ */
+function checkRequestShape(req: AdmissionRequest): void {
   if (typeof req.userInfo !== "object" || req.userInfo === null) throw new Error("request.userInfo is missing");
   for (const field of ["object", "oldObject"] as const) {
     const obj = req[field] as { metadata?: unknown } | null | undefined;
     if (obj === undefined || obj === null) continue;
     if (typeof obj !== "object" || typeof obj.metadata !== "object" || obj.metadata === null) throw new Error(`request.${field} has no metadata`);
   }
-  return req;
 }
 
 function envelope(response: AdmissionResponse): AdmissionReview {
