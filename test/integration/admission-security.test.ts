@@ -36,7 +36,7 @@ describe("admission security", () => {
     kc = testKubeConfig();
     await applyCrds(kc);
     tc = await startTestController(kc, "sec");
-    await createPool(kc, tc.labels, "sec-pool", { subnet: "10.91.0.0/24", ips: ["10.91.0.10-10.91.0.19"] });
+    await createPool(kc, tc.labels, "sec-pool", { subnet: "10.131.0.0/24", ips: ["10.131.0.10-10.131.0.19"] });
     const secret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name: "spiderpool-controller-webhook-tls", namespace: tc.namespace });
     ca = Buffer.from(secret.data?.["ca-bundle.crt"] ?? "", "base64").toString();
   });
@@ -119,7 +119,8 @@ describe("admission security", () => {
   it("refuses a rewrite of assigned-ips through the pods/status subresource", async () => {
     const ns = await tc.createPodNamespace("secstatus");
     const pod = await createPod(kc, ns, podSpec("victim", { "ipam.spidernet.io/ippool": '{"ipv4":["sec-pool"]}' }));
-    const forged = (pod.metadata?.annotations?.["ipam.spidernet.io/assigned-ips"] ?? "").replace(/10\.91\.0\.\d+/, "10.91.0.99");
+    const forged = (pod.metadata?.annotations?.["ipam.spidernet.io/assigned-ips"] ?? "").replace(/10\.131\.0\.\d+/, "10.131.0.99");
+    expect(forged).not.toEqual(pod.metadata?.annotations?.["ipam.spidernet.io/assigned-ips"]);
     // A user with pods/status rights (not Spiderpool: the in-process controller is the admin) rewrites the annotation there.
     await kc.makeApiClient(RbacAuthorizationV1Api).createNamespacedRole({ namespace: ns, body: { metadata: { name: "status-writer" }, rules: [{ apiGroups: [""], resources: ["pods/status"], verbs: ["get", "patch", "update"] }] } });
     await kc.makeApiClient(RbacAuthorizationV1Api).createNamespacedRoleBinding({
@@ -144,7 +145,7 @@ describe("admission security", () => {
         .catch(() => "refused");
     for (let i = 0; i < 4; i++) {
       // Different but overlapping CIDRs: the rule is that at most one of them may exist.
-      const outcomes = await Promise.all([create(`sec-race-${i}-a`, `10.92.${i}.0/24`), create(`sec-race-${i}-b`, `10.92.${i}.0/25`)]);
+      const outcomes = await Promise.all([create(`sec-race-${i}-a`, `10.132.${i}.0/24`), create(`sec-race-${i}-b`, `10.132.${i}.0/25`)]);
       expect(outcomes.filter((o) => o === "created")).toHaveLength(1);
     }
   });

@@ -24,7 +24,7 @@ describe("late allocation takes the node from the caller's identity", () => {
     await applyCrds(kc);
     tc = await startTestController(kc, "secla");
     core = kc.makeApiClient(CoreV1Api);
-    await createPool(kc, tc.labels, "secla-pool", { subnet: "10.93.0.0/24", ips: ["10.93.0.10-10.93.0.19"] });
+    await createPool(kc, tc.labels, "secla-pool", { subnet: "10.133.0.0/24", ips: ["10.133.0.10-10.133.0.19"] });
     const secret = await core.readNamespacedSecret({ name: "spiderpool-controller-webhook-tls", namespace: tc.namespace });
     ca = Buffer.from(secret.data?.["ca-bundle.crt"] ?? "", "base64").toString();
     await core.createNamespacedServiceAccount({ namespace: tc.namespace, body: { metadata: { name: "spiderpool-agent" } } });
@@ -81,11 +81,17 @@ describe("late allocation takes the node from the caller's identity", () => {
     expect(answer.status).toBe(401);
   });
 
+  it("reads a caller's body only up to its limit", async () => {
+    const [a] = nodes as [string];
+    const answer = await allocate(await agentToken(a, ["spiderpool"]), { namespace: ns, name: "x".repeat(100 * 1024), uid: "u", interface: "eth0" });
+    expect(answer.status).toBe(413);
+  });
+
   it("allocates for a Pod on the caller's own node", async () => {
     const [a] = nodes as [string];
     const target = await podOn("home", a);
     const answer = await allocate(await agentToken(a, ["spiderpool"]), target);
     expect(answer.status).toBe(200);
-    expect(answer.body).toContain("10.93.0.");
+    expect(answer.body).toContain("10.133.0.");
   });
 });

@@ -25,7 +25,7 @@ describe("reservations of Pods that were never created", () => {
     await applyCrds(kc);
     // The lifetime stays long (a minute): what brings the addresses back is the live read.
     tc = await startTestController(kc, "refused", { SPIDERPOOL_RESERVATION_TTL_MS: "60000", SPIDERPOOL_REFUSED_POD_GRACE_MS: "1000" });
-    await createPool(kc, tc.labels, "refused-pool", { subnet: "10.94.0.0/24", ips: ["10.94.0.10-10.94.0.17"] });
+    await createPool(kc, tc.labels, "refused-pool", { subnet: "10.134.0.0/24", ips: ["10.134.0.10-10.134.0.17"] });
     await tc.controller.settled();
   });
   afterAll(() => tc.stop());
