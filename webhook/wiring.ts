@@ -26,7 +26,7 @@ import { createLogger } from "../runtime/log.js";
 import { ippoolRules, kindHandlers, multusConfigRules, reservedIPRules, subnetRules } from "./admission/kinds.js";
 import { podMutatingHandler, podValidatingHandler } from "./admission/pod.js";
 import { whenSynced, type AdmissionHandler } from "./admission/review.js";
-import { overlapSerialiser } from "./admission/overlap.js";
+import { overlapSerialiser, SeenSpecs } from "./admission/overlap.js";
 import { CallerChecks } from "./callers.js";
 import { ConfigMapClaims } from "../k8s/claims.js";
 import { applicationValidatingHandler } from "./admission/application.js";
@@ -142,12 +142,23 @@ function allocation(s: Shared, blocked: (pool: SpiderIPPool) => string | undefin
 /** How long an admitted pool or subnet stays claimed for the overlap checks of others (webhook/admission/overlap.ts). */
 const OVERLAP_CLAIM_TTL_MS = 30_000;
 
+/** What the pool and subnet caches have seen, for the overlap claims (followed from the first event on). */
+function seenSpecs(i: ControllerInformers): SeenSpecs {
+  const seen = new SeenSpecs(OVERLAP_CLAIM_TTL_MS);
+  for (const cache of [i.pools, i.subnets] as const) {
+    cache.on("add", (o) => seen.note(o));
+    cache.on("update", (o) => seen.note(o));
+    cache.on("delete", (o) => seen.deleted(o));
+  }
+  return seen;
+}
+
 /** The admission handlers, by path segment under /webhooks/. */
-function admissionHandlers(s: Shared, a: ReturnType<typeof allocation>): Record<string, AdmissionHandler> {
+function admissionHandlers(s: Shared, a: ReturnType<typeof allocation>, seen: SeenSpecs): Record<string, AdmissionHandler> {
   const { informers: i, config } = s;
   const context = (): PoolContext => ({ pools: i.pools.list(), subnets: i.subnets.list(), held: heldAddresses });
   const synced = (): boolean => allSynced(i);
-  const serialise = overlapSerialiser({ claims: new ConfigMapClaims(s.kc, config.namespace, "spiderpool-overlap-claims"), clock: s.clock, ttlMs: OVERLAP_CLAIM_TTL_MS, log: s.log });
+  const serialise = overlapSerialiser({ claims: new ConfigMapClaims(s.kc, config.namespace, "spiderpool-overlap-claims"), seen, clock: s.clock, ttlMs: OVERLAP_CLAIM_TTL_MS, log: s.log });
   const handlers: Record<string, AdmissionHandler> = {};
   for (const [path, rules] of [["spiderippool", ippoolRules], ["spidersubnet", subnetRules], ["spiderreservedip", reservedIPRules], ["spidermultusconfig", multusConfigRules]] as const) {
     const h = kindHandlers<never>(rules as never, context, serialise);
@@ -302,6 +313,7 @@ export async function startController(config: ControllerConfig, opts: Controller
   const recovery = poolRecovery(s);
   const alloc = allocation(s, recovery.blocked);
   const { tasks, scan, history } = leaderTasks(s, alloc, recovery);
+  const seen = seenSpecs(informers);
 
   const certificates = new ServingCertificates(kc, config, s.metrics, log);
   const tls = await certificates.initial();
@@ -315,7 +327,7 @@ export async function startController(config: ControllerConfig, opts: Controller
     metricsPort: config.metricsPort,
     tls,
     ...(config.admissionClients.caFile ? { admissionClients: { caPem: readFileSync(config.admissionClients.caFile, "utf8"), names: config.admissionClients.names } } : {}),
-    handlers: admissionHandlers(s, alloc),
+    handlers: admissionHandlers(s, alloc, seen),
     ready: synced,
     metrics: s.metrics,
     log,

@@ -4,7 +4,7 @@ import type { PoolContext } from "../../../ipam/kinds/ippool-admission.js";
 import type { SpiderIPPool } from "../../../ipam/kinds/ippool.js";
 import { ConflictError } from "../../../ipam/ports.js";
 import { ippoolRules, kindHandlers } from "../../../webhook/admission/kinds.js";
-import { overlapSerialiser, type ClaimsStore } from "../../../webhook/admission/overlap.js";
+import { overlapSerialiser, SeenSpecs, type ClaimsStore } from "../../../webhook/admission/overlap.js";
 import type { AdmissionRequest } from "../../../webhook/admission/review.js";
 import { FakeClock } from "../../fakes/clock.js";
 import { RecordingLog } from "../../fakes/log.js";
@@ -30,6 +30,8 @@ class RacingClaims implements ClaimsStore {
   }
 }
 
+const pool = (name: string, subnet: string): SpiderIPPool => ({ apiVersion: "spiderpool.spidernet.io/v2beta1", kind: "SpiderIPPool", metadata: { name, uid: `uid-${name}` }, spec: { ipVersion: 4, subnet, ips: [] } });
+
 const request = (name: string, subnet: string, dryRun = false): AdmissionRequest => ({
   uid: name,
   kind: { group: "spiderpool.spidernet.io", version: "v2beta1", kind: "SpiderIPPool" },
@@ -37,7 +39,7 @@ const request = (name: string, subnet: string, dryRun = false): AdmissionRequest
   operation: "CREATE",
   userInfo: { username: "admin" },
   dryRun,
-  object: { apiVersion: "spiderpool.spidernet.io/v2beta1", kind: "SpiderIPPool", metadata: { name }, spec: { ipVersion: 4, subnet, ips: [] } } satisfies SpiderIPPool,
+  object: pool(name, subnet),
 });
 
 /**
@@ -51,8 +53,9 @@ describe("pool overlap under one serialisation", () => {
     const clock = new FakeClock();
     // The cache holds neither pool, on every replica.
     const context = (): PoolContext => ({ pools: [], subnets: [], held: () => IPSet.empty(4) });
-    const h = kindHandlers<SpiderIPPool>(ippoolRules, context, overlapSerialiser({ claims, clock, ttlMs: 30_000, log: new RecordingLog() }));
-    return { claims, clock, validate: h.validate };
+    const seen = new SeenSpecs(30_000);
+    const h = kindHandlers<SpiderIPPool>(ippoolRules, context, overlapSerialiser({ claims, seen, clock, ttlMs: 30_000, log: new RecordingLog() }));
+    return { claims, clock, seen, validate: h.validate };
   };
 
   it("admits only one of two overlapping pools judged at the same moment", async () => {
@@ -74,5 +77,14 @@ describe("pool overlap under one serialisation", () => {
     // The cache now holds what was stored; the claim is no longer needed and is dropped at the next write.
     expect((await t.validate(request("c", "10.8.0.0/24"))).response?.allowed).toBe(true);
     expect(Object.keys(t.claims.entries)).toEqual(["pool.c"]);
+  });
+
+  it("stops counting a claim once this replica's cache has seen the object: a pool deleted since no longer blocks its addresses", async () => {
+    const t = setup();
+    expect((await t.validate(request("a", "10.7.0.0/24"))).response?.allowed).toBe(true);
+    // The cache sees pool a stored, then deleted, well within the claim's lifetime.
+    t.seen.note(pool("a", "10.7.0.0/24"));
+    t.seen.deleted(pool("a", "10.7.0.0/24"));
+    expect((await t.validate(request("b", "10.7.0.0/25"))).response?.allowed).toBe(true);
   });
 });
