@@ -32,7 +32,7 @@ function objectOf<T>(req: AdmissionRequest): T | undefined {
  * Judges one validation on a context; for pools and subnets it runs under the overlap
  * serialisation (overlap.ts), which adds the objects other admissions claimed meanwhile.
  */
-export type Serialise = (req: AdmissionRequest, kind: "SpiderIPPool" | "SpiderSubnet", obj: { metadata: ObjectMeta; spec?: unknown }, base: PoolContext, judge: (ctx: PoolContext) => AdmissionReview) => Promise<AdmissionReview>;
+export type Serialise = (req: AdmissionRequest, kind: "SpiderIPPool" | "SpiderSubnet", obj: { metadata: ObjectMeta; spec?: unknown }, context: () => PoolContext, judge: (ctx: PoolContext) => AdmissionReview) => Promise<AdmissionReview>;
 
 /** The mutating and validating handlers of one kind, over a context read from the caches. */
 export function kindHandlers<T extends { metadata: ObjectMeta }>(
@@ -60,7 +60,7 @@ export function kindHandlers<T extends { metadata: ObjectMeta }>(
         return allow(req, [], rules.warnings?.(obj, ctx) ?? []);
       };
       const serialised = rules.kind === "SpiderIPPool" || rules.kind === "SpiderSubnet" ? rules.kind : undefined;
-      return serialise && serialised ? serialise(req, serialised, obj, context(), judge) : judge(context());
+      return serialise && serialised ? serialise(req, serialised, obj, context, judge) : judge(context());
     },
   };
 }

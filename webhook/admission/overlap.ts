@@ -107,13 +107,15 @@ const CLAIM_RETRY: RetryPolicy = { attempts: 20, baseMs: 10, maxMs: 400, jitter:
  * claim on the version both read; the other reads again and is judged against the winner.
  */
 export function overlapSerialiser(o: OverlapOptions) {
-  return async (req: AdmissionRequest, kind: Claim["kind"], obj: { metadata: { name?: string; uid?: string }; spec?: unknown }, base: PoolContext, judge: Judge): Promise<AdmissionReview> => {
+  return async (req: AdmissionRequest, kind: Claim["kind"], obj: { metadata: { name?: string; uid?: string }; spec?: unknown }, context: () => PoolContext, judge: Judge): Promise<AdmissionReview> => {
     const name = obj.metadata.name ?? req.name ?? "";
     const key = `${kind === "SpiderIPPool" ? "pool" : "subnet"}.${name}`;
     return retry(
       async () => {
         const read = await o.claims.read();
         const now = o.clock.now();
+        // The caches are read again at each attempt: a claim skipped because the cache has seen its object must find it there.
+        const base = context();
         const claims = liveClaims(read.entries, now, o.ttlMs, o.seen);
         claims.delete(key);
         const live = [...claims.values()];

@@ -87,4 +87,23 @@ describe("pool overlap under one serialisation", () => {
     t.seen.deleted(pool("a", "10.7.0.0/24"));
     expect((await t.validate(request("b", "10.7.0.0/25"))).response?.allowed).toBe(true);
   });
+
+  it("judges a retry on the caches as they are then: a claim skipped because the cache has its object finds the object there", async () => {
+    const claims = new RacingClaims();
+    const seen = new SeenSpecs(30_000);
+    const cached: SpiderIPPool[] = [];
+    const write = claims.write.bind(claims);
+    // The winner is stored and reaches the cache (and the seen specs) right after its claim lands.
+    claims.write = async (entries, read) => {
+      await write(entries, read);
+      const winner = Object.keys(entries).find((k) => k.startsWith("pool."))?.slice(5) ?? "";
+      const stored = pool(winner, winner === "a" ? "10.7.0.0/24" : "10.7.0.0/25");
+      cached.push(stored);
+      seen.note(stored);
+    };
+    const h = kindHandlers<SpiderIPPool>(ippoolRules, () => ({ pools: [...cached], subnets: [], held: () => IPSet.empty(4) }), overlapSerialiser({ claims, seen, clock: new FakeClock(), ttlMs: 30_000, log: new RecordingLog() }));
+    const answers = await Promise.all([h.validate(request("a", "10.7.0.0/24")), h.validate(request("b", "10.7.0.0/25"))]);
+    expect(answers.map((a) => a.response?.allowed).sort()).toEqual([false, true]);
+    expect(claims.conflicts).toBeGreaterThan(0);
+  });
 });
