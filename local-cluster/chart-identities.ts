@@ -91,13 +91,15 @@ async function rolesInForce(kc: KubeConfig, namespace: string, users: readonly P
 /**
  * A token of service account `name` (TokenRequest), optionally bound to a Node: the apiserver
  * then names that node in the token's user info (authentication.kubernetes.io/node-name), as
- * it does for the Pod-bound token the kubelet projects into a DaemonSet's Pod.
+ * it does for the Pod-bound token the kubelet projects into a DaemonSet's Pod. `audiences`
+ * empty means the apiserver's own; the controller's late allocation wants its own audience.
  */
-export async function serviceAccountToken(kc: KubeConfig, namespace: string, name: string, boundToNode?: string, expirationSeconds = 24 * 3600): Promise<string> {
+export async function serviceAccountToken(kc: KubeConfig, namespace: string, name: string, boundToNode?: string, audiences: string[] = []): Promise<string> {
+  const expirationSeconds = 24 * 3600;
   const core = kc.makeApiClient(CoreV1Api);
   const node = boundToNode ? await core.readNode({ name: boundToNode }) : undefined;
   const boundObjectRef = node ? { apiVersion: "v1", kind: "Node", name: boundToNode, uid: node.metadata?.uid } : undefined;
-  const res = await core.createNamespacedServiceAccountToken({ name, namespace, body: { spec: { audiences: [], expirationSeconds, ...(boundObjectRef ? { boundObjectRef } : {}) } } });
+  const res = await core.createNamespacedServiceAccountToken({ name, namespace, body: { spec: { audiences, expirationSeconds, ...(boundObjectRef ? { boundObjectRef } : {}) } } });
   const token = res.status?.token;
   if (!token) throw new Error(`no token was issued for service account ${namespace}/${name}`);
   return token;

@@ -5,7 +5,9 @@ import { get as httpsGet } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findBinary, kwokStagesDir } from "./binaries.js";
-import { kubeconfigYaml, writeClusterPki } from "./pki.js";
+import { publishAdmissionClientCa } from "./admission-client.js";
+import { adminKubeConfig } from "./kubeconfig.js";
+import { admissionConfiguration, kubeconfigYaml, writeClusterPki } from "./pki.js";
 import { cleanStale, freePort, processesOf, startProcess, stopPids, waitReady, type Managed } from "./processes.js";
 
 /**
@@ -103,6 +105,8 @@ async function startApiserver(state: ClusterState): Promise<void> {
   const port = await freePort();
   state.server = `https://127.0.0.1:${port}`;
   state.caFile = pki.caCert;
+  // Admission webhooks are called with a client certificate, so they can tell the apiserver from anyone else.
+  const admission = admissionConfiguration(pki, state.dir);
   const args = [
     `--etcd-servers=http://127.0.0.1:${state.ports.etcd}`,
     "--bind-address=127.0.0.1",
@@ -119,6 +123,7 @@ async function startApiserver(state: ClusterState): Promise<void> {
     `--service-account-signing-key-file=${pki.saPrivate}`,
     "--service-cluster-ip-range=10.96.0.0/16",
     "--authorization-mode=Node,RBAC",
+    `--admission-control-config-file=${admission.configFile}`,
     "--allow-privileged=true",
     // Fast eviction after a node failure, for the node-failure tests.
     "--default-not-ready-toleration-seconds=10",
@@ -134,6 +139,7 @@ async function startApiserver(state: ClusterState): Promise<void> {
   const ca = readFileSync(pki.caCert, "utf8");
   writeFileSync(state.kubeconfig, kubeconfigYaml(state.server, ca, readFileSync(pki.adminCert, "utf8"), readFileSync(pki.adminKey, "utf8")), { mode: 0o600 });
   await waitReady(p, `${state.server}/readyz`, () => probe(`${state.server}/readyz`, ca));
+  await publishAdmissionClientCa(adminKubeConfig(state), readFileSync(pki.admissionClientCa, "utf8"));
 }
 
 /**

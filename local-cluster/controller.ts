@@ -8,6 +8,7 @@ import { pino, type Logger } from "pino";
 import { parseControllerConfig, type ControllerConfig } from "../webhook/config.js";
 import { startController, type Controller } from "../webhook/wiring.js";
 import { webhookConfigurations } from "../webhook/registration.js";
+import { localAdmissionClientCaFile } from "./admission-client.js";
 import { startBalancer } from "./balancer.js";
 import { chartContainer, literalEnv } from "./chart.js";
 import { installChartIdentities, serviceAccountToken, tokenKubeConfig, type ChartIdentities } from "./chart-identities.js";
@@ -127,8 +128,9 @@ function agentIdentities(kc: KubeConfig, c: { ids: Identities; config: Controlle
     const caFile = join(dir, "ca.crt");
     writeFileSync(caFile, Buffer.from(secret.data?.["ca-bundle.crt"] ?? "", "base64"));
     const token = await serviceAccountToken(kc, c.config.namespace, agent.serviceAccount, node);
+    // Late allocation takes a token issued for the controller's audience, bound to the node.
     const tokenFile = join(dir, `${node}.token`);
-    writeFileSync(tokenFile, token, { mode: 0o600 });
+    writeFileSync(tokenFile, await serviceAccountToken(kc, c.config.namespace, agent.serviceAccount, node, [c.config.ipam.agentAudience]), { mode: 0o600 });
     const kubeConfig = tokenKubeConfig(kc, token);
     const settings = { SPIDERPOOL_CONTROLLER_URL: `https://127.0.0.1:${c.port()}`, SPIDERPOOL_CONTROLLER_CA_FILE: caFile, SPIDERPOOL_CONTROLLER_TOKEN_FILE: tokenFile };
     return { kubeConfig, settings };
@@ -152,7 +154,12 @@ export async function startLocalController(kc: KubeConfig, o: LocalControllerOpt
   }
   const id = namespace;
   const ids = await controllerIdentity(kc, namespace, o);
-  const config = parseControllerConfig({ ...localSettings(namespace, o.identity ?? "chart", ids.chartEnv), ...settings }, []);
+  // Admission calls are answered only when they come from this control plane's apiserver.
+  const admissionCa = settings.SPIDERPOOL_ADMISSION_CLIENT_CA_FILE ?? (await localAdmissionClientCaFile(kc));
+  const config = parseControllerConfig(
+    { ...localSettings(namespace, o.identity ?? "chart", ids.chartEnv), SPIDERPOOL_METRICS_PORT: "0", SPIDERPOOL_ADMISSION_CLIENT_CA_FILE: admissionCa, ...settings },
+    [],
+  );
   const names = { mutating: config.webhookConfigurations.mutating[0] ?? "", validating: config.webhookConfigurations.validating[0] ?? "" };
   const log = pino({ level: config.logLevel, base: { controller: prefix } });
   const replicas: Controller[] = [];

@@ -14,6 +14,18 @@ export interface ControllerConfig {
   readonly namespace: string;
   readonly host: string;
   readonly port: number;
+  /** Plain-HTTP port of /metrics, /healthz and /readyz: nothing else is served there, and they are served nowhere else. */
+  readonly metricsPort: number;
+  /**
+   * Who may call the admission webhooks: only clients presenting a certificate signed by
+   * `caFile` (the kube-apiserver, through its AdmissionConfiguration), and when `names` is
+   * not empty, only those common names. `required: false` turns the check off (docs/security.md).
+   */
+  readonly admissionClients: {
+    readonly required: boolean;
+    readonly caFile?: string;
+    readonly names: readonly string[];
+  };
   /** Out-of-cluster kubeconfig; in-cluster credentials when absent. */
   readonly kubeconfig?: string;
   readonly logLevel: "debug" | "info" | "warn" | "error";
@@ -42,6 +54,10 @@ export interface ControllerConfig {
     readonly systemUsers: readonly string[];
     /** Identities (from their bearer tokens) allowed to ask for late allocation: the node agents. */
     readonly agentUsers: readonly string[];
+    /** The audience the agents' tokens must be issued for (TokenReview), so a token meant for another service is refused. */
+    readonly agentAudience: string;
+    /** How long a reservation waits for its Pod before a live read may decide that the Pod was never created. */
+    readonly refusedPodGraceMs: number;
     /** The network of every Pod's eth0 unless the Pod names one (docs/multus.md). */
     readonly primaryNetwork: PrimaryNetwork;
     /** NICs one Pod may have; more are refused. */
@@ -81,6 +97,10 @@ export const SETTINGS = {
   namespace: { flag: "namespace", env: "SPIDERPOOL_NAMESPACE", kind: "string", default: "kube-system", help: "namespace the controller runs in" },
   host: { flag: "webhook-host", env: "SPIDERPOOL_WEBHOOK_HOST", kind: "string", default: "0.0.0.0", help: "address the HTTPS admission server binds" },
   port: { flag: "webhook-port", env: "SPIDERPOOL_WEBHOOK_PORT", kind: "port", default: "5722", help: "port of the HTTPS admission server (0: any free port)" },
+  metricsPort: { flag: "metrics-port", env: "SPIDERPOOL_METRICS_PORT", kind: "port", default: "5721", help: "plain-HTTP port of /metrics, /healthz and /readyz, on the same host as the admission server (0: any free port)" },
+  admissionClientAuth: { flag: "admission-client-auth", env: "SPIDERPOOL_ADMISSION_CLIENT_AUTH", kind: "bool", default: "true", help: "admission webhooks answer only clients with a certificate signed by --admission-client-ca-file (the kube-apiserver); false turns the check off (docs/security.md)" },
+  admissionClientCaFile: { flag: "admission-client-ca-file", env: "SPIDERPOOL_ADMISSION_CLIENT_CA_FILE", kind: "string", help: "PEM file of the CA that signed the kube-apiserver's webhook client certificate (its AdmissionConfiguration kubeconfig); required while --admission-client-auth is true" },
+  admissionClientNames: { flag: "admission-client-names", env: "SPIDERPOOL_ADMISSION_CLIENT_NAMES", kind: "list", default: "", help: "common names the admission client certificate may carry, comma separated; empty: any certificate the CA signed" },
   kubeconfig: { flag: "kubeconfig", env: "KUBECONFIG", kind: "string", help: "kubeconfig file; in-cluster credentials when unset" },
   logLevel: { flag: "log-level", env: "SPIDERPOOL_LOG_LEVEL", kind: "level", default: "info", help: "debug, info, warn or error" },
   secretName: { flag: "tls-secret", env: "SPIDERPOOL_TLS_SECRET", kind: "string", default: "spiderpool-controller-webhook-tls", help: "Secret holding the CA and serving certificate" },
@@ -97,6 +117,8 @@ export const SETTINGS = {
   coolDownMs: { flag: "cool-down-ms", env: "SPIDERPOOL_COOL_DOWN_MS", kind: "int", default: "30000", help: "how long a released address rests before it is handed out again (unless nothing else is free)" },
   excludedNamespaces: { flag: "excluded-namespaces", env: "SPIDERPOOL_EXCLUDED_NAMESPACES", kind: "list", default: "kube-system", help: "namespaces whose Pods Spiderpool leaves alone, comma separated; the install namespace is always excluded" },
   systemUsers: { flag: "system-users", env: "SPIDERPOOL_SYSTEM_USERS", kind: "list", help: "users allowed to change ipam.spidernet.io/assigned-ips; default: the controller's service account system:serviceaccount:<namespace>:spiderpool-controller" },
+  agentAudience: { flag: "agent-audience", env: "SPIDERPOOL_AGENT_AUDIENCE", kind: "string", default: "spiderpool", help: "audience the agents' service account tokens are issued for; late allocation refuses tokens for any other audience" },
+  refusedPodGraceMs: { flag: "refused-pod-grace-ms", env: "SPIDERPOOL_REFUSED_POD_GRACE_MS", kind: "int", default: "10000", help: "after this long, a reservation whose Pod a live read does not find (refused after the webhook: quota, policy, name taken) is released; longer than the slowest admission chain after the webhook" },
   agentUsers: { flag: "agent-users", env: "SPIDERPOOL_AGENT_USERS", kind: "list", help: "users allowed to ask for late allocation; default: the agents' service account system:serviceaccount:<namespace>:spiderpool-agent" },
   primaryNetwork: { flag: "primary-network", env: "SPIDERPOOL_PRIMARY_NETWORK", kind: "string", default: "spiderpool", help: "the network of every Pod's eth0 unless it names one: spiderpool (its IPAM is Spiderpool), other (another plugin's, e.g. Calico; eth0 is never Spiderpool's) or namespace/name of the NetworkAttachmentDefinition Multus uses as its cluster network" },
   maxNicsPerPod: { flag: "max-nics-per-pod", env: "SPIDERPOOL_MAX_NICS_PER_POD", kind: "int", default: "16", help: "network interfaces one Pod may have; a Pod with more is refused" },
@@ -124,6 +146,8 @@ export function parseControllerConfig(env: Readonly<Record<string, string | unde
     namespace: v.namespace,
     host: v.host,
     port: v.port,
+    metricsPort: v.metricsPort,
+    admissionClients: { required: v.admissionClientAuth, ...(v.admissionClientCaFile ? { caFile: v.admissionClientCaFile } : {}), names: v.admissionClientNames },
     ...(v.kubeconfig ? { kubeconfig: v.kubeconfig } : {}),
     logLevel: v.logLevel,
     tls: {
@@ -144,6 +168,8 @@ export function parseControllerConfig(env: Readonly<Record<string, string | unde
       excludedNamespaces: [...new Set([...(v.excludedNamespaces as string[]), v.namespace])],
       systemUsers: (v.systemUsers as string[] | undefined) ?? [`system:serviceaccount:${v.namespace as string}:spiderpool-controller`],
       agentUsers: (v.agentUsers as string[] | undefined) ?? [`system:serviceaccount:${v.namespace as string}:spiderpool-agent`],
+      agentAudience: v.agentAudience,
+      refusedPodGraceMs: v.refusedPodGraceMs,
       primaryNetwork: parsePrimaryNetwork(v.primaryNetwork) ?? "spiderpool",
       maxNics: v.maxNicsPerPod,
       autoPoolMaxIPs: v.autoPoolMaxIPs,
@@ -179,6 +205,15 @@ function checkTimings(c: ControllerConfig): void {
   if (c.tls.renewBeforeDays >= c.tls.certValidityDays) problems.push(`--renew-before-days (${c.tls.renewBeforeDays}) must be less than --cert-validity-days (${c.tls.certValidityDays})`);
   if (c.leader.renewDeadlineMs >= c.leader.leaseMs) problems.push(`--leader-renew-deadline-ms (${c.leader.renewDeadlineMs}) must be less than --leader-lease-ms (${c.leader.leaseMs}), or two replicas could lead at once`);
   if (c.leader.retryPeriodMs >= c.leader.renewDeadlineMs) problems.push(`--leader-retry-period-ms (${c.leader.retryPeriodMs}) must be less than --leader-renew-deadline-ms (${c.leader.renewDeadlineMs})`);
+  checkAccess(c, problems);
   if (c.gc.intervalMs === 0) problems.push("--gc-interval-seconds / SPIDERPOOL_GC_DEFAULT_INTERVAL_DURATION must be at least 1");
   if (problems.length > 0) throw new ConfigError(problems);
+}
+
+/** Who may call which port: the admission clients' CA, and two distinct ports. */
+function checkAccess(c: ControllerConfig, problems: string[]): void {
+  if (c.admissionClients.required && !c.admissionClients.caFile) {
+    problems.push("--admission-client-ca-file (SPIDERPOOL_ADMISSION_CLIENT_CA_FILE) is not set: name the CA that signed the kube-apiserver's webhook client certificate, or set --admission-client-auth=false to answer any client (docs/security.md)");
+  }
+  if (c.port !== 0 && c.port === c.metricsPort) problems.push(`--metrics-port (${c.metricsPort}) must differ from --webhook-port (${c.port})`);
 }

@@ -1,4 +1,4 @@
-import { ApiException, AuthenticationV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
+import { ApiException, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
 import { formatAssignedIPs } from "../ipam/annotations/assigned.js";
 import { ANNO_ASSIGNED_IPS } from "../ipam/annotations/keys.js";
 import type { PodLike } from "../ipam/kinds/pod.js";
@@ -6,46 +6,36 @@ import { allocateLate, type LateAllocationDeps, type LateRequest } from "../ipam
 import { ConflictError } from "../ipam/ports.js";
 import { isNotFound } from "../k8s/resources.js";
 import { lateRequestProblem } from "./late-request.js";
+import type { Caller, HttpAnswer } from "./server.js";
 
-export interface HttpAnswer {
-  status: number;
-  body: unknown;
-}
+export type { HttpAnswer };
 
 /**
- * `POST /v1/allocate`, asked by a node agent for a Pod that reached CNI without addresses:
- * the caller is authenticated (TokenReview on its bearer token) and must be an agent; the
- * work is the core's allocateLate.
+ * `POST /v1/allocate`, asked by a node agent for a Pod that reached CNI without addresses.
+ * The route's guard (CallerChecks.agent) has authenticated the caller and found the node
+ * its token is bound to: the allocation is for that node only, whatever the body says.
+ * The work is the core's allocateLate.
  */
 export class LateAllocationEndpoint {
   private readonly core: CoreV1Api;
-  private readonly auth: AuthenticationV1Api;
   private readonly deps: LateAllocationDeps;
 
-  constructor(
-    kc: KubeConfig,
-    deps: Omit<LateAllocationDeps, "readPod" | "writeAssigned">,
-    private readonly agentUsers: ReadonlySet<string>,
-  ) {
+  constructor(kc: KubeConfig, deps: Omit<LateAllocationDeps, "readPod" | "writeAssigned">) {
     this.core = kc.makeApiClient(CoreV1Api);
-    this.auth = kc.makeApiClient(AuthenticationV1Api);
     this.deps = { ...deps, readPod: (ns, name) => this.readPod(ns, name), writeAssigned: (pod, assigned) => this.writeAssigned(pod, assigned) };
   }
 
-  /** Who the bearer token belongs to, by asking the apiserver (TokenReview). */
-  private async caller(authorization: string | undefined): Promise<string | undefined> {
-    const token = /^Bearer (.+)$/.exec(authorization ?? "")?.[1];
-    if (!token) return undefined;
-    const review = await this.auth.createTokenReview({ body: { spec: { token } } });
-    return review.status?.authenticated ? review.status.user?.username : undefined;
-  }
-
-  async handle(body: unknown, authorization: string | undefined): Promise<HttpAnswer> {
-    const who = await this.caller(authorization);
-    if (!who || !this.agentUsers.has(who)) return { status: 401, body: { message: `late allocation is for spiderpool agents only; ${who ?? "an unauthenticated caller"} is not one of them` } };
-    const problem = lateRequestProblem(body);
+  async handle(body: unknown, caller: Caller): Promise<HttpAnswer> {
+    const req = (typeof body === "object" && body !== null ? body : {}) as Partial<LateRequest>;
+    if (!caller.node) return { status: 403, body: { message: `${caller.username} is bound to no node` } };
+    if (req.node !== undefined && req.node !== caller.node) {
+      return { status: 403, body: { message: `${caller.username} runs on node ${caller.node} and may ask for Pods on that node only, not ${String(req.node)}` } };
+    }
+    // The node is the caller's; the rest of the body is checked field by field before anything is read.
+    const problem = lateRequestProblem({ ...req, node: caller.node });
     if (problem) return { status: 400, body: { message: problem } };
-    const outcome = await allocateLate(body as LateRequest, this.deps);
+    const r = req as LateRequest;
+    const outcome = await allocateLate({ namespace: r.namespace, name: r.name, uid: r.uid, interface: r.interface, node: caller.node }, this.deps);
     switch (outcome.kind) {
       case "assigned":
         return { status: 200, body: { assigned: outcome.assigned } };

@@ -86,9 +86,9 @@ export function webhookConfigurations(o: RegistrationOptions): [V1MutatingWebhoo
     ...(o.objectSelector ? { objectSelector: o.objectSelector } : {}),
   });
   const labels = { "app.kubernetes.io/part-of": "spiderpool" };
-  const podCommon = (path: string, operation: "CREATE" | "UPDATE") => ({
+  const podCommon = (path: string, operation: "CREATE" | "UPDATE", resources = ["pods"]) => ({
     clientConfig: clientConfig(o.endpoint, path, o.caBundle),
-    rules: [{ apiGroups: [""], apiVersions: ["v1"], operations: [operation], resources: ["pods"], scope: "Namespaced" }],
+    rules: [{ apiGroups: [""], apiVersions: ["v1"], operations: [operation], resources, scope: "Namespaced" }],
     failurePolicy: o.podFailurePolicy ?? o.failurePolicy,
     admissionReviewVersions: ["v1"],
     timeoutSeconds: o.timeoutSeconds ?? 10,
@@ -114,7 +114,8 @@ export function webhookConfigurations(o: RegistrationOptions): [V1MutatingWebhoo
       metadata: { name: o.validatingName, labels },
       webhooks: [
         ...KIND_WEBHOOKS.map((k) => ({ name: `${k.path}.validate.${GROUP}`, ...common(`validate-${k.path}`, k.resource, k.scope) })),
-        { name: `pod.validate.${GROUP}`, sideEffects: "None", matchConditions: GUARD_CONDITIONS, ...podCommon("validate-pod", "UPDATE") },
+        // pods/status too: a Pod's metadata (its annotations) can be written through its status subresource.
+        { name: `pod.validate.${GROUP}`, sideEffects: "None", matchConditions: GUARD_CONDITIONS, ...podCommon("validate-pod", "UPDATE", ["pods", "pods/status"]) },
         // Sizes automatic pools when an application or its scale is admitted: validating,
         // because only there a created object has its uid. Writes pools, hence NoneOnDryRun.
         { name: `application.validate.${GROUP}`, sideEffects: "NoneOnDryRun", ...podCommon("validate-application", "UPDATE"), rules: applicationRules() },

@@ -1,19 +1,54 @@
-import express, { type Request, type Response } from "express";
+import express, { type NextFunction, type Request, type Response } from "express";
 import { createServer as createHttpsServer, type Server } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import type { Logger } from "pino";
 import type { ControllerMetrics } from "./metrics.js";
 import { parseReview, type AdmissionHandler, type AdmissionRequest } from "./admission/review.js";
+import { startProbeServer } from "./probe-server.js";
 
 export interface TlsMaterial {
   certPem: string;
   keyPem: string;
 }
 
+export interface HttpAnswer {
+  status: number;
+  body: unknown;
+}
+
+/** Who called a guarded route, as its guard found out (a TokenReview, a SubjectAccessReview). */
+export interface Caller {
+  username: string;
+  /** The node the caller's token is bound to (`authentication.kubernetes.io/node-name`), if any. */
+  node?: string;
+}
+
+/** Decides who may call a route from its Authorization header, before its body is read. */
+export type Guard = (authorization: string | undefined) => Promise<{ caller: Caller } | { refuse: HttpAnswer }>;
+
+/** A JSON route other than the admission webhooks: its guard runs first, then (for a POST) its body is read, up to `limit`. */
+export interface GuardedRoute<In> {
+  guard: Guard;
+  /** The largest body a POST may carry (express's notation: "64kb"). */
+  limit?: string;
+  handle: (input: In, caller: Caller) => Promise<HttpAnswer>;
+}
+
+/** The clients the admission webhooks answer: certificates signed by this CA, and when `names` is not empty, with one of these common names. */
+export interface AdmissionClients {
+  caPem: string;
+  names: readonly string[];
+}
+
 export interface ServerOptions {
   host: string;
   port: number;
+  /** Port of /metrics, /healthz and /readyz (plain HTTP). */
+  metricsPort: number;
   tls: TlsMaterial;
+  /** Who may call the admission webhooks; undefined: anyone (the check is off). */
+  admissionClients?: AdmissionClients;
   /** path segment under /webhooks/ -> handler */
   handlers: Record<string, AdmissionHandler>;
   /** /readyz answers 200 only when this says so (caches synced, certificate loaded). */
@@ -22,69 +57,96 @@ export interface ServerOptions {
   log: Logger;
   /** Called before each /metrics answer (gauges computed from caches). */
   beforeScrape?: () => void;
-  /** JSON GET endpoints (the consistency report, the address history): path -> handler(query). */
-  gets?: Record<string, (query: Record<string, string>) => Promise<{ status: number; body: unknown }>>;
-  /** Other JSON POST endpoints (late allocation): path -> handler(body, Authorization header). */
-  posts?: Record<string, (body: unknown, authorization: string | undefined) => Promise<{ status: number; body: unknown }>>;
+  /** JSON GET endpoints (the consistency report, the address history): path -> route(query). */
+  gets?: Record<string, GuardedRoute<Record<string, string>>>;
+  /** Other JSON POST endpoints (late allocation, the full scan): path -> route(body). */
+  posts?: Record<string, GuardedRoute<unknown>>;
 }
 
 export interface WebhookServer {
   readonly port: number;
+  readonly metricsPort: number;
   /** Swaps the serving certificate for new connections; open ones keep theirs. */
   setTls(tls: TlsMaterial): void;
   /** Stops accepting, lets requests in flight finish (up to `graceMs`), then closes. */
   close(graceMs?: number): Promise<void>;
 }
 
-/** The routes: probes, metrics, the other POST endpoints and the admission webhooks. */
-function createApp(opts: ServerOptions, draining: () => boolean): express.Express {
-  const { metrics } = opts;
+/**
+ * Pool objects carry their allocation record: an UPDATE review holds two of them. Read only
+ * once the client is known to be the apiserver.
+ */
+const ADMISSION_BODY_LIMIT = "16mb";
+/** Late allocation and the other routes carry a few names. */
+const ROUTE_BODY_LIMIT = "64kb";
+
+/** Refuses, before any byte of the body is read, an admission call that does not come from the apiserver. */
+function admissionCaller(clients: AdmissionClients | undefined) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (!clients) return next();
+    const socket = req.socket as TLSSocket;
+    const name = socket.authorized ? String(socket.getPeerCertificate().subject?.CN ?? "") : undefined;
+    if (name !== undefined && (clients.names.length === 0 || clients.names.includes(name))) return next();
+    const why = name === undefined ? `no client certificate signed by the admission clients' CA (${socket.authorizationError ?? "none presented"})` : `client certificate ${name} is not one of ${clients.names.join(", ")}`;
+    res.set("Connection", "close").status(401).json({ message: `admission webhooks answer the kube-apiserver only: ${why}; see docs/security.md` });
+  };
+}
+
+/** Runs a route's guard before anything reads the body; the caller it finds rides on res.locals. */
+function guarded(guard: Guard, log: Logger) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    guard(req.headers.authorization).then(
+      (verdict) => {
+        if ("refuse" in verdict) {
+          res.set("Connection", "close").status(verdict.refuse.status).json(verdict.refuse.body);
+          return;
+        }
+        res.locals.caller = verdict.caller;
+        next();
+      },
+      (err: unknown) => {
+        log.error({ err, path: req.path }, "caller could not be checked");
+        res.status(503).json({ message: `the caller could not be checked, try again: ${(err as Error).message}` });
+      },
+    );
+  };
+}
+
+/** Answers a route's outcome, or a 500 naming the failure. */
+function answering<In>(path: string, handle: GuardedRoute<In>["handle"], input: (req: Request) => In, log: Logger) {
+  return async (req: Request, res: Response): Promise<void> => {
+    try {
+      const answer = await handle(input(req), res.locals.caller as Caller);
+      res.status(answer.status).json(answer.body);
+    } catch (err) {
+      log.error({ err, path }, "request failed");
+      res.status(500).json({ message: (err as Error).message });
+    }
+  };
+}
+
+/** A body that is not JSON or too large: a JSON answer naming which, never express's HTML page. */
+function bodyErrors(err: { status?: number; type?: string; message?: string }, _req: Request, res: Response, next: NextFunction): void {
+  if (res.headersSent) return next(err);
+  const status = err.status && err.status >= 400 && err.status < 500 ? err.status : 400;
+  const message = err.type === "entity.too.large" ? `the request body cannot be read: it is larger than this route accepts (${err.message ?? ""})` : `the request body cannot be read: it is not valid JSON (${err.message ?? ""})`;
+  res.status(status).json({ message });
+}
+
+/** The routes of the HTTPS port: the admission webhooks (apiserver only) and the guarded JSON routes. */
+function createApp(opts: ServerOptions): express.Express {
   const app = express();
   app.disable("x-powered-by");
-  // Pool objects carry their allocation record: an UPDATE review holds two of them.
-  app.use(express.json({ limit: "16mb" }));
-
-  app.get("/healthz", (_req, res) => {
-    res.type("text/plain").send("ok");
-  });
-  app.get("/readyz", (_req, res) => {
-    const ok = !draining() && opts.ready();
-    res.status(ok ? 200 : 503).type("text/plain").send(ok ? "ok" : draining() ? "shutting down" : "not ready");
-  });
-  app.get("/metrics", async (_req, res) => {
-    opts.beforeScrape?.();
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
-  for (const [path, handle] of Object.entries(opts.gets ?? {})) {
-    app.get(path, async (req: Request, res: Response) => {
-      try {
-        const query = Object.fromEntries(Object.entries(req.query).filter((e): e is [string, string] => typeof e[1] === "string"));
-        const answer = await handle(query);
-        res.status(answer.status).json(answer.body);
-      } catch (err) {
-        opts.log.error({ err, path }, "request failed");
-        res.status(500).json({ message: (err as Error).message });
-      }
-    });
+  for (const [path, route] of Object.entries(opts.gets ?? {})) {
+    const query = (req: Request): Record<string, string> => Object.fromEntries(Object.entries(req.query).filter((e): e is [string, string] => typeof e[1] === "string"));
+    app.get(path, guarded(route.guard, opts.log), answering(path, route.handle, query, opts.log));
   }
-  for (const [path, handle] of Object.entries(opts.posts ?? {})) {
-    app.post(path, async (req: Request, res: Response) => {
-      try {
-        const answer = await handle(req.body, req.headers.authorization);
-        res.status(answer.status).json(answer.body);
-      } catch (err) {
-        opts.log.error({ err, path }, "request failed");
-        res.status(500).json({ message: (err as Error).message });
-      }
-    });
+  for (const [path, route] of Object.entries(opts.posts ?? {})) {
+    const body = (req: Request): unknown => req.body as unknown;
+    app.post(path, guarded(route.guard, opts.log), express.json({ limit: route.limit ?? ROUTE_BODY_LIMIT }), answering(path, route.handle, body, opts.log));
   }
-  app.post("/webhooks/:name", (req: Request<{ name: string }>, res: Response) => serveAdmission(opts, req, res));
-  // A body express cannot read (not JSON, not an object or list, too large) answers JSON
-  // naming what is wrong, not express' HTML page (found by test/integration/fuzz-node.test.ts).
-  app.use((err: { status?: number; message?: string }, _req: Request, res: Response, _next: express.NextFunction) => {
-    const status = typeof err.status === "number" && err.status >= 400 && err.status < 500 ? err.status : 400;
-    res.status(status).json({ message: `the request body cannot be read: ${err.message ?? "unreadable"}` });
-  });
+  app.post("/webhooks/:name", admissionCaller(opts.admissionClients), express.json({ limit: ADMISSION_BODY_LIMIT }), (req: Request<{ name: string }>, res: Response) => serveAdmission(opts, req, res));
+  app.use(bodyErrors);
   return app;
 }
 
@@ -123,8 +185,11 @@ async function serveAdmission(opts: ServerOptions, req: Request<{ name: string }
 export async function startWebhookServer(opts: ServerOptions): Promise<WebhookServer> {
   const { log } = opts;
   let draining = false;
-  const app = createApp(opts, () => draining);
-  const server: Server = createHttpsServer({ cert: opts.tls.certPem, key: opts.tls.keyPem, minVersion: "TLSv1.2" }, app);
+  const app = createApp(opts);
+  const context = (tls: TlsMaterial) => ({ cert: tls.certPem, key: tls.keyPem, minVersion: "TLSv1.2" as const, ...(opts.admissionClients ? { ca: opts.admissionClients.caPem } : {}) });
+  // A client certificate is asked for, not required: the agents and operators authenticate
+  // with bearer tokens on their routes; the admission routes refuse calls without one.
+  const server: Server = createHttpsServer({ ...context(opts.tls), requestCert: opts.admissionClients !== undefined, rejectUnauthorized: false }, app);
   // The apiserver keeps connections alive; keep ours open a little longer than its idle timeout.
   server.keepAliveTimeout = 95_000;
   const sockets = new Set<Socket>();
@@ -137,12 +202,14 @@ export async function startWebhookServer(opts: ServerOptions): Promise<WebhookSe
     server.listen(opts.port, opts.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  log.info({ host: opts.host, port }, "admission server listening");
+  log.info({ host: opts.host, port, clientCertificates: opts.admissionClients !== undefined }, "admission server listening");
+  const probes = await startProbeServer({ host: opts.host, port: opts.metricsPort, ready: opts.ready, draining: () => draining, metrics: opts.metrics, log, ...(opts.beforeScrape ? { beforeScrape: opts.beforeScrape } : {}) });
 
   return {
     port,
+    metricsPort: probes.port,
     setTls(tls) {
-      server.setSecureContext({ cert: tls.certPem, key: tls.keyPem, minVersion: "TLSv1.2" });
+      server.setSecureContext(context(tls));
     },
     async close(graceMs = 10_000) {
       draining = true;
@@ -153,6 +220,8 @@ export async function startWebhookServer(opts: ServerOptions): Promise<WebhookSe
       }, graceMs);
       await closed;
       clearTimeout(timer);
+      probes.server.closeAllConnections();
+      await new Promise<void>((resolve) => probes.server.close(() => resolve()));
     },
   };
 }

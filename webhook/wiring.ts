@@ -1,4 +1,5 @@
 import type { KubeConfig } from "@kubernetes/client-node";
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
 import type { WebhookCertificates } from "../certs/manager.js";
@@ -24,7 +25,10 @@ import { systemClock } from "../runtime/clock.js";
 import { createLogger } from "../runtime/log.js";
 import { ippoolRules, kindHandlers, multusConfigRules, reservedIPRules, subnetRules } from "./admission/kinds.js";
 import { podMutatingHandler, podValidatingHandler } from "./admission/pod.js";
-import type { AdmissionHandler } from "./admission/review.js";
+import { whenSynced, type AdmissionHandler } from "./admission/review.js";
+import { overlapSerialiser, SeenSpecs } from "./admission/overlap.js";
+import { CallerChecks } from "./callers.js";
+import { ConfigMapClaims } from "../k8s/claims.js";
 import { applicationValidatingHandler } from "./admission/application.js";
 import { autoPools, type AutoPools } from "./auto-pools.js";
 import { clusterConfigFrom } from "./cluster-config.js";
@@ -52,6 +56,8 @@ import { ServingCertificates } from "./serving-certificates.js";
 
 export interface Controller {
   readonly port: number;
+  /** Port of /metrics, /healthz and /readyz (plain HTTP). */
+  readonly metricsPort: number;
   readonly metrics: ControllerMetrics;
   readonly certificates: WebhookCertificates;
   /** Re-reads the certificate Secret, renews what is due (or what `force` says) and serves the result. */
@@ -134,15 +140,31 @@ function allocation(s: Shared, blocked: (pool: SpiderIPPool) => string | undefin
   return { writer: meteredReleases(writer, metrics), reserve, dryRun: () => new DryRunAllocator(common), auto, cluster };
 }
 
+/** How long an admitted pool or subnet stays claimed for the overlap checks of others (webhook/admission/overlap.ts). */
+const OVERLAP_CLAIM_TTL_MS = 30_000;
+
+/** What the pool and subnet caches have seen, for the overlap claims (followed from the first event on). */
+function seenSpecs(i: ControllerInformers): SeenSpecs {
+  const seen = new SeenSpecs(OVERLAP_CLAIM_TTL_MS);
+  for (const cache of [i.pools, i.subnets] as const) {
+    cache.on("add", (o) => seen.note(o));
+    cache.on("update", (o) => seen.note(o));
+    cache.on("delete", (o) => seen.deleted(o));
+  }
+  return seen;
+}
+
 /** The admission handlers, by path segment under /webhooks/. */
-function admissionHandlers(s: Shared, a: ReturnType<typeof allocation>): Record<string, AdmissionHandler> {
+function admissionHandlers(s: Shared, a: ReturnType<typeof allocation>, seen: SeenSpecs): Record<string, AdmissionHandler> {
   const { informers: i, config } = s;
   const context = (): PoolContext => ({ pools: i.pools.list(), subnets: i.subnets.list(), held: heldAddresses });
+  const synced = (): boolean => allSynced(i);
+  const serialise = overlapSerialiser({ claims: new ConfigMapClaims(s.kc, config.namespace, "spiderpool-overlap-claims"), seen, clock: s.clock, ttlMs: OVERLAP_CLAIM_TTL_MS, log: s.log });
   const handlers: Record<string, AdmissionHandler> = {};
   for (const [path, rules] of [["spiderippool", ippoolRules], ["spidersubnet", subnetRules], ["spiderreservedip", reservedIPRules], ["spidermultusconfig", multusConfigRules]] as const) {
-    const h = kindHandlers<never>(rules as never, context);
-    handlers[`mutate-${path}`] = h.mutate;
-    handlers[`validate-${path}`] = h.validate;
+    const h = kindHandlers<never>(rules as never, context, serialise);
+    handlers[`mutate-${path}`] = whenSynced(synced, h.mutate);
+    handlers[`validate-${path}`] = whenSynced(synced, h.validate);
   }
   const systemUsers = new Set(config.ipam.systemUsers);
   handlers["mutate-pod"] = podMutatingHandler({
@@ -152,10 +174,11 @@ function admissionHandlers(s: Shared, a: ReturnType<typeof allocation>): Record<
     excludedNamespaces: new Set(config.ipam.excludedNamespaces),
     systemUsers,
     log: s.log,
+    synced,
     observe: (outcome) => s.metrics.observeAdmission(outcome),
   });
   handlers["validate-pod"] = podValidatingHandler({ systemUsers });
-  handlers["validate-application"] = applicationValidatingHandler({ pools: a.auto.pools, apps: a.auto.apps, log: s.log });
+  handlers["validate-application"] = whenSynced(synced, applicationValidatingHandler({ pools: a.auto.pools, apps: a.auto.apps, log: s.log }));
   return handlers;
 }
 
@@ -210,6 +233,8 @@ function leaderTasks(s: Shared, a: ReturnType<typeof allocation>, recovery: Pool
     clock: s.clock,
     log,
     reservationTtlMs: s.config.ipam.reservationTtlMs,
+    refusedPodGraceMs: s.config.ipam.refusedPodGraceMs,
+    livePod: live.pod,
     onExpiredRelease: (n) => metrics.gc.inc({ reason: "reservation-expired" }, n),
     onFailure: (reason) => metrics.gcFailures.inc({ reason }),
   });
@@ -242,6 +267,32 @@ function poolRecovery(s: Shared): PoolRecovery {
   return new PoolRecovery({ endpoints: i.endpoints, pods: i.pods, live: s.live, poolStore: s.stores.pools, clock: s.clock, ttlMs: s.config.ipam.reservationTtlMs, event: s.event, log: s.log });
 }
 
+/** The JSON routes beside admission: late allocation for the agents, the operators' reports and scans; each behind its guard. */
+function guardedRoutes(
+  s: Shared,
+  r: { late: LateAllocationEndpoint; callers: CallerChecks; history: HistoryWriter; scan: FullScan; isLeader: () => boolean; identity: string },
+): Pick<Parameters<typeof startWebhookServer>[0], "gets" | "posts"> {
+  const { config } = s;
+  const { late, callers, history, scan, identity } = r;
+  return {
+    gets: {
+      "/v1/consistency": { guard: callers.operator("/v1/consistency", "get"), handle: async () => ({ status: 200, body: await liveConsistency(s.live, () => s.clock.now()) }) },
+      "/v1/history": {
+        guard: callers.operator("/v1/history", "get"),
+        handle: async (q) => (q.pool ? { status: 200, body: await history.history(q.pool, q.address) } : { status: 400, body: { message: "name the pool: /v1/history?pool=NAME[&address=IP]" } }),
+      },
+    },
+    posts: {
+      "/v1/allocate": { guard: callers.agent(config.ipam.agentAudience, new Set(config.ipam.agentUsers)), handle: (body, caller) => late.handle(body, caller) },
+      // On demand: a full scan on the leader; another replica says who to ask.
+      "/v1/gc": {
+        guard: callers.operator("/v1/gc", "post"),
+        handle: async () => (r.isLeader() ? { status: 200, body: await scan.scan() } : { status: 503, body: { message: `replica ${identity} is not the leader; ask the replica holding Lease ${config.namespace}/spiderpool-controller` } }),
+      },
+    },
+  };
+}
+
 /**
  * spiderpool-controller, wired in one place: every informer is started once here and each
  * part gets the narrow views it needs; the admission server answers on every replica, the
@@ -263,17 +314,21 @@ export async function startController(config: ControllerConfig, opts: Controller
   const recovery = poolRecovery(s);
   const alloc = allocation(s, recovery.blocked);
   const { tasks, scan, history } = leaderTasks(s, alloc, recovery);
+  const seen = seenSpecs(informers);
 
   const certificates = new ServingCertificates(kc, config, s.metrics, log);
   const tls = await certificates.initial();
   if (config.registration.enabled) await registerWebhooks(kc, config, tls.caBundlePem);
-  const late = new LateAllocationEndpoint(kc, { reserve: alloc.reserve, allocator: alloc.writer, clock: s.clock, log }, new Set(config.ipam.agentUsers));
+  const late = new LateAllocationEndpoint(kc, { reserve: alloc.reserve, allocator: alloc.writer, clock: s.clock, log });
+  const callers = new CallerChecks(kc);
   const synced = (): boolean => allSynced(informers);
   const server = await startWebhookServer({
     host: config.host,
     port: config.port,
+    metricsPort: config.metricsPort,
     tls,
-    handlers: admissionHandlers(s, alloc),
+    ...(config.admissionClients.caFile ? { admissionClients: { caPem: readFileSync(config.admissionClients.caFile, "utf8"), names: config.admissionClients.names } } : {}),
+    handlers: admissionHandlers(s, alloc, seen),
     ready: synced,
     metrics: s.metrics,
     log,
@@ -281,15 +336,7 @@ export async function startController(config: ControllerConfig, opts: Controller
       s.metrics.refreshPools(informers.pools.list(), informers.subnets.list().length);
       s.metrics.refreshSubnets(informers.subnets.list());
     },
-    gets: {
-      "/v1/consistency": async () => ({ status: 200, body: await liveConsistency(s.live, () => s.clock.now()) }),
-      "/v1/history": async (q) => (q.pool ? { status: 200, body: await history.history(q.pool, q.address) } : { status: 400, body: { message: "name the pool: /v1/history?pool=NAME[&address=IP]" } }),
-    },
-    posts: {
-      "/v1/allocate": (body, authorization) => late.handle(body, authorization),
-      // On demand: a full scan on the leader; another replica says who to ask.
-      "/v1/gc": async () => (elector.isLeader() ? { status: 200, body: await scan.scan() } : { status: 503, body: { message: `replica ${identity} is not the leader; ask the replica holding Lease ${config.namespace}/spiderpool-controller` } }),
-    },
+    ...guardedRoutes(s, { late, callers, history, scan, isLeader: () => elector.isLeader(), identity }),
   });
   certificates.follow((next) => server.setTls(next));
 
@@ -303,6 +350,7 @@ export async function startController(config: ControllerConfig, opts: Controller
 
   return {
     port: server.port,
+    metricsPort: server.metricsPort,
     metrics: s.metrics,
     certificates: certificates.manager,
     refreshCertificates: (force) => certificates.refresh(force),

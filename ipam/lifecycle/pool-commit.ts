@@ -63,16 +63,22 @@ function blockedBecause(pool: SpiderIPPool, requests: readonly PoolRequest[], o:
 
 /**
  * The SpiderReservedIP addresses of a family, from a cache. An object that cannot be read
- * (the validating webhook should have refused it) is logged, and until it is fixed no
- * reserved address of that family is known.
+ * (stored before the validating webhook ran, or written around it) is skipped and reported
+ * by name, once per version; every other object's addresses stay reserved.
  */
 export function reservedFrom(list: () => readonly SpiderReservedIP[], log: Log): (family: Family) => IPSet {
+  const reported = new Set<string>();
   return (family) => {
-    try {
-      return reservedAddresses(family, list());
-    } catch (err) {
-      log.error({ err }, "a SpiderReservedIP cannot be read; treating its addresses as unknown");
-      return IPSet.empty(family);
+    let set = IPSet.empty(family);
+    for (const obj of list()) {
+      try {
+        set = set.union(reservedAddresses(family, [obj]));
+      } catch (err) {
+        const version = `${obj.metadata.name ?? ""}@${obj.metadata.resourceVersion ?? ""}`;
+        if (!reported.has(version)) log.error({ err, reservedIP: obj.metadata.name }, `SpiderReservedIP ${obj.metadata.name ?? ""} cannot be read and is skipped (its addresses are not protected until it is fixed); the other reserved addresses stay reserved`);
+        reported.add(version);
+      }
     }
+    return set;
   };
 }

@@ -1,7 +1,10 @@
 import { decodeAllocations } from "../allocation/codec.js";
 import { buildPoolView } from "../allocation/pool-view.js";
-import { expiredReservations } from "../allocation/state.js";
+import { expiredReservations, type PendingReservation } from "../allocation/state.js";
+import { parseAssignedIPs } from "../annotations/assigned.js";
+import { ANNO_ASSIGNED_IPS } from "../annotations/keys.js";
 import type { SpiderIPPool } from "../kinds/ippool.js";
+import type { PodLike } from "../kinds/pod.js";
 import type { Allocator, Cache, Clock, Log } from "../ports.js";
 
 export interface ReservationGcDeps {
@@ -14,6 +17,15 @@ export interface ReservationGcDeps {
    * watch stale for longer than a lifetime must not free a live Pod's addresses.
    */
   livePodsByReservation: () => Promise<ReadonlyMap<string, string>>;
+  /**
+   * Refused Pods: a reservation younger than its lifetime but older than `graceMs` (its
+   * lifetime being `ttlMs`) is looked for too, so that the addresses of a Pod refused after
+   * the webhook (quota, policy, a name already taken) come back within seconds. Without
+   * them only expired reservations are collected.
+   */
+  refused?: { graceMs: number; ttlMs: number };
+  /** A live GET of one Pod, for reservations that name theirs (404: undefined). */
+  livePod?: (namespace: string, name: string) => Promise<PodLike | undefined>;
   /** Binds instead, when a Pod turns out to carry the reservation. */
   bind: (podKey: string) => void;
   allocator: Allocator;
@@ -31,18 +43,26 @@ export async function collectExpiredReservations(d: ReservationGcDeps): Promise<
   let released = 0;
   const now = d.clock.now();
   let live: Promise<ReadonlyMap<string, string>> | undefined;
-  const podOf = async (id: string): Promise<string | undefined> => d.podWithReservation(id) ?? (await (live ??= d.livePodsByReservation())).get(id);
+  const podOf = async (res: PendingReservation): Promise<string | undefined> => {
+    const cached = d.podWithReservation(res.id);
+    if (cached) return cached;
+    // A reservation made for a named Pod: one GET says whether that Pod holds it.
+    if (res.owner && d.livePod) return namedPodWith(res.owner, res.id, d.livePod);
+    return (await (live ??= d.livePodsByReservation())).get(res.id);
+  };
+  // Old enough: past its lifetime, or (refused Pods) past the grace with no Pod to show for it.
+  const due = d.refused ? Math.max(now, now + d.refused.ttlMs - d.refused.graceMs) : now;
   for (const pool of d.pools.list()) {
     const name = pool.metadata.name ?? "";
     let expired;
     try {
-      expired = expiredReservations(decodeAllocations(pool.status?.allocations, buildPoolView(pool).subnet), now);
+      expired = expiredReservations(decodeAllocations(pool.status?.allocations, buildPoolView(pool).subnet), due);
     } catch (err) {
       d.log.warn({ err, pool: name }, "pool record cannot be read; skipped by the reservation collector");
       continue;
     }
     for (const res of expired) {
-      const pod = await podOf(res.id);
+      const pod = await podOf(res);
       if (pod) {
         d.bind(pod);
         continue;
@@ -50,10 +70,23 @@ export async function collectExpiredReservations(d: ReservationGcDeps): Promise<
       const answer = await d.allocator.submit(name, { kind: "release-reservation", reservation: res.id });
       if (answer.ok && answer.kind === "release-reservation" && answer.found) {
         released += answer.released.length;
-        d.log.info({ pool: name, reservation: res.id, owner: res.owner, addresses: answer.released.length }, "expired reservation released");
+        d.log.info({ pool: name, reservation: res.id, owner: res.owner, addresses: answer.released.length, expired: res.expiresAt <= now }, res.expiresAt <= now ? "expired reservation released" : "reservation of a Pod never created released");
       }
     }
   }
   if (released > 0) d.onRelease?.(released);
   return released;
+}
+
+/** "ns/name" when the live Pod of that name carries reservation `id`; a Pod of that name holding another reservation is another Pod. */
+async function namedPodWith(owner: string, id: string, livePod: NonNullable<ReservationGcDeps["livePod"]>): Promise<string | undefined> {
+  const slash = owner.indexOf("/");
+  const pod = await livePod(owner.slice(0, slash), owner.slice(slash + 1));
+  const text = pod?.metadata.annotations?.[ANNO_ASSIGNED_IPS];
+  if (!text) return undefined;
+  try {
+    return parseAssignedIPs(text).reservation === id ? owner : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { BatchV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
-import { request } from "node:https";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseCIDR } from "../../ipam/address/cidr.js";
 import { formatIP } from "../../ipam/address/ip.js";
@@ -17,6 +16,8 @@ import { consistencyOf } from "../../local-cluster/consistency.js";
 import { applyCrds, waitFor } from "../../local-cluster/kube.js";
 import { assignedOf, createPool, podSpec } from "../../local-cluster/pods.js";
 import { expectConsistent } from "../harness/consistency.js";
+import { operatorToken } from "../../local-cluster/tokens.js";
+import { callController } from "../harness/admission-client.js";
 import { startTestController, type TestController } from "../harness/controller.js";
 import { kubectl, testKubeConfig } from "../harness/kube.js";
 
@@ -220,6 +221,10 @@ describe("reclamation", () => {
     const ca = Buffer.from(secret.data?.["ca-bundle.crt"] ?? "", "base64").toString();
     const leader = await waitFor("a leader", () => Promise.resolve(tc.replicas.find((r) => r.isLeader())), 30_000);
     const follower = tc.replicas.find((r) => r !== leader);
+    // Without a token the operator routes answer nobody; with one RBAC allows, they answer.
+    expect((await callController(leader.port, "/v1/gc", "", { ca })).status).toBe(401);
+    const token = await operatorToken(kc, tc.namespace);
+    const call = (port: number, method: string, path: string, trusted: string) => callController(port, path, method === "POST" ? "" : undefined, { ca: trusted, method: method as "GET" | "POST", headers: { authorization: `Bearer ${token}` } });
     const got = await call(leader.port, "GET", "/v1/consistency", ca);
     expect(got.status).toBe(200);
     expect(JSON.parse(got.body)).toMatchObject({ leaked: expect.any(Number), missing: expect.any(Number), duplicates: expect.any(Number), pools: expect.any(Array) });
@@ -233,16 +238,3 @@ describe("reclamation", () => {
     expect(counted).toMatch(/spiderpool_ip_gc_counts_total\{reason="pod-deleted"\} [1-9]/);
   });
 });
-
-/** One HTTPS call to a controller replica on 127.0.0.1. */
-function call(port: number, method: string, path: string, ca: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path, method, ca, servername: "127.0.0.1" }, (res) => {
-      let body = "";
-      res.on("data", (c: Buffer) => (body += c.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}

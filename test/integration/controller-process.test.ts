@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { get as httpGet } from "node:http";
 import { get } from "node:https";
 import { join } from "node:path";
 import { REPO_ROOT } from "../../local-cluster/binaries.js";
@@ -8,10 +9,11 @@ import { freePort } from "../../local-cluster/processes.js";
 import { applyCrds, createNamespace, waitFor } from "../../local-cluster/kube.js";
 import { testKubeConfig } from "../harness/kube.js";
 import { testClusterState } from "../harness/test-cluster.js";
+import { admissionClientFiles } from "../../local-cluster/pki.js";
 
-function fetchText(url: string, ca: string): Promise<{ status: number; body: string }> {
+function fetchText(url: string, ca?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    get(url, { ca }, (res) => {
+    (url.startsWith("https:") ? get : httpGet)(url, ca ? { ca } : {}, (res) => {
       let body = "";
       res.on("data", (c: Buffer) => (body += c.toString()));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
@@ -24,6 +26,7 @@ describe("spiderpool-controller process", () => {
   let kc: KubeConfig;
   let ns: string;
   let port: number;
+  let metricsPort: number;
   let child: ChildProcess;
   let output = "";
   const run = (env: Record<string, string>): ChildProcess =>
@@ -37,8 +40,18 @@ describe("spiderpool-controller process", () => {
     await applyCrds(kc);
     ns = await createNamespace(kc, "ctlproc");
     port = await freePort();
+    metricsPort = await freePort();
+    const admissionCa = admissionClientFiles(join(testClusterState().dir, "pki")).admissionClientCa;
     // Registering would put cluster-wide webhooks in front of every other test's objects.
-    child = run({ SPIDERPOOL_NAMESPACE: ns, SPIDERPOOL_WEBHOOK_HOST: "127.0.0.1", SPIDERPOOL_WEBHOOK_PORT: String(port), SPIDERPOOL_TLS_EXTRA_IPS: "127.0.0.1", SPIDERPOOL_REGISTER_WEBHOOKS: "false" });
+    child = run({
+      SPIDERPOOL_NAMESPACE: ns,
+      SPIDERPOOL_WEBHOOK_HOST: "127.0.0.1",
+      SPIDERPOOL_WEBHOOK_PORT: String(port),
+      SPIDERPOOL_METRICS_PORT: String(metricsPort),
+      SPIDERPOOL_ADMISSION_CLIENT_CA_FILE: admissionCa,
+      SPIDERPOOL_TLS_EXTRA_IPS: "127.0.0.1",
+      SPIDERPOOL_REGISTER_WEBHOOKS: "false",
+    });
     child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
   });
@@ -57,14 +70,17 @@ describe("spiderpool-controller process", () => {
     expect(bad.stderr).toContain("--log-level / SPIDERPOOL_LOG_LEVEL is 'loud'; use debug, info, warn or error");
   });
 
-  it("serves /readyz, /healthz and /metrics over HTTPS with the certificate it stored in its Secret", async () => {
+  it("serves /readyz, /healthz and /metrics on the metrics port, and HTTPS with the certificate it stored in its Secret", async () => {
     const ca = await waitFor("the controller's Secret", async () => {
       const s = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name: "spiderpool-controller-webhook-tls", namespace: ns });
       return Buffer.from(s.data?.["ca.crt"] ?? "", "base64").toString();
     });
-    await waitFor("readyz", async () => (await fetchText(`https://127.0.0.1:${port}/readyz`, ca)).status === 200, 60000);
-    expect((await fetchText(`https://127.0.0.1:${port}/healthz`, ca)).body).toBe("ok");
-    const metrics = await fetchText(`https://127.0.0.1:${port}/metrics`, ca);
+    const probe = (path: string) => fetchText(`http://127.0.0.1:${metricsPort}${path}`);
+    await waitFor("readyz", async () => (await probe("/readyz").catch(() => ({ status: 0 }))).status === 200, 60000);
+    expect((await probe("/healthz")).body).toBe("ok");
+    // The admission port speaks TLS with the stored certificate, and serves no metrics.
+    expect((await fetchText(`https://127.0.0.1:${port}/metrics`, ca)).status).toBe(404);
+    const metrics = await probe("/metrics");
     expect(metrics.body).toContain("# TYPE spiderpool_webhook_requests_total counter");
     // Prometheus' own linter accepts the exposition.
     const lint = spawnSync("promtool", ["check", "metrics"], { input: metrics.body, encoding: "utf8" });

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { randomUUID } from "node:crypto";
-import { request } from "node:https";
 import { decodeAllocations } from "../../ipam/allocation/codec.js";
 import { allocatedCount } from "../../ipam/allocation/state.js";
 import { parseCIDR } from "../../ipam/address/cidr.js";
@@ -9,6 +8,7 @@ import { IPPOOL_PLURAL, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import { CustomResources } from "../../k8s/resources.js";
 import { startTestController, type TestController } from "../harness/controller.js";
 import { applyCrds } from "../../local-cluster/kube.js";
+import { callController } from "../harness/admission-client.js";
 import { testKubeConfig } from "../harness/kube.js";
 import { createPool, podSpec } from "../../local-cluster/pods.js";
 
@@ -46,16 +46,10 @@ describe("a repeated Pod admission", () => {
     },
   });
 
-  function post(body: object): Promise<{ response: { uid: string; allowed: boolean; patch?: string } }> {
-    return new Promise((resolve, reject) => {
-      const req = request({ host: "127.0.0.1", port: tc.controller.port, path: "/webhooks/mutate-pod", method: "POST", ca, headers: { "content-type": "application/json" } }, (res) => {
-        let text = "";
-        res.on("data", (c: Buffer) => (text += c.toString()));
-        res.on("end", () => resolve(JSON.parse(text) as { response: { uid: string; allowed: boolean; patch?: string } }));
-      });
-      req.on("error", reject);
-      req.end(JSON.stringify(body));
-    });
+  /** As the apiserver calls it: with its webhook client certificate. */
+  async function post(body: object): Promise<{ response: { uid: string; allowed: boolean; patch?: string } }> {
+    const answer = await callController(tc.controller.port, "/webhooks/mutate-pod", JSON.stringify(body), { ca, asApiserver: true });
+    return JSON.parse(answer.body) as { response: { uid: string; allowed: boolean; patch?: string } };
   }
 
   const held = async (): Promise<number> => {

@@ -20,7 +20,7 @@ describe("GC settings", () => {
   });
 
   it("takes the controller's GC and leader settings from Spiderpool's environment names, and orders the leader timings", () => {
-    const c = parseControllerConfig({ SPIDERPOOL_GC_IP_ENABLED: "false", SPIDERPOOL_GC_DEFAULT_INTERVAL_DURATION: "30", SPIDERPOOL_GC_ADDITIONAL_GRACE_DELAY: "5" }, []);
+    const c = parseControllerConfig({ SPIDERPOOL_ADMISSION_CLIENT_AUTH: "false", SPIDERPOOL_GC_IP_ENABLED: "false", SPIDERPOOL_GC_DEFAULT_INTERVAL_DURATION: "30", SPIDERPOOL_GC_ADDITIONAL_GRACE_DELAY: "5" }, []);
     expect(c.gc).toEqual({ enabled: false, intervalMs: 30_000, additionalGraceDelayMs: 5000, terminatingOnReadyNode: true, terminatingOnNotReadyNode: true });
     expect(c.leader).toEqual({ leaseMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2000 });
     expect(() => parseControllerConfig({ SPIDERPOOL_LEADER_RENEW_DEADLINE_MS: "15000" }, [])).toThrow(ConfigError);

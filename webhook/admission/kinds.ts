@@ -16,7 +16,7 @@ import { defaultMultusConfig, multusConfigWarnings, validateMultusConfig } from 
 import type { SpiderMultusConfig } from "../../ipam/kinds/multus-config.js";
 import type { SpiderSubnet } from "../../ipam/kinds/subnet.js";
 import { diff } from "./json-patch.js";
-import { allow, deny, type AdmissionHandler, type AdmissionRequest } from "./review.js";
+import { allow, deny, type AdmissionHandler, type AdmissionRequest, type AdmissionReview } from "./review.js";
 
 interface KindRules<T extends { metadata: ObjectMeta }> {
   kind: string;
@@ -42,11 +42,17 @@ function shapeRefusal<T extends { metadata: ObjectMeta }>(rules: KindRules<T>, r
   const violations = !rules.spec ? [] : spec === undefined || spec === null ? [{ field: "spec", message: "spec is required" }] : shapeViolations(spec, rules.spec, "spec");
   return violations.length > 0 ? deny(req, refusalMessage(rules.kind, obj.metadata.name ?? req.name, violations)) : undefined;
 }
+/**
+ * Judges one validation on a context; for pools and subnets it runs under the overlap
+ * serialisation (overlap.ts), which adds the objects other admissions claimed meanwhile.
+ */
+export type Serialise = (req: AdmissionRequest, kind: "SpiderIPPool" | "SpiderSubnet", obj: { metadata: ObjectMeta; spec?: unknown }, context: () => PoolContext, judge: (ctx: PoolContext) => AdmissionReview) => Promise<AdmissionReview>;
 
 /** The mutating and validating handlers of one kind, over a context read from the caches. */
 export function kindHandlers<T extends { metadata: ObjectMeta }>(
   rules: KindRules<T>,
   context: () => PoolContext,
+  serialise?: Serialise,
 ): { mutate: AdmissionHandler; validate: AdmissionHandler } {
   return {
     mutate: (req) => {
@@ -66,10 +72,13 @@ export function kindHandlers<T extends { metadata: ObjectMeta }>(
       if (old && isDeepStrictEqual((old as { spec?: unknown }).spec, (obj as { spec?: unknown }).spec)) return allow(req);
       const refused = shapeRefusal(rules, req, obj);
       if (refused) return refused;
-      const ctx = context();
-      const violations = rules.validate(obj, old, ctx);
-      if (violations.length > 0) return deny(req, refusalMessage(rules.kind, obj.metadata.name ?? req.name, violations));
-      return allow(req, [], rules.warnings?.(obj, ctx) ?? []);
+      const judge = (ctx: PoolContext): AdmissionReview => {
+        const violations = rules.validate(obj, old, ctx);
+        if (violations.length > 0) return deny(req, refusalMessage(rules.kind, obj.metadata.name ?? req.name, violations));
+        return allow(req, [], rules.warnings?.(obj, ctx) ?? []);
+      };
+      const serialised = rules.kind === "SpiderIPPool" || rules.kind === "SpiderSubnet" ? rules.kind : undefined;
+      return serialise && serialised ? serialise(req, serialised, obj, context, judge) : judge(context());
     },
   };
 }

@@ -7,7 +7,7 @@ import { podFacts, reserveAddresses, type Reservation, type ReserveContext } fro
 import { constrainToNodes } from "../../ipam/placement/node-affinity.js";
 import type { Allocator, Log } from "../../ipam/ports.js";
 import { pointerSegment } from "./json-patch.js";
-import { allow, deny, type AdmissionHandler, type AdmissionRequest, type AdmissionReview, type JsonPatchOp } from "./review.js";
+import { allow, deny, whenSynced, type AdmissionHandler, type AdmissionRequest, type AdmissionReview, type JsonPatchOp } from "./review.js";
 
 export interface PodWebhookOptions {
   reserve: Omit<ReserveContext, "allocator">;
@@ -18,6 +18,8 @@ export interface PodWebhookOptions {
   /** Who may write ipam.spidernet.io/assigned-ips on an existing Pod. */
   systemUsers: ReadonlySet<string>;
   log: Log;
+  /** Whether every cache reservation reads has its first list; until then Pods are answered retryLater. */
+  synced: () => boolean;
   observe: (outcome: { ok: boolean; reason?: string; seconds: number; dryRun: boolean }) => void;
 }
 
@@ -48,7 +50,7 @@ function admitted(req: AdmissionRequest, pod: PodLike, r: Reservation, log: Log)
 
 /** Mutating webhook on Pod CREATE: reserve the Pod's addresses and write them into it. */
 export function podMutatingHandler(o: PodWebhookOptions): AdmissionHandler {
-  return async (req) => {
+  return whenSynced(o.synced, async (req) => {
     const pod = req.object as PodLike | undefined;
     const namespace = pod?.metadata.namespace ?? req.namespace ?? "";
     if (req.operation !== "CREATE" || !pod || o.excludedNamespaces.has(namespace) || pod.spec?.hostNetwork) return allow(req);
@@ -73,7 +75,7 @@ export function podMutatingHandler(o: PodWebhookOptions): AdmissionHandler {
       log.error({ err }, "reservation failed");
       return deny(req, `Spiderpool could not reserve addresses for this pod: ${(err as Error).message}; the request can be retried`, 500, "InternalError");
     }
-  };
+  });
 }
 
 /** Validating webhook on Pod UPDATE: only the system may change what was reserved. */

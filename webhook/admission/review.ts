@@ -35,6 +35,7 @@ export interface AdmissionStatus {
   code: number;
   message: string;
   reason?: string;
+  details?: { retryAfterSeconds?: number };
 }
 
 export interface AdmissionResponse {
@@ -74,6 +75,7 @@ export function parseReview(body: unknown): AdmissionRequest {
     throw new Error("the AdmissionReview has no request with a uid and an operation");
   }
   checkObjects(req);
+  checkRequestShape(req);
   return req;
 }
 
@@ -86,6 +88,11 @@ function checkObjects(req: AdmissionRequest): void {
     if (!isObject(value) || !isObject(value.metadata)) throw new Error(`request.${field} must be a Kubernetes object with metadata`);
   }
   if ((req.operation === "CREATE" || req.operation === "UPDATE") && !isObject(req.object)) throw new Error(`request.object is required for ${req.operation}`);
+}
+
+/** Handlers read userInfo.username: a forged envelope without it is the client's mistake (400), not the webhook's failure (500). */
+function checkRequestShape(req: AdmissionRequest): void {
+  if (typeof req.userInfo !== "object" || req.userInfo === null) throw new Error("request.userInfo is missing");
 }
 
 function envelope(response: AdmissionResponse): AdmissionReview {
@@ -108,4 +115,18 @@ export function allow(req: Pick<AdmissionRequest, "uid">, patch: JsonPatchOp[] =
  */
 export function deny(req: Pick<AdmissionRequest, "uid">, message: string, code = 422, reason = "Invalid"): AdmissionReview {
   return envelope({ uid: req.uid, allowed: false, status: { code, message, reason } });
+}
+
+/**
+ * A refusal the client should simply repeat (the controller is not ready yet): 503 with
+ * details.retryAfterSeconds, which the apiserver turns into a Retry-After header that
+ * client-go and kubectl honour by retrying.
+ */
+export function retryLater(req: Pick<AdmissionRequest, "uid">, message: string, retryAfterSeconds = 1): AdmissionReview {
+  return envelope({ uid: req.uid, allowed: false, status: { code: 503, message, reason: "ServiceUnavailable", details: { retryAfterSeconds } } });
+}
+
+/** Answers retryLater until `synced` says the caches have their first list: nothing is judged on a half-filled cache. */
+export function whenSynced(synced: () => boolean, handler: AdmissionHandler): AdmissionHandler {
+  return (req) => (synced() ? handler(req) : retryLater(req, "spiderpool-controller is still loading its caches (pools, subnets, reserved IPs); the request can be repeated in a moment"));
 }

@@ -26,6 +26,10 @@ export interface PodBindingDeps {
   log: Log;
   /** How long a reservation may wait for its Pod; the collector runs four times per lifetime. */
   reservationTtlMs: number;
+  /** After this long a reservation whose Pod a live read does not find is released (a Pod refused after the webhook); the collector runs twice per grace. */
+  refusedPodGraceMs?: number;
+  /** A live GET of one Pod (refused Pods whose reservation names them). */
+  livePod?: (namespace: string, name: string) => Promise<PodLike | undefined>;
   onExpiredRelease?: (count: number) => void;
   /** A reconcile that failed (it is retried with backoff): spiderpool_ip_gc_failure_counts_total. */
   onFailure?: (reason: string) => void;
@@ -119,6 +123,8 @@ export class PodBinding implements LeaderTask {
       pools: this.d.pools,
       podWithReservation: (id) => this.d.reservations.podWith(id),
       livePodsByReservation: this.d.livePodsByReservation,
+      ...(this.d.refusedPodGraceMs !== undefined ? { refused: { graceMs: this.d.refusedPodGraceMs, ttlMs: this.d.reservationTtlMs } } : {}),
+      ...(this.d.livePod ? { livePod: this.d.livePod } : {}),
       bind: (key) => this.queue.add(key),
       allocator: this.d.allocator,
       clock: this.d.clock,
@@ -128,7 +134,7 @@ export class PodBinding implements LeaderTask {
   }
 
   private scheduleCollector(term: number): void {
-    const every = Math.max(1000, Math.floor(this.d.reservationTtlMs / 4));
+    const every = Math.max(1000, Math.floor(Math.min(this.d.reservationTtlMs / 4, (this.d.refusedPodGraceMs ?? Infinity) / 2)));
     this.gcTimer = setTimeout(() => {
       this.collectExpired()
         .catch((err: unknown) => this.d.log.error({ err }, "reservation collector failed"))

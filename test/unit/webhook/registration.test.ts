@@ -25,6 +25,8 @@ describe("webhook registration", () => {
 
   it("guards assigned-ips on Pod UPDATE and judges every Spiderpool kind with failurePolicy Fail", () => {
     expect(validating.webhooks?.find((w) => w.name === "pod.validate.spiderpool.spidernet.io")?.rules?.[0]?.operations).toEqual(["UPDATE"]);
+    // Issue 13: a Pod's annotations can be written through its status subresource too.
+    expect(validating.webhooks?.find((w) => w.name === "pod.validate.spiderpool.spidernet.io")?.rules?.[0]?.resources).toEqual(["pods", "pods/status"]);
     const kinds = validating.webhooks?.filter((w) => w.name.startsWith("spider")) ?? [];
     expect(kinds.map((w) => w.rules?.[0]?.resources?.[0])).toEqual(["spiderippools", "spidersubnets", "spiderreservedips", "spidermultusconfigs"]);
     expect(kinds.every((w) => w.failurePolicy === "Fail" && w.sideEffects === "None")).toBe(true);
