@@ -19,6 +19,8 @@ export const GLOBAL_FLAGS = [
   "  --controller-webhook NAME   the MutatingWebhookConfiguration that names the controller (default spiderpool-mutating)",
   "  --controller-url URL        call the controller here instead (https://host:port)",
   "  --controller-ca FILE        the CA of --controller-url (default: the webhook configuration's caBundle)",
+  "  --token TOKEN               bearer token for the controller's routes (default: the kubeconfig user's;",
+  "                              needed when it signs in with a client certificate, see docs/security.md)",
   "  --system-namespace NS       the controller's namespace, for spiderpool-conf (default spiderpool)",
   "  -h, --help                  this help, or a command's",
 ].join("\n");

@@ -31,6 +31,8 @@ export interface ControllerTarget {
   webhookConfiguration: string;
   url?: string;
   caPem?: string;
+  /** A bearer token for the controller's routes (--token), for a kubeconfig whose user has none (a client certificate). */
+  token?: string;
 }
 
 /** An answer other than 2xx from the controller (or the proxy in front of it). */
@@ -64,9 +66,14 @@ function routeUrl(base: URL, route: string, query: Record<string, string> = {}):
   return u;
 }
 
+/** --token, else the kubeconfig user's own bearer token, if any. */
+function bearerOf(t: ControllerTarget, user: { headers?: unknown }): string | undefined {
+  return t.token ? `Bearer ${t.token}` : (user.headers as Record<string, string> | undefined)?.Authorization;
+}
+
 async function discover(kc: KubeConfig, t: ControllerTarget): Promise<Endpoint> {
   const user = await userOptions(kc);
-  const bearer = (user.headers as Record<string, string> | undefined)?.Authorization;
+  const bearer = bearerOf(t, user);
   const direct = (url: string, ca: string | undefined, via: string): Endpoint => ({ base: new URL(url), options: { ...(ca ? { ca } : {}), headers: bearer ? { Authorization: bearer } : {} }, via });
   let config;
   try {

@@ -18,6 +18,7 @@ const OPTIONS = {
   "controller-webhook": { type: "string" },
   "controller-url": { type: "string" },
   "controller-ca": { type: "string" },
+  token: { type: "string" },
   "system-namespace": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -53,6 +54,7 @@ function context(values: ReturnType<typeof parse>["values"], e: CliEnv): Command
     webhookConfiguration: values["controller-webhook"] ?? "spiderpool-mutating",
     ...(values["controller-url"] ? { url: values["controller-url"] } : {}),
     ...(values["controller-ca"] ? { caPem: readFileSync(values["controller-ca"], "utf8") } : {}),
+    ...(values.token ? { token: values.token } : {}),
   };
   let client: Promise<ControllerClient> | undefined;
   const color = e.io.tty && !values["no-color"] && !e.env.NO_COLOR;

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import { parseControllerConfig } from "../webhook/config.js";
 import { startController, type Controller } from "../webhook/wiring.js";
+import { localAdmissionClientCaFile } from "./admission-client.js";
 import { startBalancer } from "./balancer.js";
 import { REPO_ROOT } from "./binaries.js";
 import type { ClusterState } from "./cluster.js";
@@ -72,6 +73,9 @@ async function startReplicas(kc: KubeConfig, log: Logger): Promise<{ replicas: C
       SPIDERPOOL_TLS_EXTRA_IPS: "127.0.0.1",
       SPIDERPOOL_LOG_LEVEL: log.level,
       SPIDERPOOL_SYSTEM_USERS: "local-admin",
+      // Only this control plane's apiserver may call the webhooks; metrics and probes on a port of their own.
+      SPIDERPOOL_ADMISSION_CLIENT_CA_FILE: await localAdmissionClientCaFile(kc),
+      SPIDERPOOL_METRICS_PORT: "0",
     },
     [],
   );

@@ -10,6 +10,7 @@ import { commitToPool } from "../../ipam/lifecycle/pool-commit.js";
 import { IPSet } from "../../ipam/address/ipset.js";
 import { CustomResources } from "../../k8s/resources.js";
 import { runCli } from "../../cli/main.js";
+import { operatorToken } from "../../local-cluster/tokens.js";
 import { applyCrds, waitFor } from "../../local-cluster/kube.js";
 import { assignedOf, createPod, createPool, podSpec } from "../../local-cluster/pods.js";
 import { startTestController, type TestController } from "../harness/controller.js";
@@ -35,11 +36,14 @@ describe("kubectl spiderpool against the real apiserver", () => {
   let ns: string;
   let pools: CustomResources<SpiderIPPool>;
   let held: string;
+  let token: string | undefined;
 
   const run = async (args: string[], o: { tty?: boolean; answer?: string } = {}): Promise<Ran> => {
     let out = "";
     let err = "";
-    const common = ["--kubeconfig", testClusterState().kubeconfig, "--controller-webhook", tc.names.mutating, "--system-namespace", tc.namespace];
+    // The admin signs in with a client certificate; the operator routes want a token RBAC allows.
+    token ??= await operatorToken(kc, tc.namespace);
+    const common = ["--kubeconfig", testClusterState().kubeconfig, "--controller-webhook", tc.names.mutating, "--system-namespace", tc.namespace, "--token", token];
     const code = await runCli({
       argv: [...args, ...common],
       env: {},
