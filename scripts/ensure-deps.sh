@@ -18,4 +18,6 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# npm start asks for the packages only (it builds the binaries it needs itself).
+[[ "${1:-}" == "--packages-only" ]] && exit 0
 "$here/build-binaries.sh" all

@@ -7,7 +7,9 @@
 // and how to use kubectl. Runs until Ctrl-C, then stops everything and removes what it made.
 //   --detach  leave it all running (npm run stop stops it)
 //   --exit    stop as soon as the table is shown
+import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { cachedPath, findBinary, REPO_ROOT } from "../local-cluster/binaries.js";
 import { FULL_CLUSTER, startCluster } from "../local-cluster/cluster.js";
 import { applyDemo, demoRows, formatDemoTable, waitDemoRunning } from "../local-cluster/demo.js";
@@ -41,11 +43,16 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => void shu
 
 /** What the CNI path needs on this host: root for network namespaces, Debian's macvlan and iproute2. */
 function checkHost(): void {
-  const missing: string[] = [];
-  if (!existsSync(`${DEBIAN_CNI_DIR}/macvlan`)) missing.push(`${DEBIAN_CNI_DIR}/macvlan`);
-  if (!["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].some((p) => existsSync(p))) missing.push("ip (iproute2)");
-  if (missing.length > 0) throw new Error(`missing ${missing.join(", ")}: run bash scripts/ensure-deps.sh (Debian packages containernetworking-plugins, iproute2)`);
   if (process.getuid?.() !== 0) throw new Error("npm start creates network namespaces and links: run it as root");
+  const missing = (): string[] => [
+    ...(existsSync(`${DEBIAN_CNI_DIR}/macvlan`) ? [] : [`${DEBIAN_CNI_DIR}/macvlan`]),
+    ...(["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].some((p) => existsSync(p)) ? [] : ["ip (iproute2)"]),
+  ];
+  if (missing().length === 0) return;
+  // A fresh machine: the Debian packages first, as the binaries are built when missing.
+  console.log(`installing what the CNI path needs (${missing().join(", ")}) with apt-get ...`);
+  execFileSync("bash", [join(REPO_ROOT, "scripts/ensure-deps.sh"), "--packages-only"], { stdio: "inherit" });
+  if (missing().length > 0) throw new Error(`still missing ${missing().join(", ")}: install the Debian packages containernetworking-plugins and iproute2`);
 }
 
 async function bringUp(): Promise<string> {
