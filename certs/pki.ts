@@ -33,10 +33,14 @@ function newKey(): { forgeKey: forge.pki.rsa.PrivateKey; publicKey: forge.pki.rs
   return { forgeKey, publicKey, keyPem };
 }
 
-// A positive serial: the top bit clear so DER does not read it as negative.
-function serialNumber(): string {
-  const bytes = randomBytes(16);
-  bytes[0] = (bytes[0] ?? 0) & 0x7f;
+/**
+ * A positive serial in minimal DER: the top bit clear so it is not read as negative, and the
+ * first byte never 0 (a leading zero byte before one below 0x80 is not minimal, and Go's
+ * x509, so the kube-apiserver, refuses the certificate: "malformed serial number").
+ */
+export function serialNumber(random: (n: number) => Buffer = randomBytes): string {
+  const bytes = random(16);
+  bytes[0] = ((bytes[0] ?? 0) & 0x7f) | 0x01;
   return bytes.toString("hex");
 }
 

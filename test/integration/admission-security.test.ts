@@ -37,7 +37,7 @@ describe("admission security", () => {
     await applyCrds(kc);
     tc = await startTestController(kc, "sec");
     await createPool(kc, tc.labels, "sec-pool", { subnet: "10.131.0.0/24", ips: ["10.131.0.10-10.131.0.19"] });
-    const secret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name: "spiderpool-controller-webhook-tls", namespace: tc.namespace });
+    const secret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name: tc.config.tls.secretName, namespace: tc.namespace });
     ca = Buffer.from(secret.data?.["ca-bundle.crt"] ?? "", "base64").toString();
   });
   afterAll(() => tc.stop());

@@ -66,7 +66,7 @@ describe("fuzzing the admission webhooks", () => {
     await applyCrds(kc);
     tc = await startTestController(kc, "fuzzadm");
     await createPool(kc, tc.labels, "fuzz-pool", { subnet: "10.197.0.0/20", ips: ["10.197.0.1-10.197.15.250"] });
-    const secret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name: "spiderpool-controller-webhook-tls", namespace: tc.namespace });
+    const secret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name: tc.config.tls.secretName, namespace: tc.namespace });
     target = { port: tc.controller.port, ca: Buffer.from(secret.data?.["ca-bundle.crt"] ?? "", "base64").toString() };
     ns = await tc.createPodNamespace("fuzz");
   });

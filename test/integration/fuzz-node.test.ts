@@ -113,7 +113,7 @@ describe("fuzzing the node side", () => {
     await core.createNamespacedServiceAccount({ namespace: tc.namespace, body: { metadata: { name: "spiderpool-agent" } } }).catch(() => undefined);
     const token = (await core.createNamespacedServiceAccountToken({ namespace: tc.namespace, name: "spiderpool-agent", body: { spec: { audiences: [] } } })).status?.token ?? "";
     expect(token).not.toBe("");
-    const secret = await core.readNamespacedSecret({ name: "spiderpool-controller-webhook-tls", namespace: tc.namespace });
+    const secret = await core.readNamespacedSecret({ name: tc.config.tls.secretName, namespace: tc.namespace });
     const ca = Buffer.from(secret.data?.["ca-bundle.crt"] ?? "", "base64").toString();
     const post = (payload: string, auth: string): Promise<Answer> =>
       new Promise((resolve, reject) => {

@@ -25,7 +25,7 @@ describe("late allocation takes the node from the caller's identity", () => {
     tc = await startTestController(kc, "secla");
     core = kc.makeApiClient(CoreV1Api);
     await createPool(kc, tc.labels, "secla-pool", { subnet: "10.133.0.0/24", ips: ["10.133.0.10-10.133.0.19"] });
-    const secret = await core.readNamespacedSecret({ name: "spiderpool-controller-webhook-tls", namespace: tc.namespace });
+    const secret = await core.readNamespacedSecret({ name: tc.config.tls.secretName, namespace: tc.namespace });
     ca = Buffer.from(secret.data?.["ca-bundle.crt"] ?? "", "base64").toString();
     await core.createNamespacedServiceAccount({ namespace: tc.namespace, body: { metadata: { name: "spiderpool-agent" } } });
     for (const name of nodes) await core.createNode({ body: { metadata: { name } } });
