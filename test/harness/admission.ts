@@ -1,4 +1,4 @@
-import { request } from "node:https";
+import { callController } from "./admission-client.js";
 
 /** Where a controller's admission port is, and the CA its serving certificate chains to. */
 export interface AdmissionTarget {
@@ -13,31 +13,18 @@ export interface AdmissionAnswer {
 }
 
 /**
- * Sends one AdmissionReview straight to a controller's webhook port, as the apiserver
- * would. Every test that posts reviews directly (the fuzz suites) goes through this one
- * function, so the way the apiserver authenticates itself (a client certificate) is added
- * in one place.
+ * Sends one AdmissionReview straight to a controller's webhook port as the apiserver does:
+ * with the test control plane's webhook client certificate (the only caller the admission
+ * routes answer). Every test that posts reviews directly (the fuzz suites) goes through it.
  */
-export function sendAdmissionReview(target: AdmissionTarget, webhook: string, review: unknown): Promise<AdmissionAnswer> {
+export async function sendAdmissionReview(target: AdmissionTarget, webhook: string, review: unknown): Promise<AdmissionAnswer> {
   const text = typeof review === "string" ? review : JSON.stringify(review);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: "127.0.0.1", port: target.port, path: `/webhooks/${webhook}`, method: "POST", ca: target.ca, headers: { "content-type": "application/json" } },
-      (res) => {
-        let body = "";
-        res.on("data", (c: Buffer) => (body += c.toString()));
-        res.on("end", () => {
-          let parsed: unknown = body;
-          try {
-            parsed = JSON.parse(body);
-          } catch {
-            // kept as text: the property checks say what was wrong
-          }
-          resolve({ status: res.statusCode ?? 0, body: parsed });
-        });
-      },
-    );
-    req.on("error", reject);
-    req.end(text);
-  });
+  const answer = await callController(target.port, `/webhooks/${webhook}`, text, { ca: target.ca, asApiserver: true });
+  let parsed: unknown = answer.body;
+  try {
+    parsed = JSON.parse(answer.body);
+  } catch {
+    // kept as text: the property checks say what was wrong
+  }
+  return { status: answer.status, body: parsed };
 }

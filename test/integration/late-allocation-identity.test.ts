@@ -41,7 +41,8 @@ describe("late allocation takes the node from the caller's identity", () => {
   async function agentToken(node: string, audiences: string[]): Promise<string> {
     const n = await core.readNode({ name: node });
     const t = await core.createNamespacedServiceAccountToken({
-      name: "spiderpool-agent",
+      // The agents' service account as the controller knows it (the chart's, under its identities).
+      name: tc.identities?.agent.serviceAccount ?? "spiderpool-agent",
       namespace: tc.namespace,
       body: { spec: { audiences, expirationSeconds: 600, boundObjectRef: { apiVersion: "v1", kind: "Node", name: node, uid: n.metadata?.uid } } },
     });
