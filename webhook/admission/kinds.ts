@@ -68,10 +68,13 @@ export function kindHandlers<T extends { metadata: ObjectMeta }>(
       if (!obj || (req.operation !== "CREATE" && req.operation !== "UPDATE")) return allow(req);
       // A change of status or metadata alone (finalizer removal on a terminating object)
       // cannot break a spec rule; judging it would only block the cleanup.
-      const old = req.operation === "UPDATE" ? (req.oldObject as T) : undefined;
-      if (old && isDeepStrictEqual((old as { spec?: unknown }).spec, (obj as { spec?: unknown }).spec)) return allow(req);
+      const stored = req.operation === "UPDATE" ? (req.oldObject as T | undefined) : undefined;
+      if (stored && isDeepStrictEqual((stored as { spec?: unknown }).spec, (obj as { spec?: unknown }).spec)) return allow(req);
       const refused = shapeRefusal(rules, req, obj);
       if (refused) return refused;
+      // The rules compare with the old spec (immutable fields): one they could not read (never
+      // stored by the apiserver, but a forged review may carry it) is judged as a creation.
+      const old = stored && !shapeRefusal(rules, req, stored) ? stored : undefined;
       const judge = (ctx: PoolContext): AdmissionReview => {
         const violations = rules.validate(obj, old, ctx);
         if (violations.length > 0) return deny(req, refusalMessage(rules.kind, obj.metadata.name ?? req.name, violations));

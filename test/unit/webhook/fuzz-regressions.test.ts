@@ -33,4 +33,15 @@ describe("reviews the fuzzing found", () => {
     const answer = await h[verb](req(object));
     expect(answer.response).toMatchObject({ allowed: false, status: { message } });
   });
+
+  it.each([
+    ["a null spec", { metadata: { name: "s" }, spec: null }],
+    ["no spec", { metadata: { name: "s" } }],
+    ["a spec of the wrong type", { metadata: { name: "s" }, spec: "x" }],
+  ] as const)("judges an UPDATE whose old object has %s without throwing", async (_what, oldObject) => {
+    const h = kindHandlers(subnetRules as never, context);
+    const answer = await h.validate({ ...req({ metadata: { name: "s" }, spec: { subnet: "10.0.0.0/24", ips: ["10.0.0.10"] } }, "UPDATE"), oldObject });
+    expect(answer.response?.uid).toBe("u1");
+    expect(answer.response?.allowed).toBe(true);
+  });
 });
