@@ -42,6 +42,7 @@ function shapeRefusal<T extends { metadata: ObjectMeta }>(rules: KindRules<T>, r
   const violations = !rules.spec ? [] : spec === undefined || spec === null ? [{ field: "spec", message: "spec is required" }] : shapeViolations(spec, rules.spec, "spec");
   return violations.length > 0 ? deny(req, refusalMessage(rules.kind, obj.metadata.name ?? req.name, violations)) : undefined;
 }
+
 /**
  * Judges one validation on a context; for pools and subnets it runs under the overlap
  * serialisation (overlap.ts), which adds the objects other admissions claimed meanwhile.
