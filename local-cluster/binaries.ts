@@ -1,4 +1,4 @@
-import { accessSync, constants, readFileSync } from "node:fs";
+import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,7 +15,19 @@ export type BinaryName =
   /** Only bench/cni-add's yardstick (a CNI IPAM plugin); no test needs it. */
   | "whereabouts";
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+/**
+ * The checkout this code runs from: the nearest folder above this file that holds
+ * scripts/versions.env (the source runs from local-cluster/, a bundle from dist/local-cluster/).
+ */
+function repoRoot(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (let dir = here; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "scripts", "versions.env"))) return dir;
+    if (dirname(dir) === dir) return resolve(here, "..");
+  }
+}
+
+export const REPO_ROOT = repoRoot();
 
 /** scripts/versions.env, the one place the versions (and so the cache keys) are set. */
 export function binaryVersions(): Record<string, string> {

@@ -9,7 +9,7 @@ const [file = "", prefix = "scenario", settings = "{}", clusterConfig] = process
 const kc = new KubeConfig();
 kc.loadFromFile(file);
 const tc = await startLocalController(kc, { prefix, settings: JSON.parse(settings) as Record<string, string>, ...(clusterConfig ? { clusterConfig } : {}) });
-process.stdout.write(`${JSON.stringify({ port: tc.controller.port, labels: tc.labels, namespace: tc.namespace })}\n`);
+process.stdout.write(`${JSON.stringify({ port: tc.controller.port, metricsPort: tc.controller.metricsPort, labels: tc.labels, namespace: tc.namespace })}\n`);
 process.once("SIGTERM", () => {
   void tc.stop().finally(() => process.exit(0));
 });

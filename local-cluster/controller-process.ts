@@ -8,8 +8,10 @@ import { REPO_ROOT } from "./binaries.js";
 /** A local controller running as a child process (local-cluster/controller-main.ts). */
 export interface ControllerProcess {
   pid: number;
-  /** The webhook server's port (it serves /metrics too). */
+  /** The webhook server's port (admission only). */
   port: number;
+  /** The port of /metrics, /healthz and /readyz (plain HTTP). */
+  metricsPort: number;
   /** Label objects with this to put them under this controller's webhooks. */
   labels: Record<string, string>;
   namespace: string;
@@ -45,7 +47,7 @@ export async function spawnController(kubeconfig: string, prefix: string, settin
   child.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const first = await firstLine(child);
   if (first === undefined) throw new Error(`the controller process exited before serving: ${stderr}`);
-  const info = JSON.parse(first) as { port: number; labels: Record<string, string>; namespace: string };
+  const info = JSON.parse(first) as { port: number; metricsPort: number; labels: Record<string, string>; namespace: string };
   const pid = child.pid ?? 0;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return {

@@ -1,4 +1,5 @@
-import { get } from "node:https";
+import { get as httpGet } from "node:http";
+import { get as httpsGet } from "node:https";
 
 /** One sample of the Prometheus text format: name, labels, value. */
 export interface Sample {
@@ -56,13 +57,14 @@ export function histogramQuantile(samples: readonly Sample[], name: string, q: n
   return prevLe;
 }
 
-/** GETs a local HTTPS endpoint whose certificate the caller does not pin (a benchmark's own controller). */
+/** GETs a local endpoint (a benchmark's own controller's metrics port; over HTTPS its certificate is not pinned). */
 export function fetchLocal(url: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    get(url, { rejectUnauthorized: false }, (res) => {
+    const onResponse = (res: import("node:http").IncomingMessage): void => {
       let body = "";
       res.on("data", (c: Buffer) => (body += c.toString()));
       res.on("end", () => resolve(body));
-    }).on("error", reject);
+    };
+    (url.startsWith("https:") ? httpsGet(url, { rejectUnauthorized: false }, onResponse) : httpGet(url, onResponse)).on("error", reject);
   });
 }

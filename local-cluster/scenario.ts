@@ -116,7 +116,7 @@ async function timedWave(run: ScenarioRun, w: Wave, withAddress: boolean, before
 
 /** The webhook's figures for the scenario, from its /metrics. */
 async function webhookFigures(c: ControllerProcess): Promise<Pick<ScenarioResult, "admissions" | "admissionP50Ms" | "admissionP99Ms" | "conflicts" | "refused">> {
-  const m = parseMetrics(await fetchLocal(`https://127.0.0.1:${c.port}/metrics`));
+  const m = parseMetrics(await fetchLocal(`http://127.0.0.1:${c.metricsPort}/metrics`));
   const pod = { webhook: "mutate-pod" };
   const admissions = sumOf(m, "spiderpool_webhook_requests_total", pod);
   return {
