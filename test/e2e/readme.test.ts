@@ -13,21 +13,15 @@ import { IPPOOL_PLURAL, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import { CustomResources } from "../../k8s/resources.js";
 import { REPO_ROOT } from "../../local-cluster/binaries.js";
 import { clusterDir } from "../../local-cluster/cluster.js";
+import type { DemoRow } from "../../local-cluster/demo.js";
 import { waitFor } from "../../local-cluster/kube.js";
 import { addressesIn } from "../../local-cluster/netns.js";
 import { leftovers, stopLocalSystem } from "../../local-cluster/system-stop.js";
 
 const run = promisify(execFile);
 
-interface Row {
-  pod: string;
-  node: string;
-  nic: string;
-  addresses: string[];
-  pools: string[];
-  inNetns: string[];
-  netns: string;
-}
+/** A row of the printed table: the shape the demo prints (local-cluster/demo.ts). */
+type Row = DemoRow;
 
 /** The Pod table `npm start` prints: from its header to the first blank line. */
 function parseTable(stdout: string): Row[] {
