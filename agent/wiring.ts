@@ -12,6 +12,7 @@ import { RESERVEDIP_PLURAL, type SpiderReservedIP } from "../ipam/kinds/reserved
 import { reservedFrom } from "../ipam/lifecycle/pool-commit.js";
 import { PoolWriter } from "../ipam/lifecycle/pool-writer.js";
 import { startInformer } from "../k8s/informer.js";
+import { reuseConnections } from "../k8s/connections.js";
 import { loadKubeConfig } from "../k8s/kubeconfig.js";
 import { CustomResources, isNotFound } from "../k8s/resources.js";
 import { systemClock } from "../runtime/clock.js";
@@ -102,7 +103,7 @@ function startFastPath(config: AgentConfig, i: AgentInformers, attachments: Atta
  * controller noticing (CNI GC), exact releases.
  */
 export async function startAgent(config: AgentConfig, opts: { kubeConfig?: KubeConfig; log?: Logger } = {}): Promise<Agent> {
-  const kc = opts.kubeConfig ?? loadKubeConfig(config);
+  const kc = reuseConnections(opts.kubeConfig ?? loadKubeConfig(config));
   const log = (opts.log ?? createLogger("spiderpool-agent", config.logLevel)).child({ node: config.nodeName });
   const i = startAgentInformers(kc, config, log);
   const { core, poolApi, endpoints, pods, pools, reserved, coordinators, endpointCache } = i;

@@ -1,6 +1,7 @@
 import { KubeConfig } from "@kubernetes/client-node";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { reuseConnections } from "../k8s/connections.js";
 import { commandHelp, COMMANDS, mainHelp } from "./commands.js";
 import type { CommandContext } from "./context.js";
 import { controllerClient, type ControllerClient } from "./controller-client.js";
@@ -45,7 +46,7 @@ function kubeConfig(file: string | undefined, context: string | undefined, env: 
   else if (env.KUBECONFIG) kc.loadFromFile(env.KUBECONFIG.split(":")[0] ?? "");
   else kc.loadFromDefault();
   if (context) kc.setCurrentContext(context);
-  return kc;
+  return reuseConnections(kc);
 }
 
 function context(values: ReturnType<typeof parse>["values"], e: CliEnv): CommandContext {

@@ -1,4 +1,5 @@
 import { AuthorizationV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, type KubernetesObject } from "@kubernetes/client-node";
+import { reuseConnections } from "../k8s/connections.js";
 import { renderChart, type ChartRender } from "./chart.js";
 import { apply, isStatus, waitFor } from "./kube.js";
 
@@ -118,5 +119,5 @@ export function tokenKubeConfig(base: KubeConfig, token: string, into: KubeConfi
     contexts: [{ name: "service-account", cluster: cluster.name, user: "service-account" }],
     currentContext: "service-account",
   });
-  return into;
+  return reuseConnections(into);
 }

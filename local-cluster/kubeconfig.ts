@@ -2,6 +2,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { issueCertificate } from "../certs/pki.js";
+import { reuseConnections } from "../k8s/connections.js";
 import type { ClusterState } from "./cluster.js";
 import { kubeconfigYaml } from "./pki.js";
 
@@ -9,7 +10,7 @@ import { kubeconfigYaml } from "./pki.js";
 export function adminKubeConfig(state: Pick<ClusterState, "kubeconfig">): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromFile(state.kubeconfig);
-  return kc;
+  return reuseConnections(kc);
 }
 
 /**
@@ -21,5 +22,5 @@ export function identityKubeConfig(state: Pick<ClusterState, "dir" | "server">, 
   const cert = issueCertificate(ca, { commonName: username, organizations: groups, usage: "client" });
   const kc = new KubeConfig();
   kc.loadFromString(kubeconfigYaml(state.server, ca.certPem, cert.certPem, cert.keyPem));
-  return kc;
+  return reuseConnections(kc);
 }
