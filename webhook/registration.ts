@@ -44,8 +44,17 @@ export function podMatchConditions(primary: PrimaryNetwork | undefined): { name:
   return conditions;
 }
 
-/** The assigned-ips guard only matters to Pods that hold (or are given) a reservation. */
-const GUARD_CONDITIONS = [{ name: "has-assigned-ips", expression: `${annotated("object", ANNO_ASSIGNED_IPS)} || ${annotated("oldObject", ANNO_ASSIGNED_IPS)}` }];
+/**
+ * The assigned-ips guard is called only for an update that adds, removes or changes the
+ * annotation: the apiserver compares old and new itself, so the kubelet's status updates and
+ * every other Pod update (several per Pod) never wait on the controller.
+ */
+const GUARD_CONDITIONS = [
+  {
+    name: "changes-assigned-ips",
+    expression: `${annotated("object", ANNO_ASSIGNED_IPS)} != ${annotated("oldObject", ANNO_ASSIGNED_IPS)} || (${annotated("object", ANNO_ASSIGNED_IPS)} && object.metadata.annotations['${ANNO_ASSIGNED_IPS}'] != oldObject.metadata.annotations['${ANNO_ASSIGNED_IPS}'])`,
+  },
+];
 
 /** The admission endpoints of the controller: path segment under /webhooks/. */
 export const KIND_WEBHOOKS = [

@@ -11,6 +11,7 @@ import { IPPOOL_PLURAL, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import { API_VERSION, GROUP, VERSION } from "../../ipam/kinds/meta.js";
 import { CustomResources } from "../../k8s/resources.js";
 import { applyCrds } from "../../local-cluster/kube.js";
+import { fetchLocal, parseMetrics, sumOf } from "../../local-cluster/metrics-text.js";
 import { createPod, createPool, podSpec } from "../../local-cluster/pods.js";
 import { startTestController, type TestController } from "../harness/controller.js";
 import { callController } from "../harness/admission-client.js";
@@ -134,6 +135,28 @@ describe("admission security", () => {
       ),
     );
     expect(status.message).toContain("ipam.spidernet.io/assigned-ips is written by Spiderpool only");
+  });
+
+  it("is not called for a Pod update that leaves assigned-ips as it is (kubelet status, labels)", async () => {
+    const ns = await tc.createPodNamespace("secquiet");
+    await createPod(kc, ns, podSpec("quiet", { "ipam.spidernet.io/ippool": '{"ipv4":["sec-pool"]}' }));
+    const calls = async (): Promise<number> => sumOf(parseMetrics(await fetchLocal(`http://127.0.0.1:${tc.controller.metricsPort}/metrics`)), "spiderpool_webhook_requests_total", { webhook: "validate-pod" });
+    const before = await calls();
+    const core = kc.makeApiClient(CoreV1Api);
+    const merge = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+    await core.patchNamespacedPodStatus({ name: "quiet", namespace: ns, body: { status: { conditions: [{ type: "PodScheduled", status: "True" }] } } }, merge);
+    await core.patchNamespacedPod({ name: "quiet", namespace: ns, body: { metadata: { labels: { touched: "yes" } } } }, merge);
+    expect(await calls()).toBe(before);
+    // A change still reaches the guard, which refuses it: here the annotation removed by a user allowed to patch Pods.
+    const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+    await rbac.createNamespacedRole({ namespace: ns, body: { metadata: { name: "pod-writer" }, rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "patch"] }] } });
+    await rbac.createNamespacedRoleBinding({
+      namespace: ns,
+      body: { metadata: { name: "pod-writer" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "pod-writer" }, subjects: [{ kind: "User", name: "pod-writer", apiGroup: "rbac.authorization.k8s.io" }] },
+    });
+    const status = await refusal(userKubeConfig("pod-writer").makeApiClient(CoreV1Api).patchNamespacedPod({ name: "quiet", namespace: ns, body: { metadata: { annotations: { "ipam.spidernet.io/assigned-ips": null } } } }, merge));
+    expect(status.message).toContain("ipam.spidernet.io/assigned-ips is written by Spiderpool only");
+    expect(await calls()).toBe(before + 1);
   });
 
   it("admits only one of two overlapping pools created at the same moment", async () => {
