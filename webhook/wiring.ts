@@ -12,12 +12,14 @@ import { NAD_GROUP, NAD_PLURAL, NAD_VERSION, type NetworkAttachmentDefinition } 
 import { Binder } from "../ipam/lifecycle/binder.js";
 import { DryRunAllocator } from "../ipam/lifecycle/dry-run.js";
 import { reservedFrom } from "../ipam/lifecycle/pool-commit.js";
-import { PoolWriter } from "../ipam/lifecycle/pool-writer.js";
+import { BIND_DELAY_MS, PoolWriter } from "../ipam/lifecycle/pool-writer.js";
 import type { ReserveContext } from "../ipam/lifecycle/reserve.js";
 import type { Allocator, Clock, EventRecorder } from "../ipam/ports.js";
 import { effectiveGc, type ClusterConfig, type GcSettings } from "../ipam/kinds/cluster-config.js";
 import type { ConsistencyReport } from "../ipam/lifecycle/consistency.js";
 import { eventRecorder } from "../k8s/events.js";
+import { reuseConnections } from "../k8s/connections.js";
+import { releaseWait } from "./release-wait.js";
 import { loadKubeConfig } from "../k8s/kubeconfig.js";
 import { LeaderElector } from "../k8s/leader.js";
 import { CustomResources, isRefusedWrite } from "../k8s/resources.js";
@@ -119,6 +121,7 @@ function allocation(s: Shared, blocked: (pool: SpiderIPPool) => string | undefin
     onWrite: (_pool, batch) => metrics.poolWrites.observe(batch),
     mayBeRequestFault: isRefusedWrite,
     blocked,
+    bindDelayMs: BIND_DELAY_MS,
   });
   const auto = autoPools(s.kc, { informers: i, pools: s.stores.pools, subnets: s.stores.subnets, reserved, cluster, config, clock, log });
   const reserve: Omit<ReserveContext, "allocator"> = {
@@ -176,6 +179,7 @@ function admissionHandlers(s: Shared, a: ReturnType<typeof allocation>, seen: Se
     log: s.log,
     synced,
     observe: (outcome) => s.metrics.observeAdmission(outcome),
+    releases: releaseWait(i, s.clock),
   });
   handlers["validate-pod"] = podValidatingHandler({ systemUsers });
   handlers["validate-application"] = whenSynced(synced, applicationValidatingHandler({ pools: a.auto.pools, apps: a.auto.apps, log: s.log }));
@@ -299,7 +303,7 @@ function guardedRoutes(
  * reconcilers run on the replica holding the Lease.
  */
 export async function startController(config: ControllerConfig, opts: ControllerOptions = {}): Promise<Controller> {
-  const kc = opts.kubeConfig ?? loadKubeConfig(config);
+  const kc = reuseConnections(opts.kubeConfig ?? loadKubeConfig(config));
   const log = opts.log ?? createLogger("spiderpool-controller", config.logLevel);
   const identity = opts.identity ?? `${hostname()}-${process.pid}`;
   const informers = startControllerInformers(kc, config, log);

@@ -115,6 +115,8 @@ interface Attempt {
   readonly taken: Taken[];
   readonly deferred: string[];
   readonly failures: string[];
+  /** Candidate pools that had no address free (a refusal names them in its details). */
+  readonly full: string[];
 }
 
 function pinnedFor(pinned: readonly PinnedNicIPs[], nic: string, family: Family): IPAddress | undefined {
@@ -180,6 +182,7 @@ function newAttempt(pod: PodFacts, reservationId: string, ctx: ReserveContext): 
     taken: [],
     deferred: [],
     failures: [],
+    full: [],
   };
 }
 
@@ -202,7 +205,7 @@ export async function reserveAddresses(pod: PodFacts, reservationId: string, ctx
       for (const fc of [nic.ipv4, nic.ipv6]) if (fc) await reserveFamily(a, nic, fc);
     }
     if (a.failures.length > 0) {
-      throw new IpamError("POOL_EXHAUSTED", `${a.who} cannot get an address: ${a.failures.join("; also ")}; add addresses to those pools or name another pool`, {});
+      throw new IpamError("POOL_EXHAUSTED", `${a.who} cannot get an address: ${a.failures.join("; also ")}; add addresses to those pools or name another pool`, { pools: [...new Set(a.full)] });
     }
     const routes = pod.annotations[ANNO_ROUTES] !== undefined ? parseRoutesAnnotation(pod.annotations[ANNO_ROUTES]) : [];
     const assigned = assignedIPs(reservationId, selection, a.taken, routes, a.who);
@@ -252,6 +255,7 @@ async function reserveFamily(a: Attempt, nic: NicCandidates, fc: FamilyCandidate
       return;
     }
     if (answer.ok) continue;
+    if (answer.error.code === "POOL_EXHAUSTED") a.full.push(c.name);
     if (!want) reasons.push(answer.error.message);
     // A pinned address outside this pool may be in the next; one that this pool refuses otherwise (taken, excluded) is final.
     else if (answer.error.code !== "IP_NOT_IN_POOL") throw answer.error;

@@ -5,7 +5,7 @@ import type { PodLike } from "../../ipam/kinds/pod.js";
 import { reservationId } from "../../ipam/lifecycle/reservation-id.js";
 import { podFacts, reserveAddresses, type Reservation, type ReserveContext } from "../../ipam/lifecycle/reserve.js";
 import { constrainToNodes } from "../../ipam/placement/node-affinity.js";
-import type { Allocator, Log } from "../../ipam/ports.js";
+import type { Allocator, Clock, Log } from "../../ipam/ports.js";
 import { pointerSegment } from "./json-patch.js";
 import { allow, deny, whenSynced, type AdmissionHandler, type AdmissionRequest, type AdmissionReview, type JsonPatchOp } from "./review.js";
 
@@ -21,7 +21,29 @@ export interface PodWebhookOptions {
   /** Whether every cache reservation reads has its first list; until then Pods are answered retryLater. */
   synced: () => boolean;
   observe: (outcome: { ok: boolean; reason?: string; seconds: number; dryRun: boolean }) => void;
+  /** Waiting for an address on its way back when the Pod's pools are full (none: refuse at once). */
+  releases?: ReleaseWait;
 }
+
+/**
+ * When every candidate pool is full but one of its addresses is on its way back (held by a
+ * Pod that is gone, terminating or finished, which the binder is about to release), the
+ * admission waits for it a little instead of refusing at once. A refused Pod is created again
+ * by its controller only after a backoff that doubles with each refusal; a rolling update or
+ * a re-created application at a full pool would otherwise wait out those backoffs.
+ */
+export interface ReleaseWait {
+  /** Whether an address of one of these pools is held by a Pod that is gone or going. */
+  coming: (pools: readonly string[]) => boolean;
+  /** Whether one of these pools shows a free address (in the cache). */
+  free: (pools: readonly string[]) => boolean;
+  /** The longest wait, well inside the webhook's timeout. */
+  waitMs: number;
+  clock: Pick<Clock, "now" | "sleep">;
+}
+
+/** How often a waiting admission looks at the pools again. */
+const RELEASE_POLL_MS = 100;
 
 function httpCodeOf(err: IpamError): number {
   return err.code === "ANNOTATION_INVALID" || err.code === "IP_INVALID" ? 422 : 403;
@@ -48,6 +70,34 @@ function admitted(req: AdmissionRequest, pod: PodLike, r: Reservation, log: Log)
   return allow(req, reservationPatch(pod, r), r.warnings);
 }
 
+/** The pools a POOL_EXHAUSTED refusal names, when an address of one of them is on its way back. */
+function awaitedPools(err: unknown, wait: ReleaseWait | undefined): readonly string[] | undefined {
+  const pools = isIpamError(err, "POOL_EXHAUSTED") ? (err.details.pools as readonly string[] | undefined) : undefined;
+  return wait && pools && pools.length > 0 && wait.coming(pools) ? pools : undefined;
+}
+
+/** Reserves; when the pools are full and an address of theirs is on its way back, tries again as it comes, until `waitMs`. */
+async function reserveOrWait(reserve: () => Promise<Reservation>, wait: ReleaseWait | undefined, log: Log): Promise<Reservation> {
+  try {
+    return await reserve();
+  } catch (err) {
+    const pools = awaitedPools(err, wait);
+    if (!wait || !pools) throw err;
+    log.debug({ pools }, "pools full with a release on its way; waiting for it");
+    const deadline = wait.clock.now() + wait.waitMs;
+    while (wait.clock.now() < deadline) {
+      await wait.clock.sleep(RELEASE_POLL_MS);
+      if (!wait.free(pools)) continue;
+      try {
+        return await reserve();
+      } catch (again) {
+        if (!isIpamError(again, "POOL_EXHAUSTED")) throw again;
+      }
+    }
+    throw err;
+  }
+}
+
 /** Mutating webhook on Pod CREATE: reserve the Pod's addresses and write them into it. */
 export function podMutatingHandler(o: PodWebhookOptions): AdmissionHandler {
   return whenSynced(o.synced, async (req) => {
@@ -62,7 +112,8 @@ export function podMutatingHandler(o: PodWebhookOptions): AdmissionHandler {
     const log = o.log.child({ pod: `${namespace}/${pod.metadata.name ?? `${pod.metadata.generateName ?? ""}*`}`, reservation: id, dryRun });
     try {
       // Whatever assigned-ips a client sends (a copied manifest) is not ours: podFacts drops it.
-      const r = await reserveAddresses(podFacts(pod, namespace), id, { ...o.reserve, allocator: dryRun ? o.dryRunAllocator() : o.allocator, dryRun });
+      const reserve = (): Promise<Reservation> => reserveAddresses(podFacts(pod, namespace), id, { ...o.reserve, allocator: dryRun ? o.dryRunAllocator() : o.allocator, dryRun });
+      const r = await reserveOrWait(reserve, dryRun ? undefined : o.releases, log);
       o.observe({ ok: true, seconds: seconds(), dryRun });
       return admitted(req, pod, r, log);
     } catch (err) {

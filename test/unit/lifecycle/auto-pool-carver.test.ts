@@ -8,7 +8,7 @@ import { defaultIPPool, validateIPPool } from "../../../ipam/kinds/ippool-admiss
 import type { SpiderIPPool } from "../../../ipam/kinds/ippool.js";
 import type { SpiderSubnet } from "../../../ipam/kinds/subnet.js";
 import { parseCIDR } from "../../../ipam/address/cidr.js";
-import { AutoPoolCarver, type AutoPoolTarget } from "../../../ipam/lifecycle/auto-pool-carver.js";
+import { AutoPoolCarver, poolIPs, type AutoPoolTarget } from "../../../ipam/lifecycle/auto-pool-carver.js";
 import { FakeClock } from "../../fakes/clock.js";
 import { RecordingLog } from "../../fakes/log.js";
 import { FakeStore } from "../../fakes/store.js";
@@ -56,6 +56,19 @@ const v4 = (s: string): bigint => BigInt(s.split(".").reduce((n, o) => n * 256 +
 
 describe("AutoPoolCarver", () => {
   // Found by the admission fuzzing: the refusal named the subnet but not the annotation that names it.
+  it("carves for ten applications at once without losing a compare-and-swap to itself", async () => {
+    const t = carverOver(subnet("s1", "10.6.0.0/24", ["10.6.0.10-10.6.0.59"]));
+    const apps = Array.from({ length: 10 }, (_, i) => ({ ...app, name: `web-${i}`, uid: `aaaa-1000${i}` }));
+    const pools = await Promise.all(apps.map((a) => t.carver.ensure(target({ app: a, selector: { matchLabels: { app: a.name } }, size: 5 }))));
+    // No retry: each carve read the subnet its predecessor on this replica wrote.
+    expect(t.clock.slept).toEqual([]);
+    // Ten pools of five, no address in two of them.
+    const union = pools.reduce((u, p) => u.union(poolIPs(p, 4)), IPSet.empty(4));
+    expect(pools.map((p) => Number(poolIPs(p, 4).size()))).toEqual(Array(10).fill(5));
+    expect(Number(union.size())).toBe(50);
+    expect(Object.keys(t.subnetStore.peek("s1")?.status?.controlledIPPools ?? {})).toHaveLength(10);
+  });
+
   it("refuses a subnet that does not exist naming the annotation", async () => {
     const t = carverOver();
     await expect(t.carver.ensure(target({ subnets: ["10.92.0.1"] }))).rejects.toMatchObject({ code: "SUBNET_NOT_FOUND", message: expect.stringContaining("named in the ipam.spidernet.io/subnet/ipam.spidernet.io/subnets annotation") });
