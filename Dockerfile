@@ -24,4 +24,4 @@ COPY --from=build /src/dist/agent ./agent
 COPY --from=build /src/dist/cni/host ./cni
 COPY --from=build /src/scripts/install-cni.sh ./install-cni.sh
 USER 1000:1000
-CMD ["node", "--enable-source-maps", "/opt/spiderpool/webhook/spiderpool-controller.mjs"]
+CMD ["node", "--enable-source-maps", "--heap-growing-percent=30", "/opt/spiderpool/webhook/spiderpool-controller.mjs"]

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { CONTROLLER_NODE_FLAGS } from "../webhook/node-flags.js";
 import { REPO_ROOT } from "./binaries.js";
 
 /** A local controller running as a child process (local-cluster/controller-main.ts). */
@@ -37,9 +38,9 @@ async function bundledMain(): Promise<string> {
   return outfile;
 }
 
-/** Starts a local controller in a process of its own against the cluster of `kubeconfig`; resolves once it serves. */
+/** Starts a local controller in a process of its own, with the Node flags the chart runs it with, against the cluster of `kubeconfig`; resolves once it serves. */
 export async function spawnController(kubeconfig: string, prefix: string, settings: Record<string, string> = {}, clusterConfig?: string): Promise<ControllerProcess> {
-  const child = spawn(process.execPath, [await bundledMain(), kubeconfig, prefix, JSON.stringify(settings), ...(clusterConfig ? [clusterConfig] : [])], {
+  const child = spawn(process.execPath, [...CONTROLLER_NODE_FLAGS, await bundledMain(), kubeconfig, prefix, JSON.stringify(settings), ...(clusterConfig ? [clusterConfig] : [])], {
     cwd: REPO_ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -8,6 +8,7 @@ import { AGENT_SETTINGS, parseAgentConfig } from "../../agent/config.js";
 import { CLUSTER_CONFIG_KEYS, parseClusterConfig } from "../../ipam/kinds/cluster-config.js";
 import { CHART_DIR, chartContainer, helm, ofKind, renderChart } from "../../local-cluster/chart.js";
 import { parseControllerConfig, SETTINGS } from "../../webhook/config.js";
+import { CONTROLLER_NODE_FLAGS } from "../../webhook/node-flags.js";
 import { registeredWebhookConfigurations } from "../../webhook/registration.js";
 import { chartVariants } from "../harness/chart-variants.js";
 
@@ -56,6 +57,13 @@ describe.each(variants)("the Helm chart with %s", (_name, render) => {
     const out = helm(["lint", "--strict", CHART_DIR, ...lintArgs(render)]);
     expect(out).toContain("1 chart(s) linted, 0 chart(s) failed");
     expect(out).not.toMatch(/\[(INFO|WARNING|ERROR)\]/);
+  });
+
+  it("runs the controller with the Node flags it was measured with, as the image does", () => {
+    const main = "/opt/spiderpool/webhook/spiderpool-controller.mjs";
+    expect(chartContainer(objects, "controller").command).toEqual(["node", ...CONTROLLER_NODE_FLAGS, main]);
+    const cmd = /^CMD (.+)$/m.exec(readFileSync(join(REPO_ROOT, "Dockerfile"), "utf8"))?.[1] ?? "[]";
+    expect(JSON.parse(cmd)).toEqual(["node", ...CONTROLLER_NODE_FLAGS, main]);
   });
 
   it("sets only settings the programs know, and values they accept", () => {
