@@ -65,4 +65,3 @@ export function reuseConnections(kc: KubeConfig): KubeConfig {
   };
   return kc;
 }
-

@@ -5,8 +5,8 @@ import { TokenBucket } from "../runtime/token-bucket.js";
 /**
  * How many Normal Events (an address reserved, released) a replica writes: a few Pods get
  * theirs at once, while a burst of hundreds of Pods a second writes at most this many, since
- * each Event is an apiserver write (in the 1,000-Pod scenario one write in four of the
- * controller's) and nobody reads hundreds of them. Warnings are always written.
+ * each Event is an apiserver write (in the 1,000-Pod scenario about one write in four of
+ * the controller's) and nobody reads hundreds of them. Warnings are always written.
  */
 export const NORMAL_EVENTS = { perSecond: 10, burst: 100 };
 

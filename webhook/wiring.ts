@@ -19,7 +19,6 @@ import { effectiveGc, type ClusterConfig, type GcSettings } from "../ipam/kinds/
 import type { ConsistencyReport } from "../ipam/lifecycle/consistency.js";
 import { eventRecorder } from "../k8s/events.js";
 import { reuseConnections } from "../k8s/connections.js";
-import { releaseWait } from "./release-wait.js";
 import { loadKubeConfig } from "../k8s/kubeconfig.js";
 import { LeaderElector } from "../k8s/leader.js";
 import { CustomResources, isRefusedWrite } from "../k8s/resources.js";
@@ -53,6 +52,7 @@ import { AutoPoolSync } from "./reconcile/auto-pools.js";
 import { StatefulSetOrdinals } from "./reconcile/statefulset-ordinals.js";
 import { stickyAddresses } from "../ipam/lifecycle/statefulset.js";
 import { registerWebhooks } from "./registration.js";
+import { releaseWait } from "./release-wait.js";
 import { startWebhookServer } from "./server.js";
 import { ServingCertificates } from "./serving-certificates.js";
 
