@@ -12,7 +12,7 @@ import { NAD_GROUP, NAD_PLURAL, NAD_VERSION, type NetworkAttachmentDefinition } 
 import { Binder } from "../ipam/lifecycle/binder.js";
 import { DryRunAllocator } from "../ipam/lifecycle/dry-run.js";
 import { reservedFrom } from "../ipam/lifecycle/pool-commit.js";
-import { BIND_DELAY_MS, PoolWriter } from "../ipam/lifecycle/pool-writer.js";
+import { PoolWriter } from "../ipam/lifecycle/pool-writer.js";
 import type { ReserveContext } from "../ipam/lifecycle/reserve.js";
 import type { Allocator, Clock, EventRecorder } from "../ipam/ports.js";
 import { effectiveGc, type ClusterConfig, type GcSettings } from "../ipam/kinds/cluster-config.js";
@@ -121,7 +121,6 @@ function allocation(s: Shared, blocked: (pool: SpiderIPPool) => string | undefin
     onWrite: (_pool, batch) => metrics.poolWrites.observe(batch),
     mayBeRequestFault: isRefusedWrite,
     blocked,
-    bindDelayMs: BIND_DELAY_MS,
   });
   const auto = autoPools(s.kc, { informers: i, pools: s.stores.pools, subnets: s.stores.subnets, reserved, cluster, config, clock, log });
   const reserve: Omit<ReserveContext, "allocator"> = {

@@ -29,21 +29,7 @@ export interface PoolWriterOptions {
   mayBeRequestFault?: (err: unknown) => boolean;
   /** Why a pool may allocate nothing new right now (its record is being rebuilt), if so. */
   blocked?: (pool: SpiderIPPool) => string | undefined;
-  /**
-   * How long a bind may wait for another write of its pool to ride on (the controller uses
-   * BIND_DELAY_MS); 0 or unset: written at once like any request.
-   */
-  bindDelayMs?: number;
 }
-
-/**
- * A bind moves a reservation from pending to held; it hands out and frees nothing, and a
- * pending reservation is safe for the reservation lifetime (minutes). While Pods are being
- * admitted, a bind that waits a moment goes out in the next admission's write instead of a
- * write of its own, so admissions, which wait on the pool's compare-and-swaps, share the
- * pool with fewer writes (docs/performance.md).
- */
-export const BIND_DELAY_MS = 500;
 
 /** Replicas that collide retry soon and apart; 30 attempts ride out a burst of hundreds of admissions. */
 export const CONFLICT_RETRY: RetryPolicy = { attempts: 30, baseMs: 10, maxMs: 200, jitter: true };
@@ -68,8 +54,6 @@ export class PoolWriter implements Allocator {
   private readonly running = new Set<string>();
   /** What this writer last wrote per pool: fresher than the informer right after a write. */
   private readonly written = new Map<string, SpiderIPPool>();
-  /** Pools whose queue holds only binds, waiting for another write until their timer ends. */
-  private readonly deferred = new Set<string>();
 
   constructor(private readonly o: PoolWriterOptions) {}
 
@@ -78,22 +62,7 @@ export class PoolWriter implements Allocator {
       const q = this.queues.get(pool) ?? [];
       q.push({ request, resolve, reject });
       this.queues.set(pool, q);
-      if (!this.running.has(pool)) void this.drain(pool, false);
-    });
-  }
-
-  /** Whether the queue holds only binds that may still wait for another write to ride on. */
-  private mayWait(batch: readonly Waiting[], force: boolean): boolean {
-    return !force && (this.o.bindDelayMs ?? 0) > 0 && batch.every((w) => w.request.kind === "bind");
-  }
-
-  /** Writes the pool's binds when their wait is over, unless a write has taken them by then. */
-  private deferBinds(pool: string): void {
-    if (this.deferred.has(pool)) return;
-    this.deferred.add(pool);
-    void this.o.clock.sleep(this.o.bindDelayMs ?? 0).then(() => {
-      this.deferred.delete(pool);
-      if (!this.running.has(pool)) void this.drain(pool, true);
+      if (!this.running.has(pool)) void this.drain(pool);
     });
   }
 
@@ -112,20 +81,12 @@ export class PoolWriter implements Allocator {
     return commitToPool(pool, requests, { reserved: this.o.reserved, now: this.o.clock.now(), coolDownMs: this.o.coolDownMs, ...(this.o.blocked ? { blocked: this.o.blocked } : {}) });
   }
 
-  /**
-   * Writes the pool's queue, batch after batch, until it is empty, or holds only binds that
-   * may wait (`force`: their wait is over).
-   */
-  private async drain(pool: string, force: boolean): Promise<void> {
+  private async drain(pool: string): Promise<void> {
     this.running.add(pool);
     try {
       for (;;) {
         const batch = this.queues.get(pool) ?? [];
         if (batch.length === 0) break;
-        if (this.mayWait(batch, force)) {
-          this.deferBinds(pool);
-          break;
-        }
         this.queues.set(pool, []);
         await this.commitIsolating(pool, batch);
       }
