@@ -60,6 +60,8 @@ export interface Allocator {
   submit(pool: string, request: PoolRequest): Promise<PoolResponse>;
   /** Tells the allocator about a pool read or written elsewhere (fresher than its cache, maybe). */
   observe?(pool: SpiderIPPool): void;
+  /** The freshest copy of a pool it knows (what it wrote last, or the cache's when newer). */
+  latest?(pool: string): SpiderIPPool | undefined;
 }
 
 /** Time, so that retries, TTLs and cool-downs can be driven by a fake in tests. */

@@ -27,5 +27,6 @@ export function meteredReleases(inner: Allocator, metrics: Pick<ControllerMetric
       }
     },
     ...(inner.observe ? { observe: (p) => inner.observe?.(p) } : {}),
+    ...(inner.latest ? { latest: (name) => inner.latest?.(name) } : {}),
   };
 }

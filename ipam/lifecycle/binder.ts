@@ -182,8 +182,10 @@ export class Binder {
     const mine = ep?.status?.current?.reservation === assigned.reservation ? recordedAddresses(ep.status.current.ips) : [];
     for (const a of recordedAddresses(assigned.ips)) {
       const recorded = mine.some((m) => m.pool === a.pool && m.address === a.address && m.token === a.token);
-      // The informer may not have seen the admission's write yet: read the pool once more.
-      let problem = checkPool(this.d.pools.get(a.pool), a, assigned.reservation, recorded);
+      // The informer may be behind the allocator's own last write (the bind of a Pod that holds
+      // this reservation already): the fresher copy decides; when it finds a problem the
+      // admission's write may not have reached either yet, so the pool is read once more.
+      let problem = checkPool(newer(this.d.pools.get(a.pool), this.d.allocator.latest?.(a.pool)), a, assigned.reservation, recorded);
       if (problem) problem = checkPool(await this.d.poolStore.get(a.pool), a, assigned.reservation, recorded);
       if (problem) return problem;
     }
@@ -219,6 +221,12 @@ function ownerMayBeGone(ep: SpiderEndpoint, pod: PodLike | undefined): boolean {
 }
 
 /** A Pod that may still get its reservation bound: not finished, not terminating. */
+/** The copy with the higher resourceVersion. */
+function newer(a: SpiderIPPool | undefined, b: SpiderIPPool | undefined): SpiderIPPool | undefined {
+  const rv = (p: SpiderIPPool | undefined): number => Number(p?.metadata.resourceVersion ?? -1);
+  return rv(b) > rv(a) ? b : a;
+}
+
 const bindable = (pod: PodLike): boolean => !isFinished(pod) && !pod.metadata.deletionTimestamp;
 
 function checkPool(pool: SpiderIPPool | undefined, a: Recorded, reservation: string, recorded: boolean): string | undefined {

@@ -71,6 +71,10 @@ export class PoolWriter implements Allocator {
     if (rv(pool) > rv(this.written.get(name))) this.written.set(name, pool);
   }
 
+  latest(name: string): SpiderIPPool | undefined {
+    return this.freshest(name);
+  }
+
   private freshest(name: string): SpiderIPPool | undefined {
     const a = this.o.cached(name);
     const b = this.written.get(name);

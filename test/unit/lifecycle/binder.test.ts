@@ -28,7 +28,9 @@ async function setup(poolCache?: (store: FakeStore<SpiderIPPool>) => Cache<Spide
     events.push({ type, reason, message });
     return Promise.resolve();
   };
-  const w = writerOver(pools);
+  const poolsCached = poolCache ? poolCache(pools) : pools.cache();
+  // The writer reads the same cache as the binder, as in the controller (its own writes aside).
+  const w = writerOver(pools, { cached: (n) => poolsCached.get(n) });
   const statefulSets = listCache<Workload>([{ metadata: { name: "db", namespace: "app", uid: "sts-uid" }, spec: { replicas: 2 } }]);
   let sticky = true;
   const reserve = async (id: string) =>
@@ -44,7 +46,7 @@ async function setup(poolCache?: (store: FakeStore<SpiderIPPool>) => Cache<Spide
     gc: () => DEFAULT_GC_SETTINGS,
     clock: w.clock,
     endpoints: endpoints.cache(),
-    pools: poolCache ? poolCache(pools) : pools.cache(),
+    pools: poolsCached,
     poolStore: pools,
     endpointStore: endpoints,
     allocator: w.writer,
@@ -91,6 +93,20 @@ describe("Binder over fake ports", () => {
     expect(t.log.at("warn").map((l) => l.message)).toEqual(["annotation does not match the pool record"]);
   });
 
+  it("refuses a copied annotation while its pool cache still shows the reservation pending", async () => {
+    // The informer has not yet seen the bind the binder itself just wrote.
+    const cached: { pool?: SpiderIPPool } = {};
+    const t = await setup((store) => ({ get: (n) => (n === "p" ? cached.pool : store.peek(n)), list: () => (cached.pool ? [cached.pool] : []) }));
+    const assigned = await t.reserve("r1");
+    cached.pool = t.pools.peek("p");
+    t.addPod("web-0", assigned);
+    await t.binder.reconcile("app/web-0");
+    t.addPod("copy", assigned);
+    await t.binder.reconcile("app/copy");
+    expect(t.endpoints.peek("copy", "app")).toBeUndefined();
+    expect(t.events.at(-1)).toMatchObject({ reason: "AssignedIPsMismatch" });
+  });
+
   it("refuses an annotation copied from a Pod that is already bound", async () => {
     const t = await setup();
     const assigned = await t.reserve("r1");
@@ -107,7 +123,9 @@ describe("Binder over fake ports", () => {
     const cached: { pool?: SpiderIPPool } = {};
     const t = await setup((store) => ({ get: (n) => (n === "p" ? cached.pool : store.peek(n)), list: () => (cached.pool ? [cached.pool] : []) }));
     cached.pool = t.pools.peek("p");
-    const assigned = await t.reserve("r1");
+    // The admission ran on another replica: its writer, not the binder's, wrote the reservation.
+    const other = writerOver(t.pools);
+    const assigned = (await reserveAddresses({ namespace: "app", labels: {}, annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["p"]}' } }, "r1", reserveContext(t.pools, other.writer, other.clock))).assigned;
     t.addPod("web-0", assigned);
     await t.binder.reconcile("app/web-0");
     expect(t.endpoints.peek("web-0", "app")?.status?.current?.reservation).toBe("r1");
