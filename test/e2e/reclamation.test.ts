@@ -17,7 +17,7 @@ import { applyCrds, waitFor } from "../../local-cluster/kube.js";
 import { assignedOf, createPool, podSpec } from "../../local-cluster/pods.js";
 import { expectConsistent } from "../harness/consistency.js";
 import { operatorToken } from "../../local-cluster/tokens.js";
-import { callController } from "../harness/admission-client.js";
+import { callController, servingCa } from "../harness/admission-client.js";
 import { startTestController, type TestController } from "../harness/controller.js";
 import { kubectl, testKubeConfig } from "../harness/kube.js";
 
@@ -217,8 +217,7 @@ describe("reclamation", () => {
   });
 
   it("serves the checker on GET /v1/consistency, runs a scan on POST /v1/gc on the leader, and counts releases by reason", async () => {
-    const secret = await core.readNamespacedSecret({ name: tc.config.tls.secretName, namespace: tc.namespace });
-    const ca = Buffer.from(secret.data?.["ca-bundle.crt"] ?? "", "base64").toString();
+    const ca = await servingCa(kc, tc);
     const leader = await waitFor("a leader", () => Promise.resolve(tc.replicas.find((r) => r.isLeader())), 30_000);
     const follower = tc.replicas.find((r) => r !== leader);
     // Without a token the operator routes answer nobody; with one RBAC allows, they answer.

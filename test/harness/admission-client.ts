@@ -1,8 +1,15 @@
+import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { readFileSync } from "node:fs";
 import { request } from "node:https";
 import { join } from "node:path";
 import { admissionClientFiles } from "../../local-cluster/pki.js";
 import { testClusterState } from "./test-cluster.js";
+
+/** A controller's serving CA, as its TLS Secret publishes it (ca-bundle.crt): what a client of its HTTPS port trusts. */
+export async function servingCa(kc: KubeConfig, controller: { config: { tls: { secretName: string } }; namespace: string }): Promise<string> {
+  const secret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name: controller.config.tls.secretName, namespace: controller.namespace });
+  return Buffer.from(secret.data?.["ca-bundle.crt"] ?? "", "base64").toString();
+}
 
 export interface HttpsAnswer {
   status: number;

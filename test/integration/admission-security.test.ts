@@ -14,7 +14,7 @@ import { applyCrds } from "../../local-cluster/kube.js";
 import { fetchLocal, parseMetrics, sumOf } from "../../local-cluster/metrics-text.js";
 import { createPod, createPool, podSpec } from "../../local-cluster/pods.js";
 import { startTestController, type TestController } from "../harness/controller.js";
-import { callController } from "../harness/admission-client.js";
+import { callController, servingCa } from "../harness/admission-client.js";
 import { refusal, testKubeConfig, userKubeConfig } from "../harness/kube.js";
 import { testClusterState } from "../harness/test-cluster.js";
 
@@ -38,8 +38,7 @@ describe("admission security", () => {
     await applyCrds(kc);
     tc = await startTestController(kc, "sec");
     await createPool(kc, tc.labels, "sec-pool", { subnet: "10.131.0.0/24", ips: ["10.131.0.10-10.131.0.19"] });
-    const secret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name: tc.config.tls.secretName, namespace: tc.namespace });
-    ca = Buffer.from(secret.data?.["ca-bundle.crt"] ?? "", "base64").toString();
+    ca = await servingCa(kc, tc);
   });
   afterAll(() => tc.stop());
 

@@ -7,7 +7,7 @@
  * and its figures: docs/reliability.md).
  */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import fc from "fast-check";
 import { decodeAllocations } from "../../ipam/allocation/codec.js";
 import { allocatedCount } from "../../ipam/allocation/state.js";
@@ -21,6 +21,7 @@ import { startTestController, type TestController } from "../harness/controller.
 import { fuzzParameters, keyNames } from "../harness/fuzz.js";
 import { testKubeConfig } from "../harness/kube.js";
 import { anyJson, applicationObject, brokenEnvelope, multusConfigSpec, podObject, poolSpec, reservedIPSpec, resourceObject, review } from "../fuzz/arbitraries.js";
+import { servingCa } from "../harness/admission-client.js";
 
 const CI_RUNS = 200;
 
@@ -66,8 +67,7 @@ describe("fuzzing the admission webhooks", () => {
     await applyCrds(kc);
     tc = await startTestController(kc, "fuzzadm");
     await createPool(kc, tc.labels, "fuzz-pool", { subnet: "10.197.0.0/20", ips: ["10.197.0.1-10.197.15.250"] });
-    const secret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name: tc.config.tls.secretName, namespace: tc.namespace });
-    target = { port: tc.controller.port, ca: Buffer.from(secret.data?.["ca-bundle.crt"] ?? "", "base64").toString() };
+    target = { port: tc.controller.port, ca: await servingCa(kc, tc) };
     ns = await tc.createPodNamespace("fuzz");
   });
   afterAll(() => tc.stop());

@@ -28,6 +28,7 @@ import { anyJson, iface, poolName } from "../fuzz/arbitraries.js";
 import { startTestController, type TestController } from "../harness/controller.js";
 import { fuzzParameters } from "../harness/fuzz.js";
 import { testKubeConfig } from "../harness/kube.js";
+import { servingCa } from "../harness/admission-client.js";
 
 const CI_RUNS = 200;
 const ROUTES = ["POST /v1/cni/add", "POST /v1/cni/del", "POST /v1/cni/check", "POST /v1/cni/gc", "GET /v1/cni/status", "POST /v1/coordinator/config", "POST /v1/cni/nope", "PUT /v1/cni/add"];
@@ -113,8 +114,7 @@ describe("fuzzing the node side", () => {
     await core.createNamespacedServiceAccount({ namespace: tc.namespace, body: { metadata: { name: "spiderpool-agent" } } }).catch(() => undefined);
     const token = (await core.createNamespacedServiceAccountToken({ namespace: tc.namespace, name: "spiderpool-agent", body: { spec: { audiences: [] } } })).status?.token ?? "";
     expect(token).not.toBe("");
-    const secret = await core.readNamespacedSecret({ name: tc.config.tls.secretName, namespace: tc.namespace });
-    const ca = Buffer.from(secret.data?.["ca-bundle.crt"] ?? "", "base64").toString();
+    const ca = await servingCa(kc, tc);
     const post = (payload: string, auth: string): Promise<Answer> =>
       new Promise((resolve, reject) => {
         const req = httpsRequest({ host: "127.0.0.1", port: tc.controller.port, path: "/v1/allocate", method: "POST", ca, headers: { "content-type": "application/json", authorization: auth } }, (res) => {

@@ -5,6 +5,7 @@ import { applyCrds, createNamespace } from "../../local-cluster/kube.js";
 import { createPod, createPool, podSpec } from "../../local-cluster/pods.js";
 import { startTestController, type TestController } from "../harness/controller.js";
 import { testKubeConfig } from "../harness/kube.js";
+import { servingCa } from "../harness/admission-client.js";
 
 /**
  * Issue 13: late allocation took the node from the request body. An agent's token is
@@ -25,8 +26,7 @@ describe("late allocation takes the node from the caller's identity", () => {
     tc = await startTestController(kc, "secla");
     core = kc.makeApiClient(CoreV1Api);
     await createPool(kc, tc.labels, "secla-pool", { subnet: "10.133.0.0/24", ips: ["10.133.0.10-10.133.0.19"] });
-    const secret = await core.readNamespacedSecret({ name: tc.config.tls.secretName, namespace: tc.namespace });
-    ca = Buffer.from(secret.data?.["ca-bundle.crt"] ?? "", "base64").toString();
+    ca = await servingCa(kc, tc);
     await core.createNamespacedServiceAccount({ namespace: tc.namespace, body: { metadata: { name: "spiderpool-agent" } } });
     for (const name of nodes) await core.createNode({ body: { metadata: { name } } });
     // Not under the webhooks: these Pods reach "CNI" without addresses.

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { randomUUID } from "node:crypto";
 import { decodeAllocations } from "../../ipam/allocation/codec.js";
 import { allocatedCount } from "../../ipam/allocation/state.js";
@@ -8,7 +8,7 @@ import { IPPOOL_PLURAL, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import { CustomResources } from "../../k8s/resources.js";
 import { startTestController, type TestController } from "../harness/controller.js";
 import { applyCrds } from "../../local-cluster/kube.js";
-import { callController } from "../harness/admission-client.js";
+import { callController, servingCa } from "../harness/admission-client.js";
 import { testKubeConfig } from "../harness/kube.js";
 import { createPool, podSpec } from "../../local-cluster/pods.js";
 
@@ -26,8 +26,7 @@ describe("a repeated Pod admission", () => {
     await applyCrds(kc);
     tc = await startTestController(kc, "repeat");
     await createPool(kc, tc.labels, "repeat-pool", { subnet: "10.83.0.0/24", ips: ["10.83.0.10-10.83.0.19"] });
-    const secret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name: tc.config.tls.secretName, namespace: tc.namespace });
-    ca = Buffer.from(secret.data?.["ca-bundle.crt"] ?? "", "base64").toString();
+    ca = await servingCa(kc, tc);
   });
   afterAll(() => tc.stop());
 
