@@ -1,6 +1,7 @@
 import type { SpiderEndpoint } from "../ipam/kinds/endpoint.js";
 import type { SpiderIPPool } from "../ipam/kinds/ippool.js";
-import { isFinished, type PodLike } from "../ipam/kinds/pod.js";
+import type { PodLike } from "../ipam/kinds/pod.js";
+import { ownerMayBeGone } from "../ipam/lifecycle/binder.js";
 import type { Cache, Clock } from "../ipam/ports.js";
 import type { ReleaseWait } from "./admission/pod.js";
 
@@ -13,15 +14,10 @@ const holdsIn = (ep: SpiderEndpoint, pools: readonly string[]): boolean =>
 /** A StatefulSet's endpoint keeps its addresses for the next Pod of its ordinal: nothing comes back from it. */
 const sticks = (ep: SpiderEndpoint): boolean => (ep.metadata.ownerReferences ?? []).some((r) => r.kind === "StatefulSet");
 
-/** Whether the endpoint's Pod is gone (or replaced), terminating or finished: the binder is about to release its addresses. */
-function ownerGoing(ep: SpiderEndpoint, pod: PodLike | undefined): boolean {
-  return !pod || pod.metadata.uid !== ep.status?.current?.uid || pod.metadata.deletionTimestamp !== undefined || isFinished(pod);
-}
-
 /** The release wait of Pod admission, over the controller's caches. */
 export function releaseWait(c: { endpoints: Cache<SpiderEndpoint>; pods: Cache<PodLike>; pools: Cache<SpiderIPPool> }, clock: Clock, waitMs = RELEASE_WAIT_MS): ReleaseWait {
   return {
-    coming: (pools) => c.endpoints.list().some((ep) => holdsIn(ep, pools) && !sticks(ep) && ownerGoing(ep, c.pods.get(ep.metadata.name ?? "", ep.metadata.namespace))),
+    coming: (pools) => c.endpoints.list().some((ep) => holdsIn(ep, pools) && !sticks(ep) && ownerMayBeGone(ep, c.pods.get(ep.metadata.name ?? "", ep.metadata.namespace))),
     free: (pools) =>
       pools.some((name) => {
         const status = c.pools.get(name)?.status;

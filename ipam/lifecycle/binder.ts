@@ -183,9 +183,9 @@ export class Binder {
     for (const a of recordedAddresses(assigned.ips)) {
       const recorded = mine.some((m) => m.pool === a.pool && m.address === a.address && m.token === a.token);
       // The informer may be behind the allocator's own last write (the bind of a Pod that holds
-      // this reservation already): the fresher copy decides; when it finds a problem the
-      // admission's write may not have reached either yet, so the pool is read once more.
-      let problem = checkPool(newer(this.d.pools.get(a.pool), this.d.allocator.latest?.(a.pool)), a, assigned.reservation, recorded);
+      // this reservation already): the allocator's copy is the fresher of the two. When it finds
+      // a problem the admission's write may not have reached either yet: the pool is read once more.
+      let problem = checkPool(this.d.allocator.latest?.(a.pool) ?? this.d.pools.get(a.pool), a, assigned.reservation, recorded);
       if (problem) problem = checkPool(await this.d.poolStore.get(a.pool), a, assigned.reservation, recorded);
       if (problem) return problem;
     }
@@ -215,18 +215,12 @@ export class Binder {
 }
 
 /** Whether the cache shows the endpoint's owner gone, finished or terminating (the binder then asks the rules). */
-function ownerMayBeGone(ep: SpiderEndpoint, pod: PodLike | undefined): boolean {
+export function ownerMayBeGone(ep: SpiderEndpoint, pod: PodLike | undefined): boolean {
   const owner = ep.status?.current?.uid;
   return owner !== undefined && (!pod || pod.metadata.uid !== owner || !bindable(pod));
 }
 
 /** A Pod that may still get its reservation bound: not finished, not terminating. */
-/** The copy with the higher resourceVersion. */
-function newer(a: SpiderIPPool | undefined, b: SpiderIPPool | undefined): SpiderIPPool | undefined {
-  const rv = (p: SpiderIPPool | undefined): number => Number(p?.metadata.resourceVersion ?? -1);
-  return rv(b) > rv(a) ? b : a;
-}
-
 const bindable = (pod: PodLike): boolean => !isFinished(pod) && !pod.metadata.deletionTimestamp;
 
 function checkPool(pool: SpiderIPPool | undefined, a: Recorded, reservation: string, recorded: boolean): string | undefined {
