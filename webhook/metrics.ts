@@ -30,6 +30,13 @@ export class ControllerMetrics {
     registers: [this.registry],
   });
 
+  readonly connections = new Counter({
+    name: "spiderpool_webhook_connections_total",
+    help: "TLS connections accepted on the HTTPS port (admission webhooks, agents' routes), by the protocol agreed in the handshake (h2, http/1.1).",
+    labelNames: ["protocol"] as const,
+    registers: [this.registry],
+  });
+
   readonly certificateRotations = new Counter({
     name: "spiderpool_webhook_certificate_rotations_total",
     help: "Serving certificate and CA rotations performed, by what was rotated (serving, ca).",

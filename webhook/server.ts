@@ -1,10 +1,12 @@
 import express, { type NextFunction, type Request, type Response } from "express";
 import { createServer as createHttpsServer, type Server } from "node:https";
+import { createServer as createHttp2Server, type Http2Session } from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { Logger } from "pino";
 import type { ControllerMetrics } from "./metrics.js";
 import { parseReview, type AdmissionHandler, type AdmissionRequest } from "./admission/review.js";
+import { http2Listener } from "./express-http2.js";
 import { startProbeServer } from "./probe-server.js";
 
 export interface TlsMaterial {
@@ -80,6 +82,19 @@ const ADMISSION_BODY_LIMIT = "16mb";
 /** Late allocation and the other routes carry a few names. */
 const ROUTE_BODY_LIMIT = "64kb";
 
+/**
+ * Answers a refusal and ends the caller's connection: HTTP/1.1 with `Connection: close`,
+ * HTTP/2 (where that header is not allowed) by closing the session once the answer is out.
+ */
+function refuseAndClose(req: Request, res: Response, status: number, body: unknown): void {
+  if (req.httpVersionMajor >= 2) {
+    // Taken now: once the answer is out, its stream has left the session.
+    const session = (req as unknown as { stream?: { session?: Http2Session } }).stream?.session;
+    res.on("finish", () => session?.close());
+  } else res.set("Connection", "close");
+  res.status(status).json(body);
+}
+
 /** Refuses, before any byte of the body is read, an admission call that does not come from the apiserver. */
 function admissionCaller(clients: AdmissionClients | undefined) {
   return (req: Request, res: Response, next: NextFunction): void => {
@@ -88,7 +103,7 @@ function admissionCaller(clients: AdmissionClients | undefined) {
     const name = socket.authorized ? String(socket.getPeerCertificate().subject?.CN ?? "") : undefined;
     if (name !== undefined && (clients.names.length === 0 || clients.names.includes(name))) return next();
     const why = name === undefined ? `no client certificate signed by the admission clients' CA (${socket.authorizationError ?? "none presented"})` : `client certificate ${name} is not one of ${clients.names.join(", ")}`;
-    res.set("Connection", "close").status(401).json({ message: `admission webhooks answer the kube-apiserver only: ${why}; see docs/security.md` });
+    refuseAndClose(req, res, 401, { message: `admission webhooks answer the kube-apiserver only: ${why}; see docs/security.md` });
   };
 }
 
@@ -98,7 +113,7 @@ function guarded(guard: Guard, log: Logger) {
     guard(req.headers.authorization).then(
       (verdict) => {
         if ("refuse" in verdict) {
-          res.set("Connection", "close").status(verdict.refuse.status).json(verdict.refuse.body);
+          refuseAndClose(req, res, verdict.refuse.status, verdict.refuse.body);
           return;
         }
         res.locals.caller = verdict.caller;
@@ -189,9 +204,29 @@ export async function startWebhookServer(opts: ServerOptions): Promise<WebhookSe
   const context = (tls: TlsMaterial) => ({ cert: tls.certPem, key: tls.keyPem, minVersion: "TLSv1.2" as const, ...(opts.admissionClients ? { ca: opts.admissionClients.caPem } : {}) });
   // A client certificate is asked for, not required: the agents and operators authenticate
   // with bearer tokens on their routes; the admission routes refuse calls without one.
-  const server: Server = createHttpsServer({ ...context(opts.tls), requestCert: opts.admissionClients !== undefined, rejectUnauthorized: false }, app);
+  const server: Server = createHttpsServer({ ...context(opts.tls), requestCert: opts.admissionClients !== undefined, rejectUnauthorized: false, ALPNProtocols: ["h2", "http/1.1"] }, app);
   // The apiserver keeps connections alive; keep ours open a little longer than its idle timeout.
   server.keepAliveTimeout = 95_000;
+  // HTTP/2 when the client offers it: the apiserver then sends every admission over one
+  // connection. Over HTTP/1.1 it keeps at most 25 idle connections to a webhook, so a burst
+  // of admissions cost a TLS handshake (and a signature with its client key) each.
+  const h2 = createHttp2Server({ settings: { maxConcurrentStreams: 250 } }, http2Listener(app));
+  h2.setTimeout(server.keepAliveTimeout);
+  const sessions = new Set<Http2Session>();
+  h2.on("session", (s: Http2Session) => {
+    sessions.add(s);
+    s.on("close", () => sessions.delete(s));
+  });
+  // The HTTPS server's own listener serves HTTP/1.1 (keep-alive, header timeouts, idle
+  // tracking); a connection that agreed on h2 goes to the HTTP/2 server instead.
+  const serveHttp1 = server.listeners("secureConnection") as ((s: TLSSocket) => void)[];
+  server.removeAllListeners("secureConnection");
+  server.on("secureConnection", (s: TLSSocket) => {
+    const protocol = s.alpnProtocol === "h2" ? "h2" : "http/1.1";
+    opts.metrics.connections.inc({ protocol });
+    if (protocol === "h2") h2.emit("connection", s);
+    else for (const listener of serveHttp1) listener.call(server, s);
+  });
   const sockets = new Set<Socket>();
   server.on("connection", (s: Socket) => {
     sockets.add(s);
@@ -215,6 +250,7 @@ export async function startWebhookServer(opts: ServerOptions): Promise<WebhookSe
       draining = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      for (const s of sessions) s.close();
       const timer = setTimeout(() => {
         for (const s of sockets) s.destroy();
       }, graceMs);

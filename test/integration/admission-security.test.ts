@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
-import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { issueCertificate } from "../../certs/pki.js";
@@ -14,7 +13,7 @@ import { applyCrds } from "../../local-cluster/kube.js";
 import { fetchLocal, parseMetrics, sumOf } from "../../local-cluster/metrics-text.js";
 import { createPod, createPool, podSpec } from "../../local-cluster/pods.js";
 import { startTestController, type TestController } from "../harness/controller.js";
-import { callController, servingCa } from "../harness/admission-client.js";
+import { callController, podCreateReview, servingCa } from "../harness/admission-client.js";
 import { refusal, testKubeConfig, userKubeConfig } from "../harness/kube.js";
 import { testClusterState } from "../harness/test-cluster.js";
 
@@ -51,20 +50,7 @@ describe("admission security", () => {
     return allocatedCount(decodeAllocations(p.status?.allocations, parseCIDR(p.spec.subnet)));
   };
 
-  const podReview = (namespace: string, object: unknown) => ({
-    apiVersion: "admission.k8s.io/v1",
-    kind: "AdmissionReview",
-    request: {
-      uid: randomUUID(),
-      kind: { group: "", version: "v1", kind: "Pod" },
-      resource: { group: "", version: "v1", resource: "pods" },
-      namespace,
-      operation: "CREATE",
-      userInfo: { username: "system:serviceaccount:kube-system:replicaset-controller" },
-      object,
-      dryRun: false,
-    },
-  });
+  const podReview = (namespace: string, object: unknown): object => podCreateReview(namespace, object);
 
   it("reserves nothing for an AdmissionReview that does not come from the apiserver", async () => {
     const ns = await tc.createPodNamespace("sec");
@@ -88,8 +74,9 @@ describe("admission security", () => {
   it("answers the apiserver's client certificate, and refuses a certificate the cluster CA signed for someone else", async () => {
     const ns = await tc.createPodNamespace("secok");
     const before = await held();
-    const review = podReview(ns, podSpec({ generateName: "real-" }, { "ipam.spidernet.io/ippool": '{"ipv4":["sec-pool"]}' }));
-    const answer = await post("/webhooks/mutate-pod", JSON.stringify({ ...review, request: { ...review.request, dryRun: true } }), true);
+    const pod = podSpec({ generateName: "real-" }, { "ipam.spidernet.io/ippool": '{"ipv4":["sec-pool"]}' });
+    const review = podReview(ns, pod);
+    const answer = await post("/webhooks/mutate-pod", JSON.stringify(podCreateReview(ns, pod, { dryRun: true })), true);
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.body)).toMatchObject({ response: { allowed: true } });
     expect(await held()).toBe(before);

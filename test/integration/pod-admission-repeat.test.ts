@@ -8,7 +8,7 @@ import { IPPOOL_PLURAL, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import { CustomResources } from "../../k8s/resources.js";
 import { startTestController, type TestController } from "../harness/controller.js";
 import { applyCrds } from "../../local-cluster/kube.js";
-import { callController, servingCa } from "../harness/admission-client.js";
+import { callController, podCreateReview, servingCa } from "../harness/admission-client.js";
 import { testKubeConfig } from "../harness/kube.js";
 import { createPool, podSpec } from "../../local-cluster/pods.js";
 
@@ -30,20 +30,7 @@ describe("a repeated Pod admission", () => {
   });
   afterAll(() => tc.stop());
 
-  const review = (uid: string, namespace: string) => ({
-    apiVersion: "admission.k8s.io/v1",
-    kind: "AdmissionReview",
-    request: {
-      uid,
-      kind: { group: "", version: "v1", kind: "Pod" },
-      resource: { group: "", version: "v1", resource: "pods" },
-      namespace,
-      operation: "CREATE",
-      userInfo: { username: "system:serviceaccount:kube-system:replicaset-controller" },
-      object: podSpec({ generateName: "web-" }, { "ipam.spidernet.io/ippool": '{"ipv4":["repeat-pool"]}' }),
-      dryRun: false,
-    },
-  });
+  const review = (uid: string, namespace: string): object => podCreateReview(namespace, podSpec({ generateName: "web-" }, { "ipam.spidernet.io/ippool": '{"ipv4":["repeat-pool"]}' }), { uid });
 
   /** As the apiserver calls it: with its webhook client certificate. */
   async function post(body: object): Promise<{ response: { uid: string; allowed: boolean; patch?: string } }> {
