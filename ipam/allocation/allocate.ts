@@ -140,7 +140,7 @@ function reuseHeld(draft: AllocationDraft, existing: MutableReservation, nic: st
       { pool: draft.view.name, reservation: existing.id, interface: nic },
     );
   }
-  existing.expiresAt = Math.max(existing.expiresAt, expiresAt);
+  draft.extendReservation(existing.id, expiresAt);
   return { ...held, interface: nic, reservation: existing.id, reused: true, fromCooling: false };
 }
 

@@ -23,6 +23,9 @@ interface ReservationIndex {
   pending: Map<string, MutableReservation>;
   byOwner: Map<string, string>;
   heldBy: Map<bigint, string>;
+  /** The input's reservations, by id: handed back as they are unless `changed` names them. */
+  source: Map<string, PendingReservation>;
+  changed: Set<string>;
 }
 
 /**
@@ -62,9 +65,10 @@ export class AllocationDraft {
   /** The pending reservations, indexed on first use (most releases never look at them). */
   private get reservations(): ReservationIndex {
     if (this.index === undefined) {
-      const index: ReservationIndex = { pending: new Map(), byOwner: new Map(), heldBy: new Map() };
+      const index: ReservationIndex = { pending: new Map(), byOwner: new Map(), heldBy: new Map(), source: new Map(), changed: new Set() };
       for (const r of this.source.pending) {
         index.pending.set(r.id, { id: r.id, owner: r.owner, expiresAt: r.expiresAt, held: r.held.slice() });
+        index.source.set(r.id, r);
         if (r.owner !== undefined) index.byOwner.set(r.owner, r.id);
         for (const h of r.held) index.heldBy.set(h.address, r.id);
       }
@@ -100,17 +104,17 @@ export class AllocationDraft {
     return n;
   }
 
-  reservation(id: string): MutableReservation | undefined {
+  reservation(id: string): Readonly<MutableReservation> | undefined {
     return this.reservations.pending.get(id);
   }
 
-  reservationOfOwner(owner: string): MutableReservation | undefined {
+  reservationOfOwner(owner: string): Readonly<MutableReservation> | undefined {
     const { pending, byOwner } = this.reservations;
     const id = byOwner.get(owner);
     return id === undefined ? undefined : pending.get(id);
   }
 
-  reservationHolding(address: bigint): MutableReservation | undefined {
+  reservationHolding(address: bigint): Readonly<MutableReservation> | undefined {
     const { pending, heldBy } = this.reservations;
     const id = heldBy.get(address);
     return id === undefined ? undefined : pending.get(id);
@@ -163,8 +167,18 @@ export class AllocationDraft {
     }
   }
 
+  /** Moves a reservation's expiry to `expiresAt` if that is later. */
+  extendReservation(id: string, expiresAt: number): void {
+    const { pending, changed } = this.reservations;
+    const res = pending.get(id);
+    if (res === undefined || res.expiresAt >= expiresAt) return;
+    res.expiresAt = expiresAt;
+    changed.add(id);
+  }
+
   addToReservation(id: string, owner: string | undefined, expiresAt: number, held: HeldAddress): void {
-    const { pending, byOwner, heldBy } = this.reservations;
+    const { pending, byOwner, heldBy, changed } = this.reservations;
+    changed.add(id);
     let res = pending.get(id);
     if (res === undefined) {
       res = { id, owner, expiresAt, held: [] };
@@ -189,10 +203,11 @@ export class AllocationDraft {
   private unhold(address: bigint): void {
     // Without pending reservations there is nothing to look up: skip building the index.
     if (this.index === undefined && this.source.pending.length === 0) return;
-    const { pending, heldBy } = this.reservations;
+    const { pending, heldBy, changed } = this.reservations;
     const id = heldBy.get(address);
     if (id === undefined) return;
     heldBy.delete(address);
+    changed.add(id);
     const res = pending.get(id);
     if (res === undefined) return;
     res.held = res.held.filter((h) => h.address !== address);
@@ -201,12 +216,14 @@ export class AllocationDraft {
 
   toState(): PoolAllocations {
     let pending: readonly PendingReservation[] = this.source.pending;
-    if (this.index !== undefined) {
-      pending = [...this.index.pending.values()].map((r) =>
-        r.owner === undefined
-          ? { id: r.id, expiresAt: r.expiresAt, held: r.held.slice() }
-          : { id: r.id, owner: r.owner, expiresAt: r.expiresAt, held: r.held.slice() },
-      );
+    const index = this.index;
+    if (index !== undefined) {
+      // An untouched reservation is the input's object itself: the codec knows its text.
+      pending = [...index.pending.values()].map((r) => {
+        const kept = index.changed.has(r.id) ? undefined : index.source.get(r.id);
+        if (kept !== undefined) return kept;
+        return r.owner === undefined ? { id: r.id, expiresAt: r.expiresAt, held: r.held.slice() } : { id: r.id, owner: r.owner, expiresAt: r.expiresAt, held: r.held.slice() };
+      });
     }
     return { nextToken: this.nextToken, runs: this.runs, pending, cooling: this.cooling.toList() };
   }

@@ -49,4 +49,25 @@ describe("memoized decoding of large allocation records", () => {
     expect(decodeAllocations(next, subnet).pending.map((p) => p.id)).toContain("new");
     expect(decodeAllocations(next, subnet).pending.map((p) => p.id)).not.toContain("m-7");
   });
+
+  it("keeps the reservations a batch did not touch, so a write encodes only the ones it changed", () => {
+    const { v, text } = bigRecord(300, "k");
+    const subnet = parseCIDR(SUBNET);
+    const decoded = decodeAllocations(text, subnet);
+    const requests = [
+      { kind: "bind" as const, reservation: "k-3" },
+      { kind: "allocate" as const, interface: "eth0", reservation: { id: "k-5", owner: "ns/k-5", expiresAt: 30_000 } },
+      { kind: "allocate" as const, interface: "eth0", reservation: { id: "fresh", owner: "ns/fresh", expiresAt: 20_000 } },
+    ];
+    const { state } = applyPoolRequests(v, decoded, requests, opts());
+    const before = new Map(decoded.pending.map((r) => [r.id, r]));
+    const kept = state.pending.filter((r) => before.get(r.id) === r).map((r) => r.id);
+    // Bound (gone), extended (a new object), new: everything else is the decoded object itself.
+    expect(state.pending.map((r) => r.id)).not.toContain("k-3");
+    expect(state.pending.find((r) => r.id === "k-5")?.expiresAt).toBe(30_000);
+    expect(decoded.pending.find((r) => r.id === "k-5")?.expiresAt).toBe(10_000);
+    expect(kept).toHaveLength(298);
+    expect(kept).not.toContain("k-5");
+    expect(kept).not.toContain("fresh");
+  });
 });
