@@ -1,5 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from "express";
 import { createServer as createHttpsServer, type Server } from "node:https";
+import { constants as cryptoConstants } from "node:crypto";
 import { createServer as createHttp2Server, type Http2Session } from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
@@ -95,15 +96,27 @@ function refuseAndClose(req: Request, res: Response, status: number, body: unkno
   res.status(status).json(body);
 }
 
+/** What a connection's client certificate makes of its caller for the admission routes: nothing (it may call them), or why it may not. */
+type AdmissionVerdict = { refused?: string };
+/** The verdict rides on the TLS socket (HTTP/2 requests reach it through their socket proxy). */
+const ADMISSION_VERDICT = Symbol("admission verdict");
+type JudgedSocket = TLSSocket & { [ADMISSION_VERDICT]?: AdmissionVerdict };
+
+/** Judged once per connection: its certificate cannot change (renegotiation is off), and reading it costs a copy and three digests. */
+function judgeAdmissionCaller(socket: TLSSocket, clients: AdmissionClients): AdmissionVerdict {
+  const name = socket.authorized ? String(socket.getPeerCertificate().subject?.CN ?? "") : undefined;
+  if (name !== undefined && (clients.names.length === 0 || clients.names.includes(name))) return {};
+  return { refused: name === undefined ? `no client certificate signed by the admission clients' CA (${socket.authorizationError ?? "none presented"})` : `client certificate ${name} is not one of ${clients.names.join(", ")}` };
+}
+
 /** Refuses, before any byte of the body is read, an admission call that does not come from the apiserver. */
 function admissionCaller(clients: AdmissionClients | undefined) {
   return (req: Request, res: Response, next: NextFunction): void => {
     if (!clients) return next();
-    const socket = req.socket as TLSSocket;
-    const name = socket.authorized ? String(socket.getPeerCertificate().subject?.CN ?? "") : undefined;
-    if (name !== undefined && (clients.names.length === 0 || clients.names.includes(name))) return next();
-    const why = name === undefined ? `no client certificate signed by the admission clients' CA (${socket.authorizationError ?? "none presented"})` : `client certificate ${name} is not one of ${clients.names.join(", ")}`;
-    refuseAndClose(req, res, 401, { message: `admission webhooks answer the kube-apiserver only: ${why}; see docs/security.md` });
+    const socket = req.socket as JudgedSocket;
+    const { refused } = socket[ADMISSION_VERDICT] ?? judgeAdmissionCaller(socket, clients);
+    if (refused === undefined) return next();
+    refuseAndClose(req, res, 401, { message: `admission webhooks answer the kube-apiserver only: ${refused}; see docs/security.md` });
   };
 }
 
@@ -201,7 +214,8 @@ export async function startWebhookServer(opts: ServerOptions): Promise<WebhookSe
   const { log } = opts;
   let draining = false;
   const app = createApp(opts);
-  const context = (tls: TlsMaterial) => ({ cert: tls.certPem, key: tls.keyPem, minVersion: "TLSv1.2" as const, ...(opts.admissionClients ? { ca: opts.admissionClients.caPem } : {}) });
+  // No renegotiation: a connection's client certificate is judged once, when it is made.
+  const context = (tls: TlsMaterial) => ({ cert: tls.certPem, key: tls.keyPem, minVersion: "TLSv1.2" as const, secureOptions: cryptoConstants.SSL_OP_NO_RENEGOTIATION, ...(opts.admissionClients ? { ca: opts.admissionClients.caPem } : {}) });
   // A client certificate is asked for, not required: the agents and operators authenticate
   // with bearer tokens on their routes; the admission routes refuse calls without one.
   const server: Server = createHttpsServer({ ...context(opts.tls), requestCert: opts.admissionClients !== undefined, rejectUnauthorized: false, ALPNProtocols: ["h2", "http/1.1"] }, app);
@@ -221,7 +235,9 @@ export async function startWebhookServer(opts: ServerOptions): Promise<WebhookSe
   // tracking); a connection that agreed on h2 goes to the HTTP/2 server instead.
   const serveHttp1 = server.listeners("secureConnection") as ((s: TLSSocket) => void)[];
   server.removeAllListeners("secureConnection");
-  server.on("secureConnection", (s: TLSSocket) => {
+  const clients = opts.admissionClients;
+  server.on("secureConnection", (s: JudgedSocket) => {
+    if (clients) s[ADMISSION_VERDICT] = judgeAdmissionCaller(s, clients);
     const protocol = s.alpnProtocol === "h2" ? "h2" : "http/1.1";
     opts.metrics.connections.inc({ protocol });
     if (protocol === "h2") h2.emit("connection", s);

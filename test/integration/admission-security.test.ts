@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { connect as tlsConnect } from "node:tls";
 import { issueCertificate } from "../../certs/pki.js";
 import { decodeAllocations } from "../../ipam/allocation/codec.js";
 import { allocatedCount } from "../../ipam/allocation/state.js";
@@ -88,6 +89,17 @@ describe("admission security", () => {
     expect(refused.status).toBe(401);
     expect(refused.body).toContain("admission webhooks answer the kube-apiserver only");
     expect(await held()).toBe(before);
+  });
+
+  it("refuses to renegotiate a connection, whose client certificate it judged when the connection was made", async () => {
+    const socket = tlsConnect({ host: "127.0.0.1", port: tc.controller.port, ca, maxVersion: "TLSv1.2" });
+    await new Promise<void>((resolve, reject) => socket.once("secureConnect", () => resolve()).once("error", reject));
+    const error = await new Promise<Error | null>((resolve) => {
+      socket.once("error", resolve);
+      socket.renegotiate({ rejectUnauthorized: false }, (err) => resolve(err));
+    });
+    socket.destroy();
+    expect(error).not.toBeNull();
   });
 
   it("answers 400, not 500, to a review whose object has no metadata", async () => {
