@@ -14,6 +14,8 @@ export interface ControllerConfig {
   readonly namespace: string;
   readonly host: string;
   readonly port: number;
+  /** Offer HTTP/2 on the HTTPS port. */
+  readonly http2: boolean;
   /** Plain-HTTP port of /metrics, /healthz and /readyz: nothing else is served there, and they are served nowhere else. */
   readonly metricsPort: number;
   /**
@@ -97,6 +99,7 @@ export const SETTINGS = {
   namespace: { flag: "namespace", env: "SPIDERPOOL_NAMESPACE", kind: "string", default: "kube-system", help: "namespace the controller runs in" },
   host: { flag: "webhook-host", env: "SPIDERPOOL_WEBHOOK_HOST", kind: "string", default: "0.0.0.0", help: "address the HTTPS admission server binds" },
   port: { flag: "webhook-port", env: "SPIDERPOOL_WEBHOOK_PORT", kind: "port", default: "5722", help: "port of the HTTPS admission server (0: any free port)" },
+  http2: { flag: "webhook-http2", env: "SPIDERPOOL_WEBHOOK_HTTP2", kind: "bool", default: "true", help: "offer HTTP/2 on the HTTPS port: the apiserver then sends its admissions over one connection (to one replica while it lives) instead of a TLS handshake per connection of a burst; false: HTTP/1.1 only, connections spread over the replicas (docs/performance.md)" },
   metricsPort: { flag: "metrics-port", env: "SPIDERPOOL_METRICS_PORT", kind: "port", default: "5721", help: "plain-HTTP port of /metrics, /healthz and /readyz, on the same host as the admission server (0: any free port)" },
   admissionClientAuth: { flag: "admission-client-auth", env: "SPIDERPOOL_ADMISSION_CLIENT_AUTH", kind: "bool", default: "true", help: "admission webhooks answer only clients with a certificate signed by --admission-client-ca-file (the kube-apiserver); false turns the check off (docs/security.md)" },
   admissionClientCaFile: { flag: "admission-client-ca-file", env: "SPIDERPOOL_ADMISSION_CLIENT_CA_FILE", kind: "string", help: "PEM file of the CA that signed the kube-apiserver's webhook client certificate (its AdmissionConfiguration kubeconfig); required while --admission-client-auth is true" },
@@ -146,6 +149,7 @@ export function parseControllerConfig(env: Readonly<Record<string, string | unde
     namespace: v.namespace,
     host: v.host,
     port: v.port,
+    http2: v.http2,
     metricsPort: v.metricsPort,
     admissionClients: { required: v.admissionClientAuth, ...(v.admissionClientCaFile ? { caFile: v.admissionClientCaFile } : {}), names: v.admissionClientNames },
     ...(v.kubeconfig ? { kubeconfig: v.kubeconfig } : {}),

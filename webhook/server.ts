@@ -47,6 +47,8 @@ export interface AdmissionClients {
 export interface ServerOptions {
   host: string;
   port: number;
+  /** Offer HTTP/2 to clients that ask for it in the TLS handshake (default); false: HTTP/1.1 only. */
+  http2?: boolean;
   /** Port of /metrics, /healthz and /readyz (plain HTTP). */
   metricsPort: number;
   tls: TlsMaterial;
@@ -218,7 +220,7 @@ export async function startWebhookServer(opts: ServerOptions): Promise<WebhookSe
   const context = (tls: TlsMaterial) => ({ cert: tls.certPem, key: tls.keyPem, minVersion: "TLSv1.2" as const, secureOptions: cryptoConstants.SSL_OP_NO_RENEGOTIATION, ...(opts.admissionClients ? { ca: opts.admissionClients.caPem } : {}) });
   // A client certificate is asked for, not required: the agents and operators authenticate
   // with bearer tokens on their routes; the admission routes refuse calls without one.
-  const server: Server = createHttpsServer({ ...context(opts.tls), requestCert: opts.admissionClients !== undefined, rejectUnauthorized: false, ALPNProtocols: ["h2", "http/1.1"] }, app);
+  const server: Server = createHttpsServer({ ...context(opts.tls), requestCert: opts.admissionClients !== undefined, rejectUnauthorized: false, ALPNProtocols: opts.http2 === false ? ["http/1.1"] : ["h2", "http/1.1"] }, app);
   // The apiserver keeps connections alive; keep ours open a little longer than its idle timeout.
   server.keepAliveTimeout = 95_000;
   // HTTP/2 when the client offers it: the apiserver then sends every admission over one

@@ -328,6 +328,7 @@ export async function startController(config: ControllerConfig, opts: Controller
   const server = await startWebhookServer({
     host: config.host,
     port: config.port,
+    http2: config.http2,
     metricsPort: config.metricsPort,
     tls,
     ...(config.admissionClients.caFile ? { admissionClients: { caPem: readFileSync(config.admissionClients.caFile, "utf8"), names: config.admissionClients.names } } : {}),
