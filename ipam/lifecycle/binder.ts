@@ -91,7 +91,12 @@ export class Binder {
   private async bindPod(key: string, pod: PodLike, ep: SpiderEndpoint | undefined): Promise<void> {
     const assigned = await this.assignedOf(pod);
     if (!assigned) return;
-    if (ep && (await this.alreadyBound(pod, ep, assigned))) return;
+    if (ep && (await this.alreadyBound(pod, ep, assigned))) {
+      // The endpoint was written but the pool's bind was not (it failed, and this is the retry).
+      const unbound = this.pendingIn(assigned);
+      if (unbound.length > 0) await this.bindInPools(pod, assigned, unbound);
+      return;
+    }
     const problem = await this.mismatch(assigned, ep);
     if (problem) {
       await this.d.event(podSubject(pod), "Warning", "AssignedIPsMismatch", `${ANNO_ASSIGNED_IPS} does not match what the pools hold (${problem}); the pod gets no address from Spiderpool`);
@@ -165,10 +170,28 @@ export class Binder {
     const attachments = current && current.uid === pod.metadata.uid ? current.attachments : undefined;
     const status = attachments && desired.status?.current ? { ...desired.status, current: { ...desired.status.current, attachments } } : desired.status;
     await this.d.endpointStore.replaceStatus({ ...target, status });
-    const pools = new Set(recordedAddresses(assigned.ips).map((a) => a.pool));
-    await Promise.all([...pools].map((p) => this.d.allocator.submit(p, { kind: "bind", reservation: assigned.reservation })));
+    await this.bindInPools(pod, assigned, [...new Set(recordedAddresses(assigned.ips).map((a) => a.pool))]);
+  }
+
+  /** Binds the reservation in `pools` (its pending entry goes; the addresses stay held), then says so in an Event. */
+  private async bindInPools(pod: PodLike, assigned: AssignedIPs, pools: readonly string[]): Promise<void> {
+    await Promise.all(pools.map((p) => this.d.allocator.submit(p, { kind: "bind", reservation: assigned.reservation })));
     const summary = assigned.ips.map((n) => [n.interface, n.ipv4, n.ipv6].filter(Boolean).join(" ")).join(", ");
     await this.d.event(podSubject(pod), "Normal", "IPReserved", `${summary} (reservation ${assigned.reservation})`);
+  }
+
+  /** The pools of the annotation that still hold its reservation pending, as the allocator's freshest copy (or the cache) shows them. */
+  private pendingIn(assigned: AssignedIPs): string[] {
+    const pools = [...new Set(recordedAddresses(assigned.ips).map((a) => a.pool))];
+    return pools.filter((name) => {
+      const pool = this.d.allocator.latest?.(name) ?? this.d.pools.get(name);
+      if (!pool) return false;
+      try {
+        return findReservation(decodeAllocations(pool.status?.allocations, buildPoolView(pool).subnet), assigned.reservation) !== undefined;
+      } catch {
+        return false;
+      }
+    });
   }
 
   /**

@@ -82,6 +82,26 @@ describe("Binder over fake ports", () => {
     expect(heldIn(t.pools, "p")).toEqual(["10.6.0.10"]);
   });
 
+  it("finishes a bind whose pool write failed after the endpoint was written", async () => {
+    const t = await setup();
+    const assigned = await t.reserve("r1");
+    t.addPod("web-0", assigned);
+    const writer = t.deps.allocator;
+    let failures = 1;
+    t.deps.allocator = {
+      submit: (p, request) => (request.kind === "bind" && failures-- > 0 ? Promise.reject(new Error("the apiserver went away")) : writer.submit(p, request)),
+      latest: (p) => writer.latest?.(p),
+    };
+    await expect(t.binder.reconcile("app/web-0")).rejects.toThrow("the apiserver went away");
+    expect(t.endpoints.peek("web-0", "app")?.status?.current?.reservation).toBe("r1");
+    expect(t.pools.peek("p")?.status?.allocations).toContain("r1");
+    // The retry finds the endpoint written: the bind and its Event must still happen.
+    await t.binder.reconcile("app/web-0");
+    expect(t.pools.peek("p")?.status?.allocations).not.toContain("r1");
+    expect(heldIn(t.pools, "p")).toEqual(["10.6.0.10"]);
+    expect(t.events.map((e) => e.reason)).toEqual(["IPReserved"]);
+  });
+
   it("refuses an annotation whose token the pool does not hold", async () => {
     const t = await setup();
     const assigned = await t.reserve("r1");
