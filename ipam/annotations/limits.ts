@@ -38,6 +38,7 @@ const isRead = (key: string): boolean => key.startsWith(`${ANNOTATION_PREFIX}/`)
 export function checkAnnotationSizes(annotations: Readonly<Record<string, string>>): void {
   let total = 0;
   for (const [key, value] of Object.entries(annotations)) {
+    if (typeof value !== "string") throw new AnnotationError(key, JSON.stringify(value) ?? String(value), "annotation values are strings");
     const size = bytes(key) + bytes(value);
     total += size;
     if (isRead(key) && size > MAX_READ_ANNOTATION_BYTES) {
