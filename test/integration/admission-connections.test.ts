@@ -19,7 +19,7 @@ describe("the apiserver's connections to the admission webhook", () => {
     kc = testKubeConfig();
     await applyCrds(kc);
     tc = await startTestController(kc, "conns");
-    await createPool(kc, tc.labels, "conns-pool", { subnet: "10.84.0.0/24", ips: ["10.84.0.1-10.84.0.200"] });
+    await createPool(kc, tc.labels, "conns-pool", { subnet: "10.216.1.0/24", ips: ["10.216.1.1-10.216.1.200"] });
   });
   afterAll(() => tc.stop());
 
@@ -51,7 +51,7 @@ describe("the apiserver's connections to the admission webhook", () => {
   it("speaks HTTP/1.1 only when HTTP/2 is switched off", async () => {
     const plain = await startTestController(kc, "conns11", { SPIDERPOOL_WEBHOOK_HTTP2: "false" });
     try {
-      await createPool(kc, plain.labels, "conns11-pool", { subnet: "10.84.1.0/24", ips: ["10.84.1.1-10.84.1.100"] });
+      await createPool(kc, plain.labels, "conns11-pool", { subnet: "10.216.2.0/24", ips: ["10.216.2.1-10.216.2.100"] });
       const { opened, total } = await burst(plain, "conns11-pool", 30);
       expect(total.h2 ?? 0).toBe(0);
       expect(opened["http/1.1"]).toBeGreaterThanOrEqual(1);

@@ -25,7 +25,7 @@ describe("the HTTPS port over HTTP/2", () => {
     kc = testKubeConfig();
     await applyCrds(kc);
     tc = await startTestController(kc, "htwo");
-    await createPool(kc, tc.labels, "htwo-pool", { subnet: "10.85.0.0/24", ips: ["10.85.0.10-10.85.0.19"] });
+    await createPool(kc, tc.labels, "htwo-pool", { subnet: "10.216.0.0/24", ips: ["10.216.0.10-10.216.0.19"] });
     ca = await servingCa(kc, tc);
     const files = admissionClientFiles(join(testClusterState().dir, "pki"));
     apiserver = { cert: readFileSync(files.webhookClientCert, "utf8"), key: readFileSync(files.webhookClientKey, "utf8") };

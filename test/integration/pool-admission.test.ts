@@ -6,6 +6,7 @@ import { parseCIDR } from "../../ipam/address/cidr.js";
 import { parseIP } from "../../ipam/address/ip.js";
 import { IPPOOL_PLURAL, type IPPoolSpec, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import { API_VERSION } from "../../ipam/kinds/meta.js";
+import { ConflictError } from "../../ipam/ports.js";
 import { CustomResources } from "../../k8s/resources.js";
 import { startTestController, type TestController } from "../harness/controller.js";
 import { applyCrds, waitFor } from "../../local-cluster/kube.js";
@@ -90,6 +91,22 @@ describe("SpiderIPPool admission", () => {
       await holdAddresses(created, ["10.60.5.12", "10.60.5.13"]);
     });
 
+    /**
+     * Replaces the pool as it is now with its spec changed. The reconciler writes the pool's
+     * counts after the status above, so a read may be stale by the time of the write: a lost
+     * compare-and-swap is tried again, so that the answer is the admission's, not a conflict.
+     */
+    async function replaceFresh(change: (spec: IPPoolSpec) => IPPoolSpec): Promise<SpiderIPPool> {
+      for (let attempt = 0; ; attempt++) {
+        const current = (await pools.get(name)) as SpiderIPPool;
+        try {
+          return await pools.replace({ ...current, spec: change(current.spec) });
+        } catch (err) {
+          if (!(err instanceof ConflictError) || attempt >= 5) throw err;
+        }
+      }
+    }
+
     async function holdAddresses(p: SpiderIPPool, addresses: string[]): Promise<void> {
       const subnet = parseCIDR(p.spec.subnet);
       const runs = addresses.map((a, i) => ({ start: parseIP(a).value, count: 1, firstToken: i + 1 }));
@@ -103,26 +120,22 @@ describe("SpiderIPPool admission", () => {
     }
 
     it("refuses removing them from ips", async () => {
-      const current = (await pools.get(name)) as SpiderIPPool;
-      const status = await refusal(pools.replace({ ...current, spec: { ...current.spec, ips: ["10.60.5.14-10.60.5.19"] } }));
+      const status = await refusal(replaceFresh((spec) => ({ ...spec, ips: ["10.60.5.14-10.60.5.19"] })));
       expect(status.message).toContain(`spec.ips or spec.excludeIPs would take 10.60.5.12-10.60.5.13 out of pool ${name}, but they are in use`);
     });
 
     it("refuses excluding them", async () => {
-      const current = (await pools.get(name)) as SpiderIPPool;
-      const status = await refusal(pools.replace({ ...current, spec: { ...current.spec, excludeIPs: ["10.60.5.13"] } }));
+      const status = await refusal(replaceFresh((spec) => ({ ...spec, excludeIPs: ["10.60.5.13"] })));
       expect(status.message).toContain("would take 10.60.5.13 out of pool");
     });
 
     it("refuses making one the gateway", async () => {
-      const current = (await pools.get(name)) as SpiderIPPool;
-      const status = await refusal(pools.replace({ ...current, spec: { ...current.spec, gateway: "10.60.5.12" } }));
+      const status = await refusal(replaceFresh((spec) => ({ ...spec, gateway: "10.60.5.12" })));
       expect(status.message).toContain(`spec.gateway 10.60.5.12 is in use by a pod of pool ${name}`);
     });
 
     it("accepts growing the pool and removing free addresses", async () => {
-      const current = (await pools.get(name)) as SpiderIPPool;
-      const updated = await pools.replace({ ...current, spec: { ...current.spec, ips: ["10.60.5.12-10.60.5.13", "10.60.5.100"] } });
+      const updated = await replaceFresh((spec) => ({ ...spec, ips: ["10.60.5.12-10.60.5.13", "10.60.5.100"] }));
       expect(updated.spec.ips).toEqual(["10.60.5.12-10.60.5.13", "10.60.5.100"]);
     });
 
