@@ -163,8 +163,10 @@ function admissionHandlers(s: Shared, a: ReturnType<typeof allocation>, seen: Se
   const synced = (): boolean => allSynced(i);
   const serialise = overlapSerialiser({ claims: new ConfigMapClaims(s.kc, config.namespace, "spiderpool-overlap-claims"), seen, clock: s.clock, ttlMs: OVERLAP_CLAIM_TTL_MS, log: s.log });
   const handlers: Record<string, AdmissionHandler> = {};
+  // The subnets as stored now, for an admission the cache cannot decide (a subnet created a moment ago).
+  const live = async (): Promise<PoolContext> => ({ ...context(), subnets: (await s.stores.subnets.list()).items });
   for (const [path, rules] of [["spiderippool", ippoolRules], ["spidersubnet", subnetRules], ["spiderreservedip", reservedIPRules], ["spidermultusconfig", multusConfigRules]] as const) {
-    const h = kindHandlers<never>(rules as never, context, serialise);
+    const h = kindHandlers<never>(rules as never, context, serialise, live);
     handlers[`mutate-${path}`] = whenSynced(synced, h.mutate);
     handlers[`validate-${path}`] = whenSynced(synced, h.validate);
   }

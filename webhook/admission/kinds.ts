@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
-import { defaultIPPool, validateIPPool, type PoolContext } from "../../ipam/kinds/ippool-admission.js";
+import { defaultIPPool, subnetOfPool, validateIPPool, type PoolContext } from "../../ipam/kinds/ippool-admission.js";
 import type { SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import type { ObjectMeta } from "../../ipam/kinds/meta.js";
 import { defaultReservedIP, reservedIPWarnings, validateReservedIP } from "../../ipam/kinds/reservedip-admission.js";
@@ -23,6 +23,11 @@ interface KindRules<T extends { metadata: ObjectMeta }> {
   /** The CRD's spec schema: a spec of other JSON types is refused before the rules see it. */
   spec?: Schema;
   defaults(obj: T, ctx: PoolContext, creating: boolean): T;
+  /**
+   * Whether the caches may lack what decides `defaults` (an object created a moment before
+   * this one, not yet in the cache): then the context is read live.
+   */
+  unsure?(obj: T, ctx: PoolContext): boolean;
   validate(obj: T, old: T | undefined, ctx: PoolContext): Violation[];
   warnings?(obj: T, ctx: PoolContext): string[];
 }
@@ -54,14 +59,17 @@ export function kindHandlers<T extends { metadata: ObjectMeta }>(
   rules: KindRules<T>,
   context: () => PoolContext,
   serialise?: Serialise,
+  live?: () => Promise<PoolContext>,
 ): { mutate: AdmissionHandler; validate: AdmissionHandler } {
   return {
-    mutate: (req) => {
+    mutate: async (req) => {
       const obj = objectOf<T>(req);
       if (!obj || (req.operation !== "CREATE" && req.operation !== "UPDATE")) return allow(req);
       const refused = shapeRefusal(rules, req, obj);
       if (refused) return refused;
-      const defaulted = rules.defaults(obj, context(), req.operation === "CREATE");
+      const cached = context();
+      const ctx = live && rules.unsure?.(obj, cached) ? await live() : cached;
+      const defaulted = rules.defaults(obj, ctx, req.operation === "CREATE");
       return allow(req, diff(obj, defaulted));
     },
     validate: (req) => {
@@ -91,6 +99,8 @@ export const ippoolRules: KindRules<SpiderIPPool> = {
   kind: "SpiderIPPool",
   spec: ippoolCrd.spec,
   defaults: defaultIPPool,
+  // No subnet on the pool's CIDR in the cache: one may have been created a moment ago.
+  unsure: (pool, ctx) => subnetOfPool(pool, ctx.subnets) === undefined,
   validate: validateIPPool,
 };
 

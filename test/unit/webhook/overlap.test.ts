@@ -2,6 +2,7 @@ import { describe, expect, it } from "@jest/globals";
 import { IPSet } from "../../../ipam/address/ipset.js";
 import type { PoolContext } from "../../../ipam/kinds/ippool-admission.js";
 import type { SpiderIPPool } from "../../../ipam/kinds/ippool.js";
+import type { SpiderSubnet } from "../../../ipam/kinds/subnet.js";
 import { ConflictError } from "../../../ipam/ports.js";
 import { ippoolRules, kindHandlers } from "../../../webhook/admission/kinds.js";
 import { overlapSerialiser, SeenSpecs, type ClaimsStore } from "../../../webhook/admission/overlap.js";
@@ -105,5 +106,32 @@ describe("pool overlap under one serialisation", () => {
     const answers = await Promise.all([h.validate(request("a", "10.7.0.0/24")), h.validate(request("b", "10.7.0.0/25"))]);
     expect(answers.map((a) => a.response?.allowed).sort()).toEqual([false, true]);
     expect(claims.conflicts).toBeGreaterThan(0);
+  });
+});
+
+/**
+ * A subnet created a moment before a pool on its CIDR (one `kubectl apply` of both) may not
+ * be in this replica's cache yet when the pool is admitted: the pool was then not adopted
+ * (no owner reference, no inherited gateway). A live read decides when the cache finds none.
+ */
+describe("pool adoption by a subnet the cache has not seen yet", () => {
+  const subnet = { apiVersion: "spiderpool.spidernet.io/v2beta1", kind: "SpiderSubnet", metadata: { name: "s", uid: "uid-s" }, spec: { ipVersion: 4, subnet: "10.9.0.0/24", ips: ["10.9.0.10-10.9.0.20"], gateway: "10.9.0.1" } } as SpiderSubnet;
+  const cached = (subnets: SpiderSubnet[]) => (): PoolContext => ({ pools: [], subnets, held: () => IPSet.empty(4) });
+
+  it("reads the subnets live when the cache has none on the pool's CIDR, and adopts", async () => {
+    let liveReads = 0;
+    const live = (): Promise<PoolContext> => {
+      liveReads++;
+      return Promise.resolve(cached([subnet])());
+    };
+    const h = kindHandlers<SpiderIPPool>(ippoolRules, cached([]), undefined, live);
+    const answer = await h.mutate(request("p", "10.9.0.0/24"));
+    const patch = JSON.parse(Buffer.from(answer.response?.patch ?? "", "base64").toString() || "[]") as { path: string; value: unknown }[];
+    expect(patch).toEqual(expect.arrayContaining([expect.objectContaining({ path: "/metadata/ownerReferences", value: [expect.objectContaining({ kind: "SpiderSubnet", name: "s", uid: "uid-s" })] })]));
+    expect(patch).toEqual(expect.arrayContaining([expect.objectContaining({ path: "/spec/gateway", value: "10.9.0.1" })]));
+    expect(liveReads).toBe(1);
+    // The cache has it: no live read.
+    await kindHandlers<SpiderIPPool>(ippoolRules, cached([subnet]), undefined, live).mutate(request("q", "10.9.0.0/24"));
+    expect(liveReads).toBe(1);
   });
 });
