@@ -223,9 +223,10 @@ export async function startWebhookServer(opts: ServerOptions): Promise<WebhookSe
   const server: Server = createHttpsServer({ ...context(opts.tls), requestCert: opts.admissionClients !== undefined, rejectUnauthorized: false, ALPNProtocols: opts.http2 === false ? ["http/1.1"] : ["h2", "http/1.1"] }, app);
   // The apiserver keeps connections alive; keep ours open a little longer than its idle timeout.
   server.keepAliveTimeout = 95_000;
-  // HTTP/2 when the client offers it: the apiserver then sends every admission over one
-  // connection. Over HTTP/1.1 it keeps at most 25 idle connections to a webhook, so a burst
-  // of admissions cost a TLS handshake (and a signature with its client key) each.
+  // HTTP/2 when the client offers it. The kube-apiserver offers it to a webhook at a loopback
+  // URL (for a Service or another host it keeps to HTTP/1.1, to spread calls over replicas)
+  // and then sends every admission over one connection; over HTTP/1.1 it keeps 25 idle
+  // connections at most, so a burst opened new ones: a TLS handshake each, both sides.
   const h2 = createHttp2Server({ settings: { maxConcurrentStreams: 250 } }, http2Listener(app));
   h2.setTimeout(server.keepAliveTimeout);
   const sessions = new Set<Http2Session>();

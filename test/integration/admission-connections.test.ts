@@ -10,7 +10,8 @@ const BURST = 100;
 /**
  * The kube-apiserver keeps at most 25 idle HTTP/1.1 connections to a webhook, so a burst of
  * more admissions than that at once makes it open (and handshake, with its client
- * certificate) new connections again and again. Over HTTP/2 it sends them all over one.
+ * certificate) new connections again and again. To a webhook at a loopback URL, as here, it
+ * offers HTTP/2, and then sends them all over one.
  */
 describe("the apiserver's connections to the admission webhook", () => {
   let kc: KubeConfig;

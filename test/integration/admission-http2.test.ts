@@ -12,7 +12,7 @@ import { testKubeConfig } from "../harness/kube.js";
 import { testClusterState } from "../harness/test-cluster.js";
 
 /**
- * The HTTPS port speaks HTTP/2 to clients that offer it (the apiserver does), through the
+ * The HTTPS port speaks HTTP/2 to clients that offer it (the apiserver does at a loopback URL), through the
  * same routes and guards as HTTP/1.1: what a caller may do and the answers to bad bodies
  * must not depend on the protocol it chose.
  */

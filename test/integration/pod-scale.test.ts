@@ -39,8 +39,8 @@ describe("Pod admission at scale, two replicas", () => {
     await applyCrds(kc);
     // The replicas' clients come from this KubeConfig (the chart's controller identity is put in it).
     replicasKc = new HoldingKubeConfig();
-    // HTTP/1.1: over HTTP/2 one apiserver sends every admission down one connection, to one
-    // replica. Two replicas allocating at once is what this test is about (and what a control
+    // HTTP/1.1: over HTTP/2 (which the apiserver speaks to this balancer's loopback URL) one
+    // apiserver sends every admission down one connection, to one replica. Two replicas allocating at once is what this test is about (and what a control
     // plane of several apiservers, a failover or a rolling update brings with HTTP/2 too).
     tc = await startTestController(kc, "scale", { SPIDERPOOL_WEBHOOK_HTTP2: "false" }, undefined, 2, { controllerKubeConfig: replicasKc });
     await createPool(kc, tc.labels, POOL, { subnet: "10.80.0.0/23", ips: ["10.80.0.1-10.80.1.244"] });
