@@ -40,8 +40,10 @@ describe("Pod admission at scale, two replicas", () => {
     // The replicas' clients come from this KubeConfig (the chart's controller identity is put in it).
     replicasKc = new HoldingKubeConfig();
     // HTTP/1.1: over HTTP/2 (which the apiserver speaks to this balancer's loopback URL) one
-    // apiserver sends every admission down one connection, to one replica. Two replicas allocating at once is what this test is about (and what a control
-    // plane of several apiservers, a failover or a rolling update brings with HTTP/2 too).
+    // apiserver sends up to 250 admissions at once down one connection, to one replica, and
+    // whether a second connection (to the other replica) opens depends on the timing. Two
+    // replicas allocating at once is what this test is about (and what a control plane of
+    // several apiservers, a failover or a rolling update brings with HTTP/2 too).
     tc = await startTestController(kc, "scale", { SPIDERPOOL_WEBHOOK_HTTP2: "false" }, undefined, 2, { controllerKubeConfig: replicasKc });
     await createPool(kc, tc.labels, POOL, { subnet: "10.80.0.0/23", ips: ["10.80.0.1-10.80.1.244"] });
     // The leader's reconciler writes a new pool's counts once; after that, the pool's
