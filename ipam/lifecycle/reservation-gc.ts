@@ -47,7 +47,7 @@ export async function collectExpiredReservations(d: ReservationGcDeps): Promise<
     const cached = d.podWithReservation(res.id);
     if (cached) return cached;
     // A reservation made for a named Pod: one GET says whether that Pod holds it.
-    if (res.owner && d.livePod) return namedPodWith(res.owner, res.id, d.livePod);
+    if (res.owner && d.livePod && isPodKey(res.owner)) return namedPodWith(res.owner, res.id, d.livePod);
     return (await (live ??= d.livePodsByReservation())).get(res.id);
   };
   // Old enough: past its lifetime, or (refused Pods) past the grace with no Pod to show for it.
@@ -77,6 +77,12 @@ export async function collectExpiredReservations(d: ReservationGcDeps): Promise<
   if (released > 0) d.onRelease?.(released);
   return released;
 }
+
+/** Whether `owner` is "namespace/name" with both parts: an owner from a review written by hand may lack its namespace, and a GET without one is refused. */
+const isPodKey = (owner: string): boolean => {
+  const slash = owner.indexOf("/");
+  return slash > 0 && slash < owner.length - 1;
+};
 
 /** "ns/name" when the live Pod of that name carries reservation `id`; a Pod of that name holding another reservation is another Pod. */
 async function namedPodWith(owner: string, id: string, livePod: NonNullable<ReservationGcDeps["livePod"]>): Promise<string | undefined> {

@@ -71,6 +71,16 @@ describe("collectExpiredReservations for Pods never created", () => {
     expect(await collectExpiredReservations(t.deps)).toBe(1);
   });
 
+  it("does not GET a Pod for an owner without a namespace (a review written by hand), and still decides by the live list", async () => {
+    const t = await setup("/web");
+    t.clock.advance(GRACE);
+    // As the apiserver answers a GET without a namespace: 400, which failed the whole pass.
+    const strict = { ...t.deps, livePod: (ns: string, name: string) => (ns ? t.deps.livePod!(ns, name) : Promise.reject(new Error("Namespace parameter required."))) };
+    expect(await collectExpiredReservations(strict)).toBe(1);
+    expect(t.gets).toEqual([]);
+    expect(heldIn(t.pools, "p")).toEqual([]);
+  });
+
   it("asks the live list for a generateName Pod's reservation", async () => {
     const t = await setup();
     t.clock.advance(GRACE);
