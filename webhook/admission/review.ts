@@ -86,8 +86,23 @@ function checkObjects(req: AdmissionRequest): void {
     const value = req[field];
     if (value === undefined || value === null) continue;
     if (!isObject(value) || !isObject(value.metadata)) throw new Error(`request.${field} must be a Kubernetes object with metadata`);
+    checkMetadata(field, value.metadata);
   }
   if ((req.operation === "CREATE" || req.operation === "UPDATE") && !isObject(req.object)) throw new Error(`request.object is required for ${req.operation}`);
+}
+
+/** The metadata fields handlers walk (owners, annotations, labels) have Kubernetes' shape. */
+function checkMetadata(field: string, metadata: Record<string, unknown>): void {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+  const { ownerReferences, annotations, labels } = metadata;
+  if (ownerReferences != null && (!Array.isArray(ownerReferences) || !ownerReferences.every(isObject))) {
+    throw new Error(`request.${field}.metadata.ownerReferences must be a list of objects`);
+  }
+  for (const [name, map] of [["annotations", annotations], ["labels", labels]] as const) {
+    if (map != null && (!isObject(map) || !Object.values(map).every((v) => typeof v === "string"))) {
+      throw new Error(`request.${field}.metadata.${name} must map names to strings`);
+    }
+  }
 }
 
 /** Handlers read userInfo.username: a forged envelope without it is the client's mistake (400), not the webhook's failure (500). */

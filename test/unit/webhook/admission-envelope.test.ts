@@ -29,6 +29,17 @@ describe("AdmissionReview envelope", () => {
   ])("rejects a malformed envelope %#", (body, message) => {
     expect(() => parseReview(body)).toThrow(message);
   });
+  // Shapes the apiserver never sends, seen as TypeErrors (500) in the admission fuzz test's log.
+  it.each([
+    [{ ownerReferences: {} }, "metadata.ownerReferences must be a list of objects"],
+    [{ ownerReferences: [null] }, "metadata.ownerReferences must be a list of objects"],
+    [{ annotations: { a: ["b"] } }, "metadata.annotations must map names to strings"],
+    [{ labels: [] }, "metadata.labels must map names to strings"],
+  ])("rejects an object whose metadata is not of Kubernetes' shape %#", (metadata, message) => {
+    const review = structuredClone(podCreate) as { request: { object: { metadata: Record<string, unknown> } } };
+    Object.assign(review.request.object.metadata, metadata);
+    expect(() => parseReview(review)).toThrow(message);
+  });
 });
 
 describe("JSON patch diff", () => {
