@@ -1,3 +1,5 @@
+import { isObject } from "./json-patch.js";
+
 /**
  * The admission.k8s.io/v1 AdmissionReview envelope and the small pure functions that build
  * answers. Every answer echoes the request uid; a patch always comes with patchType.
@@ -81,7 +83,6 @@ export function parseReview(body: unknown): AdmissionRequest {
 
 /** The objects a handler reads are Kubernetes objects (the apiserver never sends another shape; a forged review may). */
 function checkObjects(req: AdmissionRequest): void {
-  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
   for (const field of ["object", "oldObject"] as const) {
     const value = req[field];
     if (value === undefined || value === null) continue;
@@ -93,7 +94,6 @@ function checkObjects(req: AdmissionRequest): void {
 
 /** The metadata fields handlers walk (owners, annotations, labels) have Kubernetes' shape. */
 function checkMetadata(field: string, metadata: Record<string, unknown>): void {
-  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
   const { ownerReferences, annotations, labels } = metadata;
   if (ownerReferences != null && (!Array.isArray(ownerReferences) || !ownerReferences.every(isObject))) {
     throw new Error(`request.${field}.metadata.ownerReferences must be a list of objects`);
