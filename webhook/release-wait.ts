@@ -2,6 +2,7 @@ import type { SpiderEndpoint } from "../ipam/kinds/endpoint.js";
 import type { SpiderIPPool } from "../ipam/kinds/ippool.js";
 import type { PodLike } from "../ipam/kinds/pod.js";
 import { ownerMayBeGone } from "../ipam/lifecycle/binder.js";
+import { statefulSetOwnerOf } from "../ipam/lifecycle/statefulset.js";
 import type { Cache, Clock } from "../ipam/ports.js";
 import type { ReleaseWait } from "./admission/pod.js";
 
@@ -11,13 +12,13 @@ export const RELEASE_WAIT_MS = 3_000;
 const holdsIn = (ep: SpiderEndpoint, pools: readonly string[]): boolean =>
   (ep.status?.current?.ips ?? []).some((n) => pools.includes(n.ipv4Pool ?? "") || pools.includes(n.ipv6Pool ?? ""));
 
-/** A StatefulSet's endpoint keeps its addresses for the next Pod of its ordinal: nothing comes back from it. */
-const sticks = (ep: SpiderEndpoint): boolean => (ep.metadata.ownerReferences ?? []).some((r) => r.kind === "StatefulSet");
-
-/** The release wait of Pod admission, over the controller's caches. */
+/**
+ * The release wait of Pod admission, over the controller's caches. A StatefulSet's endpoint
+ * keeps its addresses for the next Pod of its ordinal: nothing comes back from it.
+ */
 export function releaseWait(c: { endpoints: Cache<SpiderEndpoint>; pods: Cache<PodLike>; pools: Cache<SpiderIPPool> }, clock: Clock, waitMs = RELEASE_WAIT_MS): ReleaseWait {
   return {
-    coming: (pools) => c.endpoints.list().some((ep) => holdsIn(ep, pools) && !sticks(ep) && ownerMayBeGone(ep, c.pods.get(ep.metadata.name ?? "", ep.metadata.namespace))),
+    coming: (pools) => c.endpoints.list().some((ep) => holdsIn(ep, pools) && statefulSetOwnerOf(ep) === undefined && ownerMayBeGone(ep, c.pods.get(ep.metadata.name ?? "", ep.metadata.namespace))),
     free: (pools) =>
       pools.some((name) => {
         const status = c.pools.get(name)?.status;
