@@ -47,7 +47,8 @@ export async function collectExpiredReservations(d: ReservationGcDeps): Promise<
     const cached = d.podWithReservation(res.id);
     if (cached) return cached;
     // A reservation made for a named Pod: one GET says whether that Pod holds it.
-    if (res.owner && d.livePod && isPodKey(res.owner)) return namedPodWith(res.owner, res.id, d.livePod);
+    const named = res.owner ? podKeyParts(res.owner) : undefined;
+    if (named && d.livePod) return namedPodWith(named, res.id, d.livePod);
     return (await (live ??= d.livePodsByReservation())).get(res.id);
   };
   // Old enough: past its lifetime, or (refused Pods) past the grace with no Pod to show for it.
@@ -78,20 +79,19 @@ export async function collectExpiredReservations(d: ReservationGcDeps): Promise<
   return released;
 }
 
-/** Whether `owner` is "namespace/name" with both parts: an owner from a review written by hand may lack its namespace, and a GET without one is refused. */
-const isPodKey = (owner: string): boolean => {
+/** The namespace and name of an owner "namespace/name"; undefined when one is missing (an owner from a review written by hand may lack its namespace, and a GET without one is refused). */
+function podKeyParts(owner: string): { namespace: string; name: string } | undefined {
   const slash = owner.indexOf("/");
-  return slash > 0 && slash < owner.length - 1;
-};
+  return slash > 0 && slash < owner.length - 1 ? { namespace: owner.slice(0, slash), name: owner.slice(slash + 1) } : undefined;
+}
 
 /** "ns/name" when the live Pod of that name carries reservation `id`; a Pod of that name holding another reservation is another Pod. */
-async function namedPodWith(owner: string, id: string, livePod: NonNullable<ReservationGcDeps["livePod"]>): Promise<string | undefined> {
-  const slash = owner.indexOf("/");
-  const pod = await livePod(owner.slice(0, slash), owner.slice(slash + 1));
+async function namedPodWith(owner: { namespace: string; name: string }, id: string, livePod: NonNullable<ReservationGcDeps["livePod"]>): Promise<string | undefined> {
+  const pod = await livePod(owner.namespace, owner.name);
   const text = pod?.metadata.annotations?.[ANNO_ASSIGNED_IPS];
   if (!text) return undefined;
   try {
-    return parseAssignedIPs(text).reservation === id ? owner : undefined;
+    return parseAssignedIPs(text).reservation === id ? `${owner.namespace}/${owner.name}` : undefined;
   } catch {
     return undefined;
   }
