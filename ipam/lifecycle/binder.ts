@@ -1,6 +1,6 @@
 import { decodeAllocations } from "../allocation/codec.js";
 import { buildPoolView } from "../allocation/pool-view.js";
-import { findReservation, tokenAt } from "../allocation/state.js";
+import { findReservation, tokenAt, type PoolAllocations } from "../allocation/state.js";
 import { parseAssignedIPs, sameNics, type AssignedIPs } from "../annotations/assigned.js";
 import { ANNO_ASSIGNED_IPS } from "../annotations/keys.js";
 import type { SpiderEndpoint } from "../kinds/endpoint.js";
@@ -170,7 +170,7 @@ export class Binder {
     const attachments = current && current.uid === pod.metadata.uid ? current.attachments : undefined;
     const status = attachments && desired.status?.current ? { ...desired.status, current: { ...desired.status.current, attachments } } : desired.status;
     await this.d.endpointStore.replaceStatus({ ...target, status });
-    await this.bindInPools(pod, assigned, [...new Set(recordedAddresses(assigned.ips).map((a) => a.pool))]);
+    await this.bindInPools(pod, assigned, poolsOf(assigned));
   }
 
   /** Binds the reservation in `pools` (its pending entry goes; the addresses stay held), then says so in an Event. */
@@ -182,15 +182,9 @@ export class Binder {
 
   /** The pools of the annotation that still hold its reservation pending, as the allocator's freshest copy (or the cache) shows them. */
   private pendingIn(assigned: AssignedIPs): string[] {
-    const pools = [...new Set(recordedAddresses(assigned.ips).map((a) => a.pool))];
-    return pools.filter((name) => {
-      const pool = this.d.allocator.latest?.(name) ?? this.d.pools.get(name);
-      if (!pool) return false;
-      try {
-        return findReservation(decodeAllocations(pool.status?.allocations, buildPoolView(pool).subnet), assigned.reservation) !== undefined;
-      } catch {
-        return false;
-      }
+    return poolsOf(assigned).filter((name) => {
+      const state = readRecord(this.d.allocator.latest?.(name) ?? this.d.pools.get(name));
+      return state !== undefined && findReservation(state, assigned.reservation) !== undefined;
     });
   }
 
@@ -246,14 +240,23 @@ export function ownerMayBeGone(ep: SpiderEndpoint, pod: PodLike | undefined): bo
 /** A Pod that may still get its reservation bound: not finished, not terminating. */
 const bindable = (pod: PodLike): boolean => !isFinished(pod) && !pod.metadata.deletionTimestamp;
 
+/** The pools an annotation's addresses come from, each once. */
+const poolsOf = (assigned: AssignedIPs): string[] => [...new Set(recordedAddresses(assigned.ips).map((a) => a.pool))];
+
+/** A pool's allocation record; undefined when the pool is missing or its record cannot be read. */
+function readRecord(pool: SpiderIPPool | undefined): PoolAllocations | undefined {
+  if (!pool) return undefined;
+  try {
+    return decodeAllocations(pool.status?.allocations, buildPoolView(pool).subnet);
+  } catch {
+    return undefined;
+  }
+}
+
 function checkPool(pool: SpiderIPPool | undefined, a: Recorded, reservation: string, recorded: boolean): string | undefined {
   if (!pool) return `pool ${a.pool} does not exist`;
-  let state;
-  try {
-    state = decodeAllocations(pool.status?.allocations, buildPoolView(pool).subnet);
-  } catch {
-    return `pool ${a.pool} cannot be read`;
-  }
+  const state = readRecord(pool);
+  if (!state) return `pool ${a.pool} cannot be read`;
   if (tokenAt(state.runs, a.address) !== a.token) return `pool ${a.pool} does not hold ${a.text} under token ${a.token}`;
   const pending = findReservation(state, reservation)?.held.some((h) => h.address === a.address && h.token === a.token) ?? false;
   if (!pending && !recorded) return `${a.text} of pool ${a.pool} is not pending for reservation ${reservation} and this pod's endpoint does not record it`;
