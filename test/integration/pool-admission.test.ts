@@ -7,6 +7,8 @@ import { parseIP } from "../../ipam/address/ip.js";
 import { IPPOOL_PLURAL, type IPPoolSpec, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import { API_VERSION } from "../../ipam/kinds/meta.js";
 import { ConflictError } from "../../ipam/ports.js";
+import { retry } from "../../ipam/retry.js";
+import { systemClock } from "../../runtime/clock.js";
 import { CustomResources } from "../../k8s/resources.js";
 import { startTestController, type TestController } from "../harness/controller.js";
 import { applyCrds, waitFor } from "../../local-cluster/kube.js";
@@ -96,15 +98,14 @@ describe("SpiderIPPool admission", () => {
      * counts after the status above, so a read may be stale by the time of the write: a lost
      * compare-and-swap is tried again, so that the answer is the admission's, not a conflict.
      */
-    async function replaceFresh(change: (spec: IPPoolSpec) => IPPoolSpec): Promise<SpiderIPPool> {
-      for (let attempt = 0; ; attempt++) {
-        const current = (await pools.get(name)) as SpiderIPPool;
-        try {
-          return await pools.replace({ ...current, spec: change(current.spec) });
-        } catch (err) {
-          if (!(err instanceof ConflictError) || attempt >= 5) throw err;
-        }
-      }
+    function replaceFresh(change: (spec: IPPoolSpec) => IPPoolSpec): Promise<SpiderIPPool> {
+      return retry(
+        async () => {
+          const current = (await pools.get(name)) as SpiderIPPool;
+          return pools.replace({ ...current, spec: change(current.spec) });
+        },
+        { policy: { attempts: 6, baseMs: 10, maxMs: 100, jitter: true }, clock: systemClock, retryable: (err) => err instanceof ConflictError },
+      );
     }
 
     async function holdAddresses(p: SpiderIPPool, addresses: string[]): Promise<void> {
