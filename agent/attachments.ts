@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from "node:util";
 import type { EndpointAttachment, EndpointCurrent, SpiderEndpoint } from "../ipam/kinds/endpoint.js";
 import { ConflictError, type Clock, type EndpointStore, type Log } from "../ipam/ports.js";
+import { KeyedLanes } from "../ipam/lanes.js";
 import { retry, type RetryPolicy } from "../ipam/retry.js";
 
 /** One change to the attachments an endpoint records: ADD remembers one, DEL forgets it. */
@@ -67,8 +68,8 @@ export function applyAttachmentOp(cur: EndpointCurrent, op: AttachmentOp): Endpo
  * pending ops applied.
  */
 export class AttachmentRecorder {
-  /** The last write scheduled per endpoint: the next one for that endpoint waits for it. */
-  private readonly tails = new Map<string, Promise<void>>();
+  /** One lane per endpoint: a write waits for the one scheduled before it. */
+  private readonly lanes = new KeyedLanes();
   /** Ops not yet written, in the order they came (a Set keeps insertion order). */
   private readonly pending = new Set<AttachmentOp>();
 
@@ -109,26 +110,23 @@ export class AttachmentRecorder {
 
   /** Resolves when every write scheduled so far has settled (tests, shutdown). */
   async idle(): Promise<void> {
-    while (this.tails.size > 0) await Promise.all([...this.tails.values()]);
+    await this.lanes.idle();
   }
 
   private schedule(op: AttachmentOp, base?: SpiderEndpoint): Promise<void> {
     const key = `${op.namespace}/${op.name}`;
     this.pending.add(op);
     this.d.onPending?.(this.pending.size);
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    const done: Promise<void> = previous
-      .then(() => new Promise<void>((resolve) => this.d.defer(resolve)))
-      .then(() => this.write(op, base))
-      .catch((err: unknown) => this.d.log.error({ err, endpoint: key, op: op.op, attachment: op.attachment }, "attachment write given up"))
-      .finally(() => this.settled(key, op, done));
-    this.tails.set(key, done);
-    return done;
+    return this.lanes.run(key, () =>
+      new Promise<void>((resolve) => this.d.defer(resolve))
+        .then(() => this.write(op, base))
+        .catch((err: unknown) => this.d.log.error({ err, endpoint: key, op: op.op, attachment: op.attachment }, "attachment write given up"))
+        .finally(() => this.settled(op)),
+    );
   }
 
-  private settled(key: string, op: AttachmentOp, done: Promise<void>): void {
+  private settled(op: AttachmentOp): void {
     this.pending.delete(op);
-    if (this.tails.get(key) === done) this.tails.delete(key);
     this.d.onPending?.(this.pending.size);
     try {
       if (this.pending.size === 0 ? this.d.journal.size > 0 : this.d.journal.size > JOURNAL_COMPACT_AT) this.d.journal.rewrite([...this.pending]);

@@ -1,4 +1,5 @@
 import { ANNO_SUBNET, ANNO_SUBNETS } from "../annotations/keys.js";
+import { KeyedLanes } from "../lanes.js";
 import { parseCIDR, type CIDR } from "../address/cidr.js";
 import type { Family } from "../address/ip.js";
 import { IPSet } from "../address/ipset.js";
@@ -88,28 +89,16 @@ export const poolIPs = (p: SpiderIPPool, family: Family): IPSet => tryParse(() =
  * third-party owner's), and the reconciler that shrinks pools after a scale-down.
  */
 export class AutoPoolCarver {
-  /** Per subnet, the carve in progress (and those queued behind it) on this replica. */
-  private readonly lanes = new Map<string, Promise<unknown>>();
+  /**
+   * The carves of one subnet run on this replica one after the other, in a lane per subnet.
+   * They all write the subnet's status, so run together they lose each other's
+   * compare-and-swaps: with ten Deployments created at once most carves retried until the
+   * application webhook's deadline passed. In a lane each carve reads the subnet its
+   * predecessor wrote and wins its write; only another replica's carve can still make it retry.
+   */
+  private readonly lanes = new KeyedLanes();
 
   constructor(private readonly d: CarverDeps) {}
-
-  /**
-   * Runs the carves of one subnet on this replica one after the other. They all write the
-   * subnet's status, so run together they lose each other's compare-and-swaps: with ten
-   * Deployments created at once most carves retried until the application webhook's deadline
-   * passed. In a lane each carve reads the subnet its predecessor wrote and wins its write;
-   * only another replica's carve can still make it retry.
-   */
-  private inLane<T>(subnet: string, carve: () => Promise<T>): Promise<T> {
-    const previous = this.lanes.get(subnet) ?? Promise.resolve();
-    const mine = previous.then(carve, carve);
-    const tail = mine.catch(() => undefined);
-    this.lanes.set(subnet, tail);
-    void tail.then(() => {
-      if (this.lanes.get(subnet) === tail) this.lanes.delete(subnet);
-    });
-    return mine;
-  }
 
   /** The application's pool for this NIC and family, created, taken over or grown to hold at least `t.size` addresses (as stored now). */
   async ensure(t: AutoPoolTarget): Promise<SpiderIPPool> {
@@ -121,7 +110,7 @@ export class AutoPoolCarver {
     for (const subnetName of subnets) {
       try {
         const carve = (): Promise<SpiderIPPool> => retry(() => this.ensureIn(subnetName, t), { policy: CARVE_RETRY, clock: this.d.clock, retryable: (err) => err instanceof ConflictError });
-        return await (t.dryRun ? carve() : this.inLane(subnetName, carve));
+        return await (t.dryRun ? carve() : this.lanes.run(subnetName, carve));
       } catch (err) {
         if (!isIpamError(err, "POOL_EXHAUSTED")) throw err;
         failures.push(err.message);
