@@ -59,8 +59,7 @@ export function callController(port: number, path: string, body: string | undefi
   const cert = client ? { cert: readFileSync(client.webhookClientCert, "utf8"), key: readFileSync(client.webhookClientKey, "utf8") } : (o.clientCert ?? {});
   if (o.http2) return callOverHttp2(typeof o.http2 === "object" ? o.http2 : http2Session(port, o.ca, cert), typeof o.http2 !== "object", path, body, o);
   return new Promise((resolve, reject) => {
-    const headers = { ...(body !== undefined ? { "content-type": "application/json" } : {}), ...o.headers };
-    const req = request({ host: "127.0.0.1", port, path, method: o.method ?? (body === undefined ? "GET" : "POST"), ca: o.ca, headers, ...cert }, (res) => {
+    const req = request({ host: "127.0.0.1", port, path, method: methodOf(body, o), ca: o.ca, headers: headersOf(body, o), ...cert }, (res) => {
       let text = "";
       res.on("data", (c: Buffer) => (text += c.toString()));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
@@ -70,6 +69,9 @@ export function callController(port: number, path: string, body: string | undefi
   });
 }
 
+const methodOf = (body: string | undefined, o: CallOptions): string => o.method ?? (body === undefined ? "GET" : "POST");
+const headersOf = (body: string | undefined, o: CallOptions): Record<string, string> => ({ ...(body !== undefined ? { "content-type": "application/json" } : {}), ...o.headers });
+
 /** An HTTP/2 session to a controller on 127.0.0.1, presenting `cert` if given. */
 export function http2Session(port: number, ca: string, cert: { cert?: string; key?: string } = {}): ClientHttp2Session {
   return connect(`https://127.0.0.1:${port}`, { ca, ...cert });
@@ -77,8 +79,7 @@ export function http2Session(port: number, ca: string, cert: { cert?: string; ke
 
 function callOverHttp2(session: ClientHttp2Session, own: boolean, path: string, body: string | undefined, o: CallOptions): Promise<HttpsAnswer> {
   return new Promise((resolve, reject) => {
-    const headers = { ":method": o.method ?? (body === undefined ? "GET" : "POST"), ":path": path, ...(body !== undefined ? { "content-type": "application/json" } : {}), ...o.headers };
-    const req = session.request(headers);
+    const req = session.request({ ":method": methodOf(body, o), ":path": path, ...headersOf(body, o) });
     let status = 0;
     let text = "";
     req.on("response", (h) => (status = Number(h[":status"])));
