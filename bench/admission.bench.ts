@@ -1,5 +1,7 @@
-// Pod admission throughput and latency, with and without the Spiderpool webhook, measured
-// side by side in one run on a local control plane (etcd + kube-apiserver).
+// Pod admission throughput and latency, with and without the Spiderpool webhook, and under a
+// webhook that answers at once and writes nothing (local-cluster/floor-webhook.ts: the floor
+// of any webhook), measured side by side in one run on a local control plane (etcd +
+// kube-apiserver).
 //   npx tsx bench/admission.bench.ts [pods-per-phase=1000] [creators=50]
 import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { API_VERSION } from "../ipam/kinds/meta.js";
@@ -10,6 +12,7 @@ import { ensureBinariesOrExit } from "../local-cluster/ensure-binaries.js";
 import { startLocalController, type LocalController } from "../local-cluster/controller.js";
 import { applyCrds, createNamespace } from "../local-cluster/kube.js";
 import { adminKubeConfig } from "../local-cluster/kubeconfig.js";
+import { spawnFloorWebhook } from "../local-cluster/floor-webhook.js";
 import { createPool, podSpec } from "../local-cluster/pods.js";
 
 const total = Number(process.argv[2] ?? 1000);
@@ -70,14 +73,24 @@ try {
   const core = kc.makeApiClient(CoreV1Api);
   const plain = await createNamespace(kc, "bench-plain");
   const spider = await tc.createPodNamespace("bench-spider");
+  const floorLabels = { "spiderpool.local/floor": "bench" };
+  const floor = await spawnFloorWebhook(state.kubeconfig, "bench-floor", floorLabels);
+  const floored = await createNamespace(kc, "bench-floor", floorLabels);
   console.log(`node ${process.version}; ${total} pods per phase, ${creators} concurrent creators`);
   // Warm both paths (connections, caches) before measuring.
-  for (const ns of [plain, spider]) await core.createNamespacedPod({ namespace: ns, body: podSpec({ generateName: "warm-" }, { "ipam.spidernet.io/ippool": '{"ipv4":["bench-pool"]}' }) });
+  for (const ns of [plain, floored, spider]) await core.createNamespacedPod({ namespace: ns, body: podSpec({ generateName: "warm-" }, { "ipam.spidernet.io/ippool": '{"ipv4":["bench-pool"]}' }) });
   const without = await phase("without the webhook", () => core.createNamespacedPod({ namespace: plain, body: podSpec({ generateName: "b-" }) }));
+  const atFloor = await phase("under the floor webhook", () => core.createNamespacedPod({ namespace: floored, body: podSpec({ generateName: "b-" }) }));
   const withHook = await phase("with the webhook", () =>
     core.createNamespacedPod({ namespace: spider, body: podSpec({ generateName: "b-" }, { "ipam.spidernet.io/ippool": '{"ipv4":["bench-pool"]}' }) }),
   );
-  console.log(`ratio (with / without): throughput ${(withHook.rate / without.rate).toFixed(2)}, p50 ${(withHook.p50 / without.p50).toFixed(2)}x, p99 ${(withHook.p99 / without.p99).toFixed(2)}x`);
+  const ratio = (what: string, a: typeof without, b: typeof without): void =>
+    console.log(`ratio (${what}): throughput ${(a.rate / b.rate).toFixed(2)}, p50 ${(a.p50 / b.p50).toFixed(2)}x, p99 ${(a.p99 / b.p99).toFixed(2)}x`);
+  ratio("with / without", withHook, without);
+  ratio("floor / without", atFloor, without);
+  ratio("with / floor", withHook, atFloor);
+  const answered = await floor.stop();
+  console.log(`the floor webhook answered ${answered["/webhooks/mutate-pod"] ?? 0} Pod admissions`);
   const auto = await autoPoolPhase(kc, tc, spider);
   console.log(`ratio (automatic pool / named pool): throughput ${(auto.rate / withHook.rate).toFixed(2)}, p50 ${(auto.p50 / withHook.p50).toFixed(2)}x, p99 ${(auto.p99 / withHook.p99).toFixed(2)}x`);
   await tc.stop();

@@ -12,7 +12,9 @@ export function scenarioTable(results: readonly ScenarioResult[]): string {
     const ratio = r.wallMs !== undefined && base !== undefined && r.kind !== "baseline" ? fixed(r.wallMs / base, 2, "×") : "—";
     const rate = r.wallMs && r.admissions ? fixed(r.admissions / (r.wallMs / 1000), 1) : "—";
     const hooked = r.kind !== "baseline";
-    return `| ${SCENARIO_TITLES[r.kind]} | ${r.running} (${r.failed}) | ${wall} | ${ratio} | ${rate} | ${hooked ? fixed(r.admissionP50Ms, 1, " ms") : "—"} | ${hooked ? fixed(r.admissionP99Ms, 1, " ms") : "—"} | ${hooked ? r.refused : "—"} | ${r.createsRefused} | ${hooked ? r.conflicts : "—"} | ${hooked ? mib(r.controllerPeakRss) : "—"} | ${r.verdict} |`;
+    // The floor's webhook keeps no pools and has no controller of its own to weigh.
+    const spider = hooked && r.kind !== "floor";
+    return `| ${SCENARIO_TITLES[r.kind]} | ${r.running} (${r.failed}) | ${wall} | ${ratio} | ${rate} | ${hooked ? fixed(r.admissionP50Ms, 1, " ms") : "—"} | ${hooked ? fixed(r.admissionP99Ms, 1, " ms") : "—"} | ${hooked ? r.refused : "—"} | ${r.createsRefused} | ${spider ? r.conflicts : "—"} | ${spider ? mib(r.controllerPeakRss) : "—"} | ${r.verdict} |`;
   });
   return [head, `|${" --- |".repeat(12)}`, ...rows].join("\n");
 }

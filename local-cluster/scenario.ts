@@ -9,6 +9,7 @@ import { consistencyOf } from "./consistency.js";
 import { spawnController, type ControllerProcess } from "./controller-process.js";
 import { createNamespace, waitFor } from "./kube.js";
 import { fetchLocal, histogramQuantile, parseMetrics, sumOf } from "./metrics-text.js";
+import { spawnFloorWebhook } from "./floor-webhook.js";
 import { createPool } from "./pods.js";
 import { createWave, deleteWave, waitNoPods, waitWaveRunning, type Wave, type WaveOutcome } from "./scenario-workload.js";
 
@@ -17,10 +18,11 @@ import { createWave, deleteWave, waitNoPods, waitWaveRunning, type Wave, type Wa
  * Deployments × 10 run), on a local control plane with kwok nodes: each with a controller
  * process of its own, so that its metrics and peak memory are the scenario's alone.
  */
-export type ScenarioKind = "baseline" | "pool-v4" | "pool-dual" | "auto" | "plenty" | "churn";
+export type ScenarioKind = "baseline" | "floor" | "pool-v4" | "pool-dual" | "auto" | "plenty" | "churn";
 
 export const SCENARIO_TITLES: Record<ScenarioKind, string> = {
   baseline: "5. baseline: no webhook",
+  floor: "0. floor: a webhook that answers at once with a fixed annotation and writes nothing",
   "pool-v4": "1. one shared pool of exactly N addresses, IPv4",
   "pool-dual": "1. one shared pool of exactly N addresses each, dual-stack",
   auto: "2. automatic pools (+0) from a subnet of exactly N addresses",
@@ -78,6 +80,7 @@ async function addressesFor(kind: ScenarioKind, run: ScenarioRun, c: ControllerP
   };
   switch (kind) {
     case "baseline":
+    case "floor":
       return {};
     case "pool-v4":
       await pool("exact-v4", "10.180.0.0/16", n);
@@ -151,6 +154,7 @@ async function verdictOf(run: ScenarioRun, labels: Record<string, string>): Prom
  */
 export async function runScenario(run: ScenarioRun, kind: ScenarioKind): Promise<ScenarioResult> {
   const c = await spawnController(run.kubeconfig, `sc-${kind}`);
+  if (kind === "floor") return floorScenario(run, c);
   const namespace = await createNamespace(run.kc, `sc-${kind}`, kind === "baseline" ? {} : c.labels);
   try {
     return await measured(run, kind, c, namespace);
@@ -180,4 +184,29 @@ async function measured(run: ScenarioRun, kind: ScenarioKind, c: ControllerProce
   const figures = await webhookFigures(c);
   const verdict = webhook ? await verdictOf(run, c.labels) : "—";
   return { kind, pods: run.deployments * run.replicas, wallMs: timed.outcome.doneAt === undefined ? undefined : timed.outcome.doneAt - timed.startedAt, running: timed.outcome.running, failed: timed.outcome.failed, ...figures, createsRefused, controllerPeakRss: c.peakRss(), verdict };
+}
+
+/**
+ * The floor (floor-webhook.ts): the baseline's workload in a namespace under a webhook that
+ * answers every admission at once and writes nothing, registered as the controller's are.
+ * The controller process runs beside it, idle, as it does beside the baseline.
+ */
+async function floorScenario(run: ScenarioRun, c: ControllerProcess): Promise<ScenarioResult> {
+  const labels = { "spiderpool.local/floor": c.namespace };
+  const floor = await spawnFloorWebhook(run.kubeconfig, `${c.namespace}-floor`, labels);
+  const namespace = await createNamespace(run.kc, "sc-floor", labels);
+  let answered: Record<string, number> | undefined;
+  try {
+    const shape = { namespace, deployments: run.deployments, replicas: run.replicas, annotations: {}, nodes: run.nodes };
+    const { outcome, startedAt, createsRefused } = await timedWave(run, { ...shape, wave: "a" }, false);
+    answered = await floor.stop();
+    const wallMs = outcome.doneAt === undefined ? undefined : outcome.doneAt - startedAt;
+    const admissions = answered["/webhooks/mutate-pod"] ?? 0;
+    return { kind: "floor", pods: run.deployments * run.replicas, wallMs, running: outcome.running, failed: outcome.failed, admissions, admissionP50Ms: NaN, admissionP99Ms: NaN, conflicts: 0, refused: 0, createsRefused, controllerPeakRss: NaN, verdict: "—" };
+  } finally {
+    if (!answered) await floor.stop();
+    await run.kc.makeApiClient(CoreV1Api).deleteNamespace({ name: namespace });
+    await waitNoPods(run.kc, namespace);
+    await c.stop();
+  }
 }

@@ -10,8 +10,9 @@ import { testClusterState } from "../harness/test-cluster.js";
 
 /**
  * The scenario runner of `npm run bench:scenario` at smoke size (3 Deployments × 2 on 2
- * kwok nodes): the baseline and the churn at a full pool, which go through every step of the
- * full run (controller process, pool, waves, deletion, metrics, consistency, the table).
+ * kwok nodes): the baseline, the floor webhook, and the churn at a full pool, which go through
+ * every step of the full run (controller process, pool, waves, deletion, metrics, consistency,
+ * the table).
  */
 describe("scenario runner (bench/scenario.bench.ts) at smoke size", () => {
   let kc: KubeConfig;
@@ -27,20 +28,24 @@ describe("scenario runner (bench/scenario.bench.ts) at smoke size", () => {
     await deleteScenarioNodes(kc, nodes);
   });
 
-  it("measures the baseline and a churn at a full pool: every Pod Running with its own address, nothing leaked", async () => {
+  it("measures the baseline, the floor and a churn at a full pool: every Pod Running with its own address, nothing leaked", async () => {
     const run = { kc, kubeconfig: testClusterState().kubeconfig, nodes: id, deployments: 3, replicas: 2, timeoutMs: 90_000, log: pino({ level: "warn" }) };
     const results: ScenarioResult[] = [];
-    for (const kind of ["baseline", "churn"] as const) results.push(await runScenario(run, kind));
-    const [baseline, churn] = results as [ScenarioResult, ScenarioResult];
+    for (const kind of ["baseline", "floor", "churn"] as const) results.push(await runScenario(run, kind));
+    const [baseline, floor, churn] = results as [ScenarioResult, ScenarioResult, ScenarioResult];
     expect(baseline).toMatchObject({ running: 6, failed: 0, admissions: 0 });
     expect(baseline.wallMs).toBeGreaterThan(0);
+    // The floor's webhook was called for every Pod (its configurations registered and reached).
+    expect(floor).toMatchObject({ running: 6, failed: 0, refused: 0 });
+    expect(floor.admissions).toBeGreaterThanOrEqual(6);
     // Two waves of 6 Pods, the second admitted while the first's 6 addresses were still held: some refusals, no failures.
     expect(churn).toMatchObject({ running: 6, failed: 0, verdict: "clean (0 leaked, 0 missing, 0 duplicates)" });
     expect(churn.admissions).toBeGreaterThanOrEqual(12);
     expect(churn.admissionP50Ms).toBeGreaterThan(0);
     expect(churn.controllerPeakRss).toBeGreaterThan(0);
     const table = scenarioTable(results).split("\n");
-    expect(table).toHaveLength(4);
-    expect(table[3]).toContain("4. all deleted and re-created at a full pool");
+    expect(table).toHaveLength(5);
+    expect(table[3]).toContain("0. floor: a webhook that answers at once");
+    expect(table[4]).toContain("4. all deleted and re-created at a full pool");
   }, 240_000);
 });
