@@ -69,10 +69,11 @@ function pinnedRefusal(draft: AllocationDraft, ip: IPAddress): IpamError | undef
   return undefined;
 }
 
-/** The lowest free address not cooling down; else the one whose cool-down ends first. */
-function lowestAvailable(draft: AllocationDraft): { address: bigint; fromCooling: boolean } {
+/** The lowest free address not cooling down; else (unless `fresh`) the one whose cool-down ends first. */
+function lowestAvailable(draft: AllocationDraft, fresh = false): { address: bigint; fromCooling: boolean } {
   const free = draft.free.first();
   if (free !== undefined) return { address: free, fromCooling: false };
+  if (fresh) throw poolExhausted(draft);
   for (let c = draft.cooling.popEarliest(); c !== undefined; c = draft.cooling.popEarliest()) {
     if (draft.view.allocatable.contains(c)) return { address: c, fromCooling: true };
   }
@@ -97,7 +98,7 @@ function keptAddress(draft: AllocationDraft, keep: NonNullable<AllocateRequest["
 /** The address a pinned request names, else the one kept from before, else the lowest available one. */
 function pickAddress(draft: AllocationDraft, req: AllocateRequest): { address: bigint; fromCooling: boolean } {
   const pin = req.address;
-  if (pin === undefined) return (req.keep && keptAddress(draft, req.keep)) || lowestAvailable(draft);
+  if (pin === undefined) return (req.keep && keptAddress(draft, req.keep)) || lowestAvailable(draft, req.fresh);
   const refusal = pinnedRefusal(draft, pin);
   if (refusal !== undefined) throw refusal;
   return { address: pin.value, fromCooling: draft.cooling.has(pin.value) };

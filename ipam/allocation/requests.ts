@@ -26,6 +26,11 @@ export interface AllocateRequest {
    * lowest free one, as without it.
    */
   readonly keep?: { readonly address: bigint; readonly token: number };
+  /**
+   * Only a free address, never one still cooling down (POOL_EXHAUSTED instead): for
+   * reservations made ahead of any Pod (stock.ts), which must not cut a cool-down short.
+   */
+  readonly fresh?: boolean;
 }
 
 export interface ReleaseRequest {

@@ -1,11 +1,12 @@
 import { decodeAllocations } from "../allocation/codec.js";
 import { buildPoolView } from "../allocation/pool-view.js";
-import { expiredReservations, type PendingReservation } from "../allocation/state.js";
+import { expiredReservations, type PendingReservation, type PoolAllocations } from "../allocation/state.js";
 import { parseAssignedIPs } from "../annotations/assigned.js";
 import { ANNO_ASSIGNED_IPS } from "../annotations/keys.js";
 import type { SpiderIPPool } from "../kinds/ippool.js";
 import type { PodLike } from "../kinds/pod.js";
 import type { Allocator, Cache, Clock, Log } from "../ports.js";
+import { isStockReservation } from "./reservation-id.js";
 
 export interface ReservationGcDeps {
   pools: Cache<SpiderIPPool>;
@@ -57,7 +58,7 @@ export async function collectExpiredReservations(d: ReservationGcDeps): Promise<
     const name = pool.metadata.name ?? "";
     let expired;
     try {
-      expired = expiredReservations(decodeAllocations(pool.status?.allocations, buildPoolView(pool).subnet), due);
+      expired = collectable(decodeAllocations(pool.status?.allocations, buildPoolView(pool).subnet), due, now);
     } catch (err) {
       d.log.warn({ err, pool: name }, "pool record cannot be read; skipped by the reservation collector");
       continue;
@@ -77,6 +78,15 @@ export async function collectExpiredReservations(d: ReservationGcDeps): Promise<
   }
   if (released > 0) d.onRelease?.(released);
   return released;
+}
+
+/**
+ * The reservations old enough to look at: due by `due` (past the refused-Pod grace), except
+ * those made ahead (stock.ts), which may be handed to a Pod until shortly before they expire,
+ * so that their age says nothing about a refused Pod: only their expiry (`now`) counts.
+ */
+function collectable(state: PoolAllocations, due: number, now: number): PendingReservation[] {
+  return expiredReservations(state, due).filter((r) => r.expiresAt <= now || !isStockReservation(r.id));
 }
 
 /** The namespace and name of an owner "namespace/name"; undefined when one is missing (an owner from a review written by hand may lack its namespace, and a GET without one is refused). */

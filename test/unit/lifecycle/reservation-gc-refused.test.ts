@@ -3,6 +3,7 @@ import { formatAssignedIPs } from "../../../ipam/annotations/assigned.js";
 import type { SpiderIPPool } from "../../../ipam/kinds/ippool.js";
 import type { PodLike } from "../../../ipam/kinds/pod.js";
 import { collectExpiredReservations, type ReservationGcDeps } from "../../../ipam/lifecycle/reservation-gc.js";
+import { reservationId } from "../../../ipam/lifecycle/reservation-id.js";
 import { FakeStore } from "../../fakes/store.js";
 import { heldIn, pool, writerOver } from "./fixtures.js";
 
@@ -88,5 +89,18 @@ describe("collectExpiredReservations for Pods never created", () => {
     expect(await collectExpiredReservations(found)).toBe(0);
     expect(t.bound).toEqual(["app/web-x1"]);
     expect(await collectExpiredReservations(t.deps)).toBe(1);
+  });
+
+  it("leaves a reservation made ahead (stock) alone until it expires, however old: only then does a live read decide", async () => {
+    const t = await setup();
+    const id = reservationId("stock", "replica-a/0");
+    await t.deps.allocator.submit("p", { kind: "allocate", interface: "eth0", reservation: { id, expiresAt: t.clock.now() + TTL } });
+    t.clock.advance(TTL - 1);
+    // r1 (an admission's) goes after the grace; the stocked one stays, it may be handed out yet.
+    expect(await collectExpiredReservations(t.deps)).toBe(1);
+    expect(heldIn(t.pools, "p")).toEqual(["10.6.0.11"]);
+    t.clock.advance(1);
+    expect(await collectExpiredReservations(t.deps)).toBe(1);
+    expect(heldIn(t.pools, "p")).toEqual([]);
   });
 });
