@@ -24,6 +24,7 @@ import type { Candidate, FamilyCandidates, NicCandidates, NicRequest, NodeConstr
 import { nodeNamedBy } from "../placement/node-of-pod.js";
 import { autoPoolCandidate } from "./auto-pool-check.js";
 import { stickyFirst, type StickyAddress } from "./statefulset.js";
+import type { ReservationStock, StockItem } from "./stock.js";
 
 /** What allocation needs to know about the Pod. At admission the name may be unknown. */
 export interface PodFacts {
@@ -82,6 +83,8 @@ export interface ReserveContext {
   primaryNetwork?: PrimaryNetwork;
   /** NICs one Pod may have; DEFAULT_MAX_NICS when absent. */
   maxNics?: number;
+  /** Reservations made ahead (stock.ts), for admissions that may take one; absent: every admission allocates. */
+  stock?: Pick<ReservationStock, "take">;
 }
 
 export interface Reservation {
@@ -200,10 +203,7 @@ export async function reserveAddresses(pod: PodFacts, reservationId: string, ctx
   const selection = selectFor(pod, ctx, nics, interfaces);
   const a = newAttempt(pod, reservationId, ctx);
   try {
-    for (const nic of selection) {
-      if (onlyInterfaces && !onlyInterfaces.includes(nic.interface)) continue;
-      for (const fc of [nic.ipv4, nic.ipv6]) if (fc) await reserveFamily(a, nic, fc);
-    }
+    if (!takeFromStock(a, selection, onlyInterfaces)) await reserveEach(a, selection, onlyInterfaces);
     if (a.failures.length > 0) {
       throw new IpamError("POOL_EXHAUSTED", `${a.who} cannot get an address: ${a.failures.join("; also ")}; add addresses to those pools or name another pool`, { pools: [...new Set(a.full)] });
     }
@@ -215,6 +215,48 @@ export async function reserveAddresses(pod: PodFacts, reservationId: string, ctx
     await releaseTaken(ctx.allocator, a.taken);
     throw err;
   }
+}
+
+/** Allocates for every NIC/family in turn (or only the named interfaces). */
+async function reserveEach(a: Attempt, selection: readonly NicCandidates[], onlyInterfaces: readonly string[] | undefined): Promise<void> {
+  for (const nic of selection) {
+    if (onlyInterfaces && !onlyInterfaces.includes(nic.interface)) continue;
+    for (const fc of [nic.ipv4, nic.ipv6]) if (fc) await reserveFamily(a, nic, fc);
+  }
+}
+
+/**
+ * What the stock can serve: a Pod admitted without a name (no owner to match a repeat by),
+ * without pinned or earlier addresses, every NIC/family of which draws from its first
+ * candidate, a plain pool for any node. Undefined when any NIC/family needs more.
+ */
+function stockPlan(a: Attempt, selection: readonly NicCandidates[]): StockItem[] | undefined {
+  if (a.ctx.dryRun || a.ref.owner !== undefined || a.pinned.length > 0 || a.sticky.length > 0) return undefined;
+  const plan: StockItem[] = [];
+  for (const nic of selection) {
+    for (const fc of [nic.ipv4, nic.ipv6]) {
+      if (!fc) continue;
+      const first = fc.kind === "subnet" ? undefined : fc.candidates[0];
+      if (!first || first.node !== undefined) return undefined;
+      plan.push({ nic: nic.interface, family: fc.family, pool: first.name });
+    }
+  }
+  return plan;
+}
+
+/** Takes the whole reservation from the stock when it can serve the Pod; false: allocate as usual. */
+function takeFromStock(a: Attempt, selection: readonly NicCandidates[], onlyInterfaces: readonly string[] | undefined): boolean {
+  const stock = a.ctx.stock;
+  const plan = stock && !onlyInterfaces ? stockPlan(a, selection) : undefined;
+  const stocked = plan && stock?.take(plan, a.ref.id);
+  if (!stocked) return false;
+  for (const s of stocked.addresses) {
+    // As the stock found it (the writer's copy may be ahead of the cache).
+    const pool = a.ctx.allocator.latest?.(s.pool) ?? a.ctx.pools.get(s.pool);
+    if (!pool) throw new IpamError("POOL_NOT_FOUND", `pool ${s.pool} does not exist`, { pool: s.pool });
+    a.taken.push({ nic: s.nic, family: s.family, pool, view: s.view, allocation: s.allocation });
+  }
+  return true;
 }
 
 /** The pools to try for one NIC/family: an automatic pool for the subnet rules, minus node-affine ones in defer mode. */
