@@ -60,6 +60,8 @@ export interface ControllerConfig {
     readonly agentAudience: string;
     /** How long a reservation waits for its Pod before a live read may decide that the Pod was never created. */
     readonly refusedPodGraceMs: number;
+    /** Reservations each replica keeps made ahead per combination of pools (ipam/lifecycle/stock.ts); 0: none. */
+    readonly reservationStock: number;
     /** The network of every Pod's eth0 unless the Pod names one (docs/multus.md). */
     readonly primaryNetwork: PrimaryNetwork;
     /** NICs one Pod may have; more are refused. */
@@ -122,6 +124,7 @@ export const SETTINGS = {
   systemUsers: { flag: "system-users", env: "SPIDERPOOL_SYSTEM_USERS", kind: "list", help: "users allowed to change ipam.spidernet.io/assigned-ips; default: the controller's service account system:serviceaccount:<namespace>:spiderpool-controller" },
   agentAudience: { flag: "agent-audience", env: "SPIDERPOOL_AGENT_AUDIENCE", kind: "string", default: "spiderpool", help: "audience the agents' service account tokens are issued for; late allocation refuses tokens for any other audience" },
   refusedPodGraceMs: { flag: "refused-pod-grace-ms", env: "SPIDERPOOL_REFUSED_POD_GRACE_MS", kind: "int", default: "10000", help: "after this long, a reservation whose Pod a live read does not find (refused after the webhook: quota, policy, name taken) is released; longer than the slowest admission chain after the webhook" },
+  reservationStock: { flag: "reservation-stock", env: "SPIDERPOOL_RESERVATION_STOCK", kind: "int", default: "16", help: "reservations each replica makes ahead, per combination of pools that unnamed Pods draw from, so that their admissions write no pool (at most a quarter of a pool's free addresses; given back after 10 s without such a Pod); 0 makes every admission write its pools" },
   agentUsers: { flag: "agent-users", env: "SPIDERPOOL_AGENT_USERS", kind: "list", help: "users allowed to ask for late allocation; default: the agents' service account system:serviceaccount:<namespace>:spiderpool-agent" },
   primaryNetwork: { flag: "primary-network", env: "SPIDERPOOL_PRIMARY_NETWORK", kind: "string", default: "spiderpool", help: "the network of every Pod's eth0 unless it names one: spiderpool (its IPAM is Spiderpool), other (another plugin's, e.g. Calico; eth0 is never Spiderpool's) or namespace/name of the NetworkAttachmentDefinition Multus uses as its cluster network" },
   maxNicsPerPod: { flag: "max-nics-per-pod", env: "SPIDERPOOL_MAX_NICS_PER_POD", kind: "int", default: "16", help: "network interfaces one Pod may have; a Pod with more is refused" },
@@ -174,6 +177,7 @@ export function parseControllerConfig(env: Readonly<Record<string, string | unde
       agentUsers: (v.agentUsers as string[] | undefined) ?? [`system:serviceaccount:${v.namespace as string}:spiderpool-agent`],
       agentAudience: v.agentAudience,
       refusedPodGraceMs: v.refusedPodGraceMs,
+      reservationStock: v.reservationStock,
       primaryNetwork: parsePrimaryNetwork(v.primaryNetwork) ?? "spiderpool",
       maxNics: v.maxNicsPerPod,
       autoPoolMaxIPs: v.autoPoolMaxIPs,

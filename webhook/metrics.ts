@@ -90,6 +90,13 @@ export class ControllerMetrics {
     registers: [this.registry],
   });
 
+  readonly stock = new Counter({
+    name: "spiderpool_ipam_reservation_stock_counts_total",
+    help: "Reservations made ahead of admissions (made), handed to a Pod's admission (taken), admissions the stock could not serve though it could have (missed), given back unused (released) or found unusable (voided: too old, its pool edited or its record changed).",
+    labelNames: ["event"] as const,
+    registers: [this.registry],
+  });
+
   readonly releases = new Counter({
     name: "spiderpool_ipam_release_counts_total",
     help: "Addresses released, by reason.",

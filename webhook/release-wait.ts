@@ -3,6 +3,7 @@ import type { SpiderIPPool } from "../ipam/kinds/ippool.js";
 import type { PodLike } from "../ipam/kinds/pod.js";
 import { ownerMayBeGone } from "../ipam/lifecycle/binder.js";
 import { statefulSetOwnerOf } from "../ipam/lifecycle/statefulset.js";
+import { holdsStock } from "../ipam/lifecycle/stock.js";
 import type { Cache, Clock } from "../ipam/ports.js";
 import type { ReleaseWait } from "./admission/pod.js";
 
@@ -18,7 +19,9 @@ const holdsIn = (ep: SpiderEndpoint, pools: readonly string[]): boolean =>
  */
 export function releaseWait(c: { endpoints: Cache<SpiderEndpoint>; pods: Cache<PodLike>; pools: Cache<SpiderIPPool> }, clock: Clock, waitMs = RELEASE_WAIT_MS): ReleaseWait {
   return {
-    coming: (pools) => c.endpoints.list().some((ep) => holdsIn(ep, pools) && statefulSetOwnerOf(ep) === undefined && ownerMayBeGone(ep, c.pods.get(ep.metadata.name ?? "", ep.metadata.namespace))),
+    coming: (pools) =>
+      pools.some((name) => holdsStock(c.pools.get(name))) ||
+      c.endpoints.list().some((ep) => holdsIn(ep, pools) && statefulSetOwnerOf(ep) === undefined && ownerMayBeGone(ep, c.pods.get(ep.metadata.name ?? "", ep.metadata.namespace))),
     free: (pools) =>
       pools.some((name) => {
         const status = c.pools.get(name)?.status;

@@ -14,6 +14,7 @@ import { DryRunAllocator } from "../ipam/lifecycle/dry-run.js";
 import { reservedFrom } from "../ipam/lifecycle/pool-commit.js";
 import { PoolWriter } from "../ipam/lifecycle/pool-writer.js";
 import type { ReserveContext } from "../ipam/lifecycle/reserve.js";
+import { ReservationStock } from "../ipam/lifecycle/stock.js";
 import type { Allocator, Clock, EventRecorder } from "../ipam/ports.js";
 import { effectiveGc, type ClusterConfig, type GcSettings } from "../ipam/kinds/cluster-config.js";
 import type { ConsistencyReport } from "../ipam/lifecycle/consistency.js";
@@ -108,7 +109,10 @@ interface Shared {
 }
 
 /** Allocation for admission and late allocation: the pool writer (group commit) and what reservation reads. */
-function allocation(s: Shared, blocked: (pool: SpiderIPPool) => string | undefined): { writer: Allocator; reserve: Omit<ReserveContext, "allocator">; dryRun: () => DryRunAllocator; auto: AutoPools; cluster: () => ClusterConfig } {
+function allocation(
+  s: Shared,
+  blocked: (pool: SpiderIPPool) => string | undefined,
+): { writer: Allocator; reserve: Omit<ReserveContext, "allocator">; dryRun: () => DryRunAllocator; auto: AutoPools; cluster: () => ClusterConfig; reservations: ReservationIndex; stock?: ReservationStock } {
   const { informers: i, config, clock, log, metrics } = s;
   const cluster = s.cluster;
   const reserved = reservedFrom(() => i.reserved.list(), log);
@@ -139,8 +143,30 @@ function allocation(s: Shared, blocked: (pool: SpiderIPPool) => string | undefin
     autoPool: (pod, iface, family, subnets, dryRun) => auto.pools.forPod(pod, iface, family, subnets, dryRun),
     sticky: (pod) => (cluster().enableStatefulSet && pod.name ? stickyAddresses(pod, i.endpoints.get(pod.name, pod.namespace)) : []),
   };
-  return { writer: meteredReleases(writer, metrics), reserve, dryRun: () => new DryRunAllocator(common), auto, cluster };
+  // Which Pod carries which reservation: the leader's collector and this replica's stock ask.
+  const reservations = new ReservationIndex(i.pods);
+  const stock =
+    config.ipam.reservationStock > 0
+      ? new ReservationStock({
+          allocator: writer,
+          pools: i.pools,
+          clock,
+          ttlMs: config.ipam.reservationTtlMs,
+          marginMs: config.ipam.refusedPodGraceMs,
+          size: config.ipam.reservationStock,
+          idleMs: STOCK_IDLE_MS,
+          blocked,
+          log,
+          refused: { graceMs: config.ipam.refusedPodGraceMs, podWith: (id) => reservations.podWith(id), livePodsByReservation: s.live.podsByReservation },
+          onEvent: (event, n) => metrics.stock.inc({ event }, n),
+        })
+      : undefined;
+  stock?.startSweeping();
+  return { writer: meteredReleases(writer, metrics), reserve, dryRun: () => new DryRunAllocator(common), auto, cluster, reservations, ...(stock ? { stock } : {}) };
 }
+
+/** A combination of pools no unnamed Pod's admission asked for in this long gives its stocked reservations back. */
+const STOCK_IDLE_MS = 10_000;
 
 /** How long an admitted pool or subnet stays claimed for the overlap checks of others (webhook/admission/overlap.ts). */
 const OVERLAP_CLAIM_TTL_MS = 30_000;
@@ -172,7 +198,8 @@ function admissionHandlers(s: Shared, a: ReturnType<typeof allocation>, seen: Se
   }
   const systemUsers = new Set(config.ipam.systemUsers);
   handlers["mutate-pod"] = podMutatingHandler({
-    reserve: a.reserve,
+    // Only admissions take from the stock (late allocation serves Pods that exist already).
+    reserve: a.stock ? { ...a.reserve, stock: a.stock } : a.reserve,
     allocator: a.writer,
     dryRunAllocator: a.dryRun,
     excludedNamespaces: new Set(config.ipam.excludedNamespaces),
@@ -232,7 +259,7 @@ function leaderTasks(s: Shared, a: ReturnType<typeof allocation>, recovery: Pool
     nodes: i.nodes,
     binder,
     deletedNodes,
-    reservations: new ReservationIndex(i.pods),
+    reservations: a.reservations,
     livePodsByReservation: live.podsByReservation,
     allocator: writer,
     clock: s.clock,
@@ -368,6 +395,7 @@ export async function startController(config: ControllerConfig, opts: Controller
     scan: async () => (elector.isLeader() ? scan.scan() : undefined),
     consistency: () => liveConsistency(s.live, () => s.clock.now()),
     async kill() {
+      alloc.stock?.abandon();
       certificates.stop();
       history.stop();
       elector.abandon();
@@ -381,7 +409,7 @@ export async function startController(config: ControllerConfig, opts: Controller
       for (const t of tasks) t.stop();
       history.stop();
       await history.flush();
-      await server.close();
+      await server.close().then(() => alloc.stock?.close());
       await stopInformers(informers);
     },
   };
