@@ -104,6 +104,7 @@ export class ReservationStock {
   private readonly instance: string;
   private seq = 0;
   private closed: boolean;
+  private sweeping = false;
   private timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly o: StockOptions) {
@@ -155,7 +156,17 @@ export class ReservationStock {
    * forgets old requests.
    */
   async sweep(): Promise<void> {
-    const now = this.o.clock.now();
+    // One at a time: a slow live list must not be asked for again by the next tick.
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      await this.sweepOnce(this.o.clock.now());
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  private async sweepOnce(now: number): Promise<void> {
     for (const [request, r] of this.handed) if (r.expiresAt <= now) this.handed.delete(request);
     const out: Made[] = [];
     for (const [key, shelf] of this.shelves) {
@@ -178,7 +189,14 @@ export class ReservationStock {
       else if (now - at >= r.graceMs) due.push(res);
     }
     if (due.length === 0) return;
-    const live = await r.livePodsByReservation();
+    let live: ReadonlyMap<string, string>;
+    try {
+      live = await r.livePodsByReservation();
+    } catch (err) {
+      // Undecided: asked again at the next sweep (and the collector releases them at expiry).
+      this.o.log.warn({ err }, "live list of Pods failed; reservations handed out are judged at the next sweep");
+      return;
+    }
     const gone = due.filter((res) => !live.has(res.id));
     for (const res of due) this.unseen.delete(res);
     if (gone.length === 0) return;

@@ -211,6 +211,20 @@ describe("ReservationStock: reservations made ahead of admissions", () => {
     expect(lists).toBe(1);
   });
 
+  it("keeps a handed-out reservation when the live list fails, and judges it at the next sweep", async () => {
+    let fail = true;
+    const t = setup({ refused: { graceMs: 1_000, podWith: () => undefined, livePodsByReservation: () => (fail ? Promise.reject(new Error("apiserver unreachable")) : Promise.resolve(new Map())) } });
+    t.stock.take(plan, "warm");
+    await settle();
+    const r = t.stock.take(plan, "a");
+    t.clock.advance(1_000);
+    await t.stock.sweep();
+    expect(pendingIn(t.store, "p").some((x) => x.endsWith(`=${r?.id ?? ""}`))).toBe(true);
+    fail = false;
+    await t.stock.sweep();
+    expect(pendingIn(t.store, "p").some((x) => x.endsWith(`=${r?.id ?? ""}`))).toBe(false);
+  });
+
   it("serves an unnamed Pod's admission whole from the stock, writing nothing; a named Pod or a pinned address allocate as before; another combination of pools has a stock of its own", async () => {
     const t = setup({}, [pool("p", { ips: ["10.6.0.1-10.6.0.100"] }), pool("q", { ips: ["10.6.0.101-10.6.0.200"] })]);
     const ctx = { ...reserveContext(t.store, t.writer, t.clock), stock: t.stock };
