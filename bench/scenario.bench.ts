@@ -4,6 +4,8 @@
 // dual-stack, automatic pools, plenty, churn), under a webhook that answers at once and writes
 // nothing (the floor of any webhook), and without one; a markdown table at the end.
 //   npm run bench:scenario -- [deployments=100] [replicas=10] [scenarios=all, comma-separated]
+// A scenario may name controller settings to run with: pool-v4@SPIDERPOOL_RESERVATION_STOCK=0
+// (several joined by '+'), so that a setting is compared side by side in one run.
 import { pino } from "pino";
 import { FULL_CLUSTER, startCluster, stopCluster } from "../local-cluster/cluster.js";
 import { ensureBinariesOrExit } from "../local-cluster/ensure-binaries.js";
@@ -16,7 +18,10 @@ import { scenarioNodes } from "../local-cluster/scenario-workload.js";
 const deployments = Number(process.argv[2] ?? 100);
 const replicas = Number(process.argv[3] ?? 10);
 const ALL: ScenarioKind[] = ["baseline", "floor", "pool-v4", "pool-dual", "auto", "plenty", "churn"];
-const chosen = (process.argv[4]?.split(",") as ScenarioKind[] | undefined) ?? ALL;
+const chosen = (process.argv[4]?.split(",") ?? ALL).map((spec) => {
+  const [kind, settings = ""] = spec.split("@");
+  return { kind: kind as ScenarioKind, settings: Object.fromEntries(settings.split("+").filter(Boolean).map((kv) => kv.split("=", 2) as [string, string])) };
+});
 
 await ensureBinariesOrExit(FULL_CLUSTER);
 const state = await startCluster("bench-scenario", FULL_CLUSTER);
@@ -32,8 +37,8 @@ try {
   const warm = await runScenario(run, "baseline");
   console.log(`warm-up (not in the table): ${JSON.stringify(warm)}`);
   const results: ScenarioResult[] = [];
-  for (const kind of chosen) {
-    const r = await runScenario(run, kind);
+  for (const { kind, settings } of chosen) {
+    const r = await runScenario(run, kind, settings);
     console.log(`${kind}: ${JSON.stringify(r)}`);
     results.push(r);
   }

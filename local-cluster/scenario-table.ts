@@ -14,7 +14,8 @@ export function scenarioTable(results: readonly ScenarioResult[]): string {
     const hooked = r.kind !== "baseline";
     // The floor's webhook keeps no pools and has no controller of its own to weigh.
     const spider = hooked && r.kind !== "floor";
-    return `| ${SCENARIO_TITLES[r.kind]} | ${r.running} (${r.failed}) | ${wall} | ${ratio} | ${rate} | ${hooked ? fixed(r.admissionP50Ms, 1, " ms") : "—"} | ${hooked ? fixed(r.admissionP99Ms, 1, " ms") : "—"} | ${hooked ? r.refused : "—"} | ${r.createsRefused} | ${spider ? r.conflicts : "—"} | ${spider ? mib(r.controllerPeakRss) : "—"} | ${r.verdict} |`;
+    const settings = r.settings ? ` (${Object.entries(r.settings).map(([k, v]) => `${k}=${v}`).join(", ")})` : "";
+    return `| ${SCENARIO_TITLES[r.kind]}${settings} | ${r.running} (${r.failed}) | ${wall} | ${ratio} | ${rate} | ${hooked ? fixed(r.admissionP50Ms, 1, " ms") : "—"} | ${hooked ? fixed(r.admissionP99Ms, 1, " ms") : "—"} | ${hooked ? r.refused : "—"} | ${r.createsRefused} | ${spider ? r.conflicts : "—"} | ${spider ? mib(r.controllerPeakRss) : "—"} | ${r.verdict} |`;
   });
   return [head, `|${" --- |".repeat(12)}`, ...rows].join("\n");
 }

@@ -1,7 +1,8 @@
-import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import { CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import { parseCIDR } from "../ipam/address/cidr.js";
 import { formatIP } from "../ipam/address/ip.js";
-import { API_VERSION } from "../ipam/kinds/meta.js";
+import { IPPOOL_PLURAL } from "../ipam/kinds/ippool.js";
+import { API_VERSION, GROUP, VERSION } from "../ipam/kinds/meta.js";
 import { SUBNET_PLURAL, type SpiderSubnet } from "../ipam/kinds/subnet.js";
 import type { Log } from "../ipam/ports.js";
 import { CustomResources } from "../k8s/resources.js";
@@ -52,6 +53,8 @@ export interface ScenarioResult {
   verdict: string;
   /** Why the scenario could not complete, if it could not. */
   error?: string;
+  /** Controller settings the scenario ran with, over the chart's defaults. */
+  settings?: Record<string, string>;
 }
 
 export interface ScenarioRun {
@@ -152,19 +155,33 @@ async function verdictOf(run: ScenarioRun, labels: Record<string, string>): Prom
  * at the end; a scenario that cannot complete (its Deployments refused for good) comes back
  * with `error` and the figures so far.
  */
-export async function runScenario(run: ScenarioRun, kind: ScenarioKind): Promise<ScenarioResult> {
-  const c = await spawnController(run.kubeconfig, `sc-${kind}`);
+export async function runScenario(run: ScenarioRun, kind: ScenarioKind, settings: Record<string, string> = {}): Promise<ScenarioResult> {
+  const c = await spawnController(run.kubeconfig, `sc-${kind}`, settings);
   if (kind === "floor") return floorScenario(run, c);
   const namespace = await createNamespace(run.kc, `sc-${kind}`, kind === "baseline" ? {} : c.labels);
+  const tried = Object.keys(settings).length > 0 ? { settings } : {};
   try {
-    return await measured(run, kind, c, namespace);
+    return { ...(await measured(run, kind, c, namespace)), ...tried };
   } catch (err) {
     const figures = await webhookFigures(c);
-    return { kind, pods: run.deployments * run.replicas, running: 0, failed: 0, ...figures, createsRefused: 0, controllerPeakRss: c.peakRss(), verdict: "—", error: String((err as Error).message).split("\n")[0]?.slice(0, 300) };
+    return { kind, pods: run.deployments * run.replicas, running: 0, failed: 0, ...figures, createsRefused: 0, controllerPeakRss: c.peakRss(), verdict: "—", error: String((err as Error).message).split("\n")[0]?.slice(0, 300), ...tried };
   } finally {
     await run.kc.makeApiClient(CoreV1Api).deleteNamespace({ name: namespace });
     await waitNoPods(run.kc, namespace);
+    // The scenario's pools and subnet go too (the controller lets them go once empty), so a scenario can run again.
+    await removeAddresses(run.kc, c.labels, run.log);
     await c.stop();
+  }
+}
+
+/** Deletes the pools, then the subnets, labelled for the scenario's controller and waits until they are gone. */
+async function removeAddresses(kc: KubeConfig, labels: Record<string, string>, log: Log): Promise<void> {
+  const api = kc.makeApiClient(CustomObjectsApi);
+  const labelSelector = Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",");
+  for (const plural of [IPPOOL_PLURAL, SUBNET_PLURAL]) {
+    const list = async (): Promise<string[]> => ((await api.listClusterCustomObject({ group: GROUP, version: VERSION, plural, labelSelector })) as { items: { metadata: { name: string } }[] }).items.map((o) => o.metadata.name);
+    for (const name of await list()) await api.deleteClusterCustomObject({ group: GROUP, version: VERSION, plural, name }).catch((err: unknown) => log.warn({ err, name }, "scenario cleanup"));
+    await waitFor(`the scenario's ${plural} gone`, async () => (await list()).length === 0, 60_000, 500).catch((err: unknown) => log.warn({ err }, "scenario cleanup"));
   }
 }
 
