@@ -12,7 +12,8 @@ import { ensureBinariesOrExit } from "../local-cluster/ensure-binaries.js";
 import { applyCrds } from "../local-cluster/kube.js";
 import { adminKubeConfig } from "../local-cluster/kubeconfig.js";
 import { runScenario, type ScenarioKind, type ScenarioResult } from "../local-cluster/scenario.js";
-import { scenarioTable } from "../local-cluster/scenario-table.js";
+import { costsTable } from "../local-cluster/scenario-costs.js";
+import { scenarioTable, scenarioTitle } from "../local-cluster/scenario-table.js";
 import { scenarioNodes } from "../local-cluster/scenario-workload.js";
 
 const deployments = Number(process.argv[2] ?? 100);
@@ -43,6 +44,8 @@ try {
     results.push(r);
   }
   console.log(`\n${scenarioTable(results)}`);
+  const costed = results.flatMap((r) => (r.costs ? [{ title: scenarioTitle(r), costs: r.costs }] : []));
+  console.log(`\n${costsTable(costed)}`);
 } finally {
   await stopCluster(state.dir);
 }

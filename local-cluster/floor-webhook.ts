@@ -102,6 +102,7 @@ export async function startFloorWebhook(kc: KubeConfig, id: string, labels: Reco
 
 /** The floor webhook in a process of its own (floor-webhook-main.ts); `stop` gives the reviews it answered, by path. */
 export interface FloorProcess {
+  pid: number;
   port: number;
   stop(): Promise<Record<string, number>>;
 }
@@ -124,6 +125,7 @@ export async function spawnFloorWebhook(kubeconfig: string, id: string, labels: 
   if (first === undefined) throw new Error(`the floor webhook exited before serving: ${stderr}`);
   const { port } = JSON.parse(first) as { port: number };
   return {
+    pid: child.pid ?? 0,
     port,
     async stop() {
       const last = next();

@@ -3,6 +3,12 @@ import { SCENARIO_TITLES, type ScenarioResult } from "./scenario.js";
 const mib = (bytes: number): string => (Number.isFinite(bytes) ? `${(bytes / 2 ** 20).toFixed(0)} MiB` : "—");
 const fixed = (x: number | undefined, digits: number, unit = ""): string => (x !== undefined && Number.isFinite(x) ? `${x.toFixed(digits)}${unit}` : "—");
 
+/** A scenario's title, with the settings it ran with. */
+export function scenarioTitle(r: Pick<ScenarioResult, "kind" | "settings">): string {
+  const settings = r.settings ? ` (${Object.entries(r.settings).map(([k, v]) => `${k}=${v}`).join(", ")})` : "";
+  return `${SCENARIO_TITLES[r.kind]}${settings}`;
+}
+
 /** The scenario runner's markdown table; ratios are to the baseline's wall time of the same run. */
 export function scenarioTable(results: readonly ScenarioResult[]): string {
   const base = results.find((r) => r.kind === "baseline")?.wallMs;
@@ -14,8 +20,7 @@ export function scenarioTable(results: readonly ScenarioResult[]): string {
     const hooked = r.kind !== "baseline";
     // The floor's webhook keeps no pools and has no controller of its own to weigh.
     const spider = hooked && r.kind !== "floor";
-    const settings = r.settings ? ` (${Object.entries(r.settings).map(([k, v]) => `${k}=${v}`).join(", ")})` : "";
-    return `| ${SCENARIO_TITLES[r.kind]}${settings} | ${r.running} (${r.failed}) | ${wall} | ${ratio} | ${rate} | ${hooked ? fixed(r.admissionP50Ms, 1, " ms") : "—"} | ${hooked ? fixed(r.admissionP99Ms, 1, " ms") : "—"} | ${hooked ? r.refused : "—"} | ${r.createsRefused} | ${spider ? r.conflicts : "—"} | ${spider ? mib(r.controllerPeakRss) : "—"} | ${r.verdict} |`;
+    return `| ${scenarioTitle(r)} | ${r.running} (${r.failed}) | ${wall} | ${ratio} | ${rate} | ${hooked ? fixed(r.admissionP50Ms, 1, " ms") : "—"} | ${hooked ? fixed(r.admissionP99Ms, 1, " ms") : "—"} | ${hooked ? r.refused : "—"} | ${r.createsRefused} | ${spider ? r.conflicts : "—"} | ${spider ? mib(r.controllerPeakRss) : "—"} | ${r.verdict} |`;
   });
   return [head, `|${" --- |".repeat(12)}`, ...rows].join("\n");
 }

@@ -11,6 +11,7 @@ import { spawnController, type ControllerProcess } from "./controller-process.js
 import { createNamespace, waitFor } from "./kube.js";
 import { fetchLocal, histogramQuantile, parseMetrics, sumOf } from "./metrics-text.js";
 import { spawnFloorWebhook } from "./floor-webhook.js";
+import { costsBetween, readCosts, type WaveCosts } from "./scenario-costs.js";
 import { createPool } from "./pods.js";
 import { createWave, deleteWave, waitNoPods, waitWaveRunning, type Wave, type WaveOutcome } from "./scenario-workload.js";
 
@@ -55,6 +56,8 @@ export interface ScenarioResult {
   error?: string;
   /** Controller settings the scenario ran with, over the chart's defaults. */
   settings?: Record<string, string>;
+  /** CPU by process and apiserver requests during its (last) wave. */
+  costs?: WaveCosts;
 }
 
 export interface ScenarioRun {
@@ -190,17 +193,21 @@ async function measured(run: ScenarioRun, kind: ScenarioKind, c: ControllerProce
   const annotations = await addressesFor(kind, run, c);
   const shape = { namespace, deployments: run.deployments, replicas: run.replicas, annotations, nodes: run.nodes };
   const first: Wave = { ...shape, wave: "a" };
+  const own = { controller: c.pid };
+  let before = await readCosts(run.kc, own);
   let timed = await timedWave(run, first, webhook);
   let createsRefused = timed.createsRefused;
   if (kind === "churn") {
     // Churn: the first wave holds every address; delete it and create the next at once.
     if (timed.outcome.doneAt === undefined) throw new Error(`churn: the first wave did not run (${timed.outcome.running} Running)`);
+    before = await readCosts(run.kc, own);
     timed = await timedWave(run, { ...shape, wave: "b" }, webhook, () => deleteWave(run.kc, first));
     createsRefused += timed.createsRefused;
   }
+  const costs = costsBetween(before, await readCosts(run.kc, own), run.deployments * run.replicas);
   const figures = await webhookFigures(c);
   const verdict = webhook ? await verdictOf(run, c.labels) : "—";
-  return { kind, pods: run.deployments * run.replicas, wallMs: timed.outcome.doneAt === undefined ? undefined : timed.outcome.doneAt - timed.startedAt, running: timed.outcome.running, failed: timed.outcome.failed, ...figures, createsRefused, controllerPeakRss: c.peakRss(), verdict };
+  return { kind, pods: run.deployments * run.replicas, wallMs: timed.outcome.doneAt === undefined ? undefined : timed.outcome.doneAt - timed.startedAt, running: timed.outcome.running, failed: timed.outcome.failed, ...figures, createsRefused, controllerPeakRss: c.peakRss(), verdict, costs };
 }
 
 /**
@@ -215,11 +222,14 @@ async function floorScenario(run: ScenarioRun, c: ControllerProcess): Promise<Sc
   let answered: Record<string, number> | undefined;
   try {
     const shape = { namespace, deployments: run.deployments, replicas: run.replicas, annotations: {}, nodes: run.nodes };
+    const own = { controller: c.pid, floor: floor.pid };
+    const before = await readCosts(run.kc, own);
     const { outcome, startedAt, createsRefused } = await timedWave(run, { ...shape, wave: "a" }, false);
+    const costs = costsBetween(before, await readCosts(run.kc, own), run.deployments * run.replicas);
     answered = await floor.stop();
     const wallMs = outcome.doneAt === undefined ? undefined : outcome.doneAt - startedAt;
     const admissions = answered["/webhooks/mutate-pod"] ?? 0;
-    return { kind: "floor", pods: run.deployments * run.replicas, wallMs, running: outcome.running, failed: outcome.failed, admissions, admissionP50Ms: NaN, admissionP99Ms: NaN, conflicts: 0, refused: 0, createsRefused, controllerPeakRss: NaN, verdict: "—" };
+    return { kind: "floor", pods: run.deployments * run.replicas, wallMs, running: outcome.running, failed: outcome.failed, admissions, admissionP50Ms: NaN, admissionP99Ms: NaN, conflicts: 0, refused: 0, createsRefused, controllerPeakRss: NaN, verdict: "—", costs };
   } finally {
     if (!answered) await floor.stop();
     await run.kc.makeApiClient(CoreV1Api).deleteNamespace({ name: namespace });

@@ -38,6 +38,11 @@ describe("scenario runner (bench/scenario.bench.ts) at smoke size", () => {
     // The floor's webhook was called for every Pod (its configurations registered and reached).
     expect(floor).toMatchObject({ running: 6, failed: 0, refused: 0 });
     expect(floor.admissions).toBeGreaterThanOrEqual(6);
+    // What each wave cost: the apiserver's CPU and requests, the Pods' own creates among them; a SpiderEndpoint per Pod only with Spiderpool.
+    expect(baseline.costs?.cpu["kube-apiserver"]).toBeGreaterThan(0);
+    expect(baseline.costs?.requestsPerPod["POST pods"]).toBeGreaterThanOrEqual(1);
+    expect(baseline.costs?.requestsPerPod["POST spiderendpoints"]).toBeUndefined();
+    expect(churn.costs?.requestsPerPod["POST spiderendpoints"]).toBeGreaterThanOrEqual(1);
     // Two waves of 6 Pods, the second admitted while the first's 6 addresses were still held: some refusals, no failures.
     expect(churn).toMatchObject({ running: 6, failed: 0, verdict: "clean (0 leaked, 0 missing, 0 duplicates)" });
     expect(churn.admissions).toBeGreaterThanOrEqual(12);
