@@ -98,9 +98,9 @@ const keyOf = (plan: readonly StockItem[]): string => plan.map((i) => `${i.nic}/
 export class ReservationStock {
   private readonly shelves = new Map<string, Shelf>();
   /** What each admission request took, so that a repeat of the call gets the same. */
-  private readonly handed = new Map<string, StockedReservation>();
+  private readonly handed = new Map<string, Made>();
   /** Reservations handed out whose Pod has not been seen yet, with when they were handed out. */
-  private readonly unseen = new Map<StockedReservation, number>();
+  private readonly unseen = new Map<Made, number>();
   private readonly instance: string;
   private seq = 0;
   private closed: boolean;
@@ -122,7 +122,10 @@ export class ReservationStock {
     if (this.closed || plan.length === 0) return undefined;
     const now = this.o.clock.now();
     const again = this.handed.get(request);
-    if (again) return again;
+    // A repeat gets the same, unless what it got is no longer held for it (the first call was
+    // refused after taking it, and gave its addresses back): then it is served afresh.
+    if (again && this.usable(again, now)) return again;
+    this.handed.delete(request);
     const key = keyOf(plan);
     const shelf = this.shelves.get(key) ?? { plan, items: [], lastWanted: now, refilling: false };
     this.shelves.set(key, shelf);
@@ -183,7 +186,7 @@ export class ReservationStock {
   private async collectRefused(now: number): Promise<void> {
     const r = this.o.refused;
     if (!r) return;
-    const due: StockedReservation[] = [];
+    const due: Made[] = [];
     for (const [res, at] of this.unseen) {
       if (r.podWith(res.id) !== undefined || res.expiresAt <= now) this.unseen.delete(res);
       else if (now - at >= r.graceMs) due.push(res);

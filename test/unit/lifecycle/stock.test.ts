@@ -75,6 +75,19 @@ describe("ReservationStock: reservations made ahead of admissions", () => {
     expect(t.stock.take(plan, "other")?.id).not.toBe(first?.id);
   });
 
+  it("serves a repeat afresh when the first call gave back what it took (it was refused after taking it)", async () => {
+    const t = setup();
+    t.stock.take(plan, "warm");
+    await settle();
+    const first = t.stock.take(plan, "req");
+    const a = first?.addresses[0]?.allocation;
+    // What reserveAddresses does with what a refused admission took: released exactly, by token.
+    await t.writer.submit("p", { kind: "release", address: a?.address ?? 0n, token: a?.token ?? 0 });
+    const again = t.stock.take(plan, "req");
+    expect(again?.id).not.toBe(first?.id);
+    expect(again?.addresses[0]?.allocation.address).not.toBe(a?.address);
+  });
+
   it("hands out none with less than the margin of its lifetime left: it is given back instead, and fresh ones are made", async () => {
     const t = setup();
     t.stock.take(plan, "warm");
