@@ -16,11 +16,12 @@ import { isStockReservation, reservationId } from "./reservation-id.js";
  *
  * A stocked reservation is an ordinary pending reservation in each pool's record (no owner,
  * an `s` id), so everything after the admission is unchanged: the Pod's annotation names it,
- * the binder binds it, and if no Pod ever carries it, the collector releases it once it
- * expires (only then: it is exempt from the refused-Pod grace, since its age says nothing
- * about a Pod). Safety rests on three rules:
+ * the binder binds it. One handed to a Pod that never appears is given back by this replica
+ * after the refused-Pod grace (`refused`); the leader's collector leaves stocked ones alone
+ * until they expire (their age says nothing about a Pod), then releases those no Pod
+ * carries. Safety rests on three rules:
  *  - a reservation is handed out at most once (taken from memory, remembered per request so
- *    that the apiserver's repeat of a call gets the same one);
+ *    that the apiserver's repeat of a call gets the same one while it is still held for it);
  *  - it is handed out only while it has `marginMs` of its lifetime left, so that its Pod is
  *    stored (the slowest admission chain after the webhook) before the collector may look
  *    for it;
