@@ -6,12 +6,12 @@
 // this is Spiderpool's own work; what this costs beyond the baseline is the price of being a
 // webhook at all on this control plane.
 import { spawn } from "node:child_process";
+import { createSecureServer, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { AdmissionregistrationV1Api, type KubeConfig } from "@kubernetes/client-node";
-import { createSecureServer, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
 import type { TLSSocket } from "node:tls";
-import type { AddressInfo } from "node:net";
+import { AdmissionregistrationV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { createCA, issueCertificate } from "../certs/pki.js";
 import { diff } from "../webhook/admission/json-patch.js";
 import type { JsonPatchOp } from "../webhook/admission/review.js";
@@ -62,8 +62,16 @@ export async function startFloorWebhook(kc: KubeConfig, id: string, labels: Reco
       // The apiserver adds its timeout as a query (`?timeout=10s`).
       const path = (req.url ?? "").split("?")[0] ?? "";
       answered.set(path, (answered.get(path) ?? 0) + 1);
+      let answer: string;
+      try {
+        answer = floorAnswer(path, Buffer.concat(chunks).toString("utf8"));
+      } catch (err) {
+        res.writeHead(400, { "content-type": "text/plain" });
+        res.end(`not an AdmissionReview: ${(err as Error).message}`);
+        return;
+      }
       res.writeHead(200, { "content-type": "application/json" });
-      res.end(floorAnswer(path, Buffer.concat(chunks).toString("utf8")));
+      res.end(answer);
     });
   });
   const sockets = new Set<TLSSocket>();
