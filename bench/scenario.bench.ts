@@ -11,7 +11,7 @@ import { FULL_CLUSTER, startCluster, stopCluster } from "../local-cluster/cluste
 import { ensureBinariesOrExit } from "../local-cluster/ensure-binaries.js";
 import { applyCrds } from "../local-cluster/kube.js";
 import { adminKubeConfig } from "../local-cluster/kubeconfig.js";
-import { runScenario, type ScenarioKind, type ScenarioResult } from "../local-cluster/scenario.js";
+import { runScenario, SCENARIO_TITLES, type ScenarioKind, type ScenarioResult } from "../local-cluster/scenario.js";
 import { costsTable } from "../local-cluster/scenario-costs.js";
 import { scenarioTable, scenarioTitle } from "../local-cluster/scenario-table.js";
 import { scenarioNodes } from "../local-cluster/scenario-workload.js";
@@ -20,8 +20,11 @@ const deployments = Number(process.argv[2] ?? 100);
 const replicas = Number(process.argv[3] ?? 10);
 const ALL: ScenarioKind[] = ["baseline", "floor", "pool-v4", "pool-dual", "auto", "plenty", "churn"];
 const chosen = (process.argv[4]?.split(",") ?? ALL).map((spec) => {
-  const [kind, settings = ""] = spec.split("@");
-  return { kind: kind as ScenarioKind, settings: Object.fromEntries(settings.split("+").filter(Boolean).map((kv) => kv.split("=", 2) as [string, string])) };
+  const [kind = "", settings = ""] = spec.split("@");
+  const pairs = settings.split("+").filter(Boolean);
+  if (!(kind in SCENARIO_TITLES)) throw new Error(`unknown scenario '${kind}' in '${spec}': use one of ${Object.keys(SCENARIO_TITLES).join(", ")}`);
+  for (const kv of pairs) if (!/^[A-Z0-9_]+=/.test(kv)) throw new Error(`setting '${kv}' in '${spec}' is not NAME=value (e.g. pool-v4@SPIDERPOOL_RESERVATION_STOCK=0)`);
+  return { kind: kind as ScenarioKind, settings: Object.fromEntries(pairs.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])) };
 });
 
 await ensureBinariesOrExit(FULL_CLUSTER);
