@@ -63,9 +63,15 @@ describe("Pod admission", () => {
     expect(ep.status?.current).toMatchObject({ uid: pod.metadata?.uid, reservation: a.reservation, ips: a.ips });
     expect(ep.metadata.ownerReferences?.[0]).toMatchObject({ kind: "Pod", name: "web", uid: pod.metadata?.uid });
     expect(ep.status?.ownerControllerType).toBe("Pod");
+    let seen: string[] = [];
     const events = await waitFor("IPReserved event", async () => {
       const list = await core.listNamespacedEvent({ namespace: ns, fieldSelector: "involvedObject.name=web" });
+      seen = list.items.map((e) => `${e.reason ?? ""}: ${e.message ?? ""}`);
       return list.items.find((e) => e.reason === "IPReserved");
+    }).catch(async (err: unknown) => {
+      // This wait failed twice in full runs and never alone: say what there was, for the next look.
+      const p = (await pools.get("podadm-v4")) as SpiderIPPool;
+      throw new Error(`${(err as Error).message}; events of the Pod: ${JSON.stringify(seen)}; pool record: ${p.status?.allocations ?? "(none)"}; reservation ${a.reservation}`);
     });
     expect(events.message).toContain("eth0 10.70.0.10/24");
   });
