@@ -2,7 +2,7 @@ import { parseCIDR } from "../address/cidr.js";
 import { IPSet } from "../address/ipset.js";
 import type { SpiderIPPool } from "../kinds/ippool.js";
 import { decodeAllocations } from "./codec.js";
-import { type PoolView, saturatingCount } from "./pool-view.js";
+import { buildPoolView, type PoolView, saturatingCount } from "./pool-view.js";
 import type { PoolAllocations } from "./state.js";
 
 export interface PoolUsage {
@@ -32,4 +32,14 @@ function heldSet(family: PoolView["family"], state: PoolAllocations): IPSet {
 export function heldAddresses(pool: SpiderIPPool): IPSet {
   const subnet = parseCIDR(pool.spec.subnet);
   return heldSet(subnet.family, decodeAllocations(pool.status?.allocations, subnet));
+}
+
+/** A pool's allocation record; undefined when the pool is missing or its record (or spec) cannot be read. */
+export function readRecord(pool: SpiderIPPool | undefined): PoolAllocations | undefined {
+  if (!pool) return undefined;
+  try {
+    return decodeAllocations(pool.status?.allocations, buildPoolView(pool).subnet);
+  } catch {
+    return undefined;
+  }
 }

@@ -1,6 +1,5 @@
-import { decodeAllocations } from "../allocation/codec.js";
-import { buildPoolView } from "../allocation/pool-view.js";
-import { findReservation, tokenAt, type PoolAllocations } from "../allocation/state.js";
+import { findReservation, tokenAt } from "../allocation/state.js";
+import { readRecord } from "../allocation/usage.js";
 import { parseAssignedIPs, sameNics, type AssignedIPs } from "../annotations/assigned.js";
 import { ANNO_ASSIGNED_IPS } from "../annotations/keys.js";
 import type { SpiderEndpoint } from "../kinds/endpoint.js";
@@ -242,16 +241,6 @@ const bindable = (pod: PodLike): boolean => !isFinished(pod) && !pod.metadata.de
 
 /** The pools an annotation's addresses come from, each once. */
 const poolsOf = (assigned: AssignedIPs): string[] => [...new Set(recordedAddresses(assigned.ips).map((a) => a.pool))];
-
-/** A pool's allocation record; undefined when the pool is missing or its record cannot be read. */
-function readRecord(pool: SpiderIPPool | undefined): PoolAllocations | undefined {
-  if (!pool) return undefined;
-  try {
-    return decodeAllocations(pool.status?.allocations, buildPoolView(pool).subnet);
-  } catch {
-    return undefined;
-  }
-}
 
 function checkPool(pool: SpiderIPPool | undefined, a: Recorded, reservation: string, recorded: boolean): string | undefined {
   if (!pool) return `pool ${a.pool} does not exist`;

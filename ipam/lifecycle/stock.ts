@@ -3,6 +3,7 @@ import type { Family } from "../address/ip.js";
 import { decodeAllocations } from "../allocation/codec.js";
 import { buildPoolView, type PoolView } from "../allocation/pool-view.js";
 import type { Allocation, PoolResponse } from "../allocation/requests.js";
+import { readRecord } from "../allocation/usage.js";
 import { findReservation } from "../allocation/state.js";
 import type { SpiderIPPool } from "../kinds/ippool.js";
 import type { Allocator, Cache, Clock, Log } from "../ports.js";
@@ -216,7 +217,7 @@ export class ReservationStock {
    */
   private tight(plan: readonly StockItem[]): boolean {
     return plan.some((item) => {
-      const pool = this.o.allocator.latest?.(item.pool) ?? this.o.pools.get(item.pool);
+      const pool = this.freshest(item.pool);
       if (!pool?.status?.totalIPCount) return false;
       return pool.status.totalIPCount - (pool.status.allocatedIPCount ?? 0) < 2 * this.o.size;
     });
@@ -248,6 +249,11 @@ export class ReservationStock {
     return n;
   }
 
+  /** The freshest copy of a pool: what this replica's pool writer last wrote or its cache holds, whichever is newer. */
+  private freshest(name: string): SpiderIPPool | undefined {
+    return this.o.allocator.latest?.(name) ?? this.o.pools.get(name);
+  }
+
   private lifeLeft(m: Made, now: number): boolean {
     return m.expiresAt - now >= this.o.marginMs;
   }
@@ -259,7 +265,7 @@ export class ReservationStock {
 
   /** Whether the freshest copy of `a`'s pool is the one `m` was made in, free to serve, and holds `a` pending under `m`. */
   private stillHeld(m: Made, a: StockedAddress): boolean {
-    const pool = this.o.allocator.latest?.(a.pool) ?? this.o.pools.get(a.pool);
+    const pool = this.freshest(a.pool);
     const made = m.made.get(a.pool);
     if (!pool || pool.metadata.uid !== made?.uid || pool.metadata.generation !== made?.generation || this.o.blocked?.(pool)) return false;
     try {
@@ -278,16 +284,11 @@ export class ReservationStock {
     const now = this.o.clock.now();
     let want = this.o.size - shelf.items.length;
     for (const item of shelf.plan) {
-      const pool = this.o.allocator.latest?.(item.pool) ?? this.o.pools.get(item.pool);
-      if (!pool) return 0;
-      const view = buildPoolView(pool);
-      let cooling = 0;
-      try {
-        for (const c of decodeAllocations(pool.status?.allocations, view.subnet).cooling) if (c.until > now) cooling++;
-      } catch {
-        return 0;
-      }
-      const free = (pool.status?.totalIPCount ?? view.totalIPCount) - (pool.status?.allocatedIPCount ?? 0) - cooling;
+      const pool = this.freshest(item.pool);
+      const state = readRecord(pool);
+      if (!pool || !state) return 0;
+      const cooling = state.cooling.filter((c) => c.until > now).length;
+      const free = (pool.status?.totalIPCount ?? buildPoolView(pool).totalIPCount) - (pool.status?.allocatedIPCount ?? 0) - cooling;
       want = Math.min(want, Math.floor(free / 4), free - 2 * this.o.size);
     }
     return want;
@@ -365,10 +366,5 @@ function compareAddresses(a: Made, b: Made): number {
  * full may wait for them as for any release on its way.
  */
 export function holdsStock(pool: SpiderIPPool | undefined): boolean {
-  if (!pool?.status?.allocations) return false;
-  try {
-    return decodeAllocations(pool.status.allocations, buildPoolView(pool).subnet).pending.some((r) => isStockReservation(r.id));
-  } catch {
-    return false;
-  }
+  return readRecord(pool)?.pending.some((r) => isStockReservation(r.id)) ?? false;
 }
