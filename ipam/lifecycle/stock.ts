@@ -308,8 +308,9 @@ export class ReservationStock {
   private async make(shelf: Shelf, count: number): Promise<void> {
     const expiresAt = this.o.clock.now() + this.o.ttlMs;
     const ids = Array.from({ length: count }, () => reservationId("stock", `${this.instance}/${this.seq++}`));
+    // The copy stillHeld compares with: a cache behind a spec edit would void what was just made.
     const made = new Map(shelf.plan.map((i) => {
-      const p = this.o.pools.get(i.pool);
+      const p = this.freshest(i.pool);
       return [i.pool, { ...(p?.metadata.uid !== undefined ? { uid: p.metadata.uid } : {}), ...(p?.metadata.generation !== undefined ? { generation: p.metadata.generation } : {}) }] as const;
     }));
     const allocate = (id: string, i: StockItem): Promise<PoolResponse | undefined> =>
