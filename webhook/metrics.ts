@@ -92,7 +92,7 @@ export class ControllerMetrics {
 
   readonly stock = new Counter({
     name: "spiderpool_ipam_reservation_stock_counts_total",
-    help: "Reservations made ahead of admissions (made), handed to a Pod's admission (taken), admissions the stock could not serve though it could have (missed), given back unused (released) or found unusable (voided: too old, its pool edited or its record changed).",
+    help: "Reservations made ahead of admissions (made), handed to a Pod's admission (taken), admissions the stock could not serve though it could have (missed), given back unused (released), found unusable (voided: too old, its pool edited or its record changed) or given back after being handed to a Pod never created (refused).",
     labelNames: ["event"] as const,
     registers: [this.registry],
   });
