@@ -29,7 +29,7 @@ export interface AttachmentJournal {
 }
 
 export interface AttachmentRecorderDeps {
-  endpoints: Pick<EndpointStore, "get" | "replaceStatus">;
+  endpoints: Pick<EndpointStore, "get" | "replace">;
   journal: AttachmentJournal;
   clock: Clock;
   log: Log;
@@ -143,7 +143,7 @@ export class AttachmentRecorder {
         if (!ep || !cur) return; // no endpoint: nothing to remember, nothing to forget
         const next = applyAttachmentOp(cur, op);
         if (next === cur) return;
-        await this.d.endpoints.replaceStatus({ ...ep, status: { ...ep.status, current: next } });
+        await this.d.endpoints.replace({ ...ep, status: { ...ep.status, current: next } });
       },
       {
         policy: WRITE_RETRY,

@@ -182,7 +182,7 @@ export class CniService {
         if (!current || !cur || (uid !== undefined && cur.uid !== uid)) return current;
         const next = { ...cur, attachments: change(cur.attachments ?? []), ...(containerID !== undefined ? { containerID } : {}) };
         if (isDeepStrictEqual(next, cur)) return current;
-        return this.d.endpoints.replaceStatus({ ...current, status: { ...current.status, current: next } });
+        return this.d.endpoints.replace({ ...current, status: { ...current.status, current: next } });
       },
       { policy: ATTACHMENT_RETRY, clock: this.d.clock, retryable: (err) => err instanceof ConflictError },
     );

@@ -52,7 +52,8 @@ export interface ObjectStore<T extends { metadata: ObjectMeta }> {
 /** Where pools are read from and written to: allocation state changes through replaceStatus only. */
 export type PoolStore = Pick<ObjectStore<SpiderIPPool>, "get" | "replaceStatus">;
 
-export type EndpointStore = ObjectStore<SpiderEndpoint>;
+/** Endpoints have no status subresource: created with their record, and replaced whole. */
+export type EndpointStore = Omit<ObjectStore<SpiderEndpoint>, "replaceStatus">;
 
 /** Applies requests to pools: the one way allocation state changes. */
 export interface Allocator {

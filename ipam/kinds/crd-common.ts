@@ -45,6 +45,11 @@ export interface CrdDefinition {
   /** The openAPIV3Schema of the whole object (apiVersion/kind/metadata are added). */
   spec?: Schema;
   status?: Schema;
+  /**
+   * Whether `status` is a subresource (the default): written apart from the rest, and
+   * dropped from a create. false for a kind that is all status, written whole in one request.
+   */
+  statusSubresource?: false;
 }
 
 export const str = (description: string, extra: Partial<Schema> = {}): Schema => ({ type: "string", description, ...extra });

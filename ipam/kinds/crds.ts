@@ -39,7 +39,7 @@ export function customResourceDefinition(def: CrdDefinition): Record<string, unk
           name: VERSION,
           served: true,
           storage: true,
-          subresources: { status: {} },
+          ...(def.statusSubresource === false ? {} : { subresources: { status: {} } }),
           additionalPrinterColumns: [...def.printerColumns, { name: "AGE", type: "date", jsonPath: ".metadata.creationTimestamp" }],
           ...(def.selectableFields ? { selectableFields: def.selectableFields.map((jsonPath) => ({ jsonPath })) } : {}),
           schema: { openAPIV3Schema: { type: "object", ...(required ? { required } : {}), properties } },

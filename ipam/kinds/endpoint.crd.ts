@@ -64,4 +64,8 @@ export const endpointCrd: CrdDefinition = {
   // Each agent watches only its node's endpoints: fieldSelector=status.current.node=<node>.
   selectableFields: [ENDPOINT_NODE_FIELD],
   status: { type: "object", properties: statusProperties },
+  // All status and one per Pod: a status subresource would drop the record from the create
+  // and cost every Pod a second write (the agents, which may write only their node's
+  // endpoints, record attachments in the same object either way).
+  statusSubresource: false,
 };

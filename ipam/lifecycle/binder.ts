@@ -150,7 +150,7 @@ export class Binder {
     const current = ep.status?.current;
     if (!current || current.uid !== pod.metadata.uid || current.reservation !== assigned.reservation || !sameNics(current.ips, assigned.ips)) return false;
     const node = pod.spec?.nodeName;
-    if (node && current.node !== node) await this.d.endpointStore.replaceStatus({ ...ep, status: { ...ep.status, current: { ...current, node } } });
+    if (node && current.node !== node) await this.d.endpointStore.replace({ ...ep, status: { ...ep.status, current: { ...current, node } } });
     return true;
   }
 
@@ -161,14 +161,12 @@ export class Binder {
       // An earlier Pod of this name held other addresses: release them before recording these.
       this.d.onRelease?.("replaced", await releaseRecordedAddresses(this.d.allocator, ep), ep);
     }
-    // Status is a subresource: the object is written first, then its status.
-    const target = ep
-      ? await this.d.endpointStore.replace({ ...ep, metadata: { ...ep.metadata, ownerReferences: desired.metadata.ownerReferences, finalizers: [ENDPOINT_FINALIZER] } })
-      : await this.d.endpointStore.create(desired);
     // Attachments the agent recorded stay (late allocation adds a NIC to a live Pod).
     const attachments = current && current.uid === pod.metadata.uid ? current.attachments : undefined;
     const status = attachments && desired.status?.current ? { ...desired.status, current: { ...desired.status.current, attachments } } : desired.status;
-    await this.d.endpointStore.replaceStatus({ ...target, status });
+    // One write: the endpoint has no status subresource.
+    if (ep) await this.d.endpointStore.replace({ ...ep, metadata: { ...ep.metadata, ownerReferences: desired.metadata.ownerReferences, finalizers: [ENDPOINT_FINALIZER] }, status });
+    else await this.d.endpointStore.create(desired);
     await this.bindInPools(pod, assigned, poolsOf(assigned));
   }
 

@@ -12,9 +12,12 @@ const keyOf = (name: string, namespace?: string): string => `${namespace ?? ""}/
  * An in-memory apiserver for one kind: resourceVersions, compare-and-swap on every write,
  * uid and resourceVersion preconditions on delete. `beforeWrite` lets a test act as another
  * writer (or fail a write) just before a write lands. Objects handed out are JSON copies, as the
- * apiserver's are.
+ * apiserver's are. `statusSubresource: false` is a kind written whole (SpiderEndpoint): replace
+ * writes its status too, and there is no status to write apart.
  */
 export class FakeStore<T extends Obj> implements ObjectStore<T> {
+  constructor(private readonly kind: { statusSubresource?: false } = {}) {}
+
   private readonly objects = new Map<string, T>();
   private rv = 0;
   private uid = 0;
@@ -86,13 +89,16 @@ export class FakeStore<T extends Obj> implements ObjectStore<T> {
     return Promise.resolve(copy(stored));
   }
 
-  /** Spec and metadata; the stored status stays (status is a subresource). */
+  /** Spec and metadata; the stored status stays where status is a subresource. */
   replace(obj: T): Promise<T> {
+    if (this.kind.statusSubresource === false) return this.swap("replace", obj, (_current, next) => next);
     return this.swap("replace", obj, (current, next) => ({ ...next, status: (current as { status?: unknown }).status }));
   }
 
   /** Status only; the stored spec and metadata stay. */
   replaceStatus(obj: T): Promise<T> {
+    // As the apiserver answers for a kind without the subresource.
+    if (this.kind.statusSubresource === false) return Promise.reject(new Error(`404: ${obj.metadata.name ?? ""} has no status subresource`));
     return this.swap("replaceStatus", obj, (current, next) => ({ ...current, status: (next as { status?: unknown }).status }));
   }
 

@@ -88,7 +88,9 @@ describe("the chart's RBAC and the agents' node restriction", () => {
         expect({ ...attrs, verb, allowed: await allowed("agent", { ...attrs, verb }) }).toEqual({ ...attrs, verb, allowed: false });
       }
     }
-    expect(await allowed("agent", sp("spiderendpoints", "update", { subresource: "status", namespace: ns }))).toBe(true);
+    // SpiderEndpoints have no status subresource: the agent records attachments by updating the object.
+    expect(await allowed("agent", sp("spiderendpoints", "update", { namespace: ns }))).toBe(true);
+    expect(await allowed("agent", sp("spiderendpoints", "create", { namespace: ns }))).toBe(false);
   });
 
   it("SubjectAccessReview: what reclamation, application pools, the CNI fast path and the coordinator need is granted, and no more", async () => {
@@ -154,8 +156,13 @@ describe("the chart's RBAC and the agents' node restriction", () => {
      */
     const endpointOn = async (name: string, node: string | undefined): Promise<SpiderEndpoint> => {
       const pod = await createPod(kc, ns, podSpec(name));
-      const created = await admin().create({ apiVersion: API_VERSION, kind: "SpiderEndpoint", metadata: { name, namespace: ns } });
-      return admin().replaceStatus({ ...created, status: { current: { uid: pod.metadata?.uid ?? "", ...(node ? { node } : {}), ips: [{ interface: "eth0", ipv4: "10.95.0.11/24", ipv4Pool: `rbac-${id}` }] } } });
+      // Created with its record in one request, as the binder does (no status subresource).
+      return admin().create({
+        apiVersion: API_VERSION,
+        kind: "SpiderEndpoint",
+        metadata: { name, namespace: ns },
+        status: { current: { uid: pod.metadata?.uid ?? "", ...(node ? { node } : {}), ips: [{ interface: "eth0", ipv4: "10.95.0.11/24", ipv4Pool: `rbac-${id}` }] } },
+      });
     };
     const attach = (ep: SpiderEndpoint, extra: object = {}): SpiderEndpoint => {
       const current = ep.status?.current as NonNullable<NonNullable<SpiderEndpoint["status"]>["current"]>;
@@ -165,7 +172,7 @@ describe("the chart's RBAC and the agents' node restriction", () => {
     it("refuses an attachment written on another node's endpoint, and its deletion", async () => {
       const theirs = await endpointOn(`theirs-${id}`, nodes[1]);
       const refused = await waitFor("the policy to refuse", async () => {
-        const r = await statusOf(asAgent(asAgentOfA).replaceStatus(attach((await admin().get(theirs.metadata.name ?? "", ns)) as SpiderEndpoint)));
+        const r = await statusOf(asAgent(asAgentOfA).replace(attach((await admin().get(theirs.metadata.name ?? "", ns)) as SpiderEndpoint)));
         return r.code !== 0 ? r : undefined;
       });
       expect(refused.code).toBe(403);
@@ -179,9 +186,9 @@ describe("the chart's RBAC and the agents' node restriction", () => {
 
     it("lets it record on its own node's endpoint, but not move that endpoint to another node", async () => {
       const mine = await endpointOn(`mine-${id}`, nodes[0]);
-      const written = await asAgent(asAgentOfA).replaceStatus(attach(mine));
+      const written = await asAgent(asAgentOfA).replace(attach(mine));
       expect(written.status?.current?.attachments).toHaveLength(1);
-      const moved = await statusOf(asAgent(asAgentOfA).replaceStatus(attach(written, { node: nodes[1] })));
+      const moved = await statusOf(asAgent(asAgentOfA).replace(attach(written, { node: nodes[1] })));
       expect(moved.code).toBe(403);
       expect(moved.message).toContain(`may not move SpiderEndpoint ${ns}/mine-${id} to node ${nodes[1]}`);
     });
@@ -189,7 +196,7 @@ describe("the chart's RBAC and the agents' node restriction", () => {
     it("refuses the agent's writes when its token names no node", async () => {
       const ep = await endpointOn(`unbound-${id}`, nodes[0]);
       const token = await serviceAccountToken(kc, tc.namespace, tc.identities?.agent.serviceAccount ?? "");
-      const r = await statusOf(asAgent(tokenKubeConfig(kc, token)).replaceStatus(attach(ep)));
+      const r = await statusOf(asAgent(tokenKubeConfig(kc, token)).replace(attach(ep)));
       expect(r.code).toBe(403);
       expect(r.message).toContain("must authenticate with a token bound to its Pod or Node");
     });

@@ -11,12 +11,12 @@ import { add, failure, recorderOver, setup } from "./fixtures.js";
 import { CNI_ERROR_CODES } from "../../../cni/protocol.js";
 
 /** Holds the store's status writes until released: an apiserver that is slow to answer. */
-function holdWrites(endpoints: { replaceStatus: (o: SpiderEndpoint) => Promise<SpiderEndpoint> }) {
+function holdWrites(endpoints: { replace: (o: SpiderEndpoint) => Promise<SpiderEndpoint> }) {
   let release: () => void = () => undefined;
   const gate = new Promise<void>((r) => (release = r));
-  const write = endpoints.replaceStatus.bind(endpoints);
+  const write = endpoints.replace.bind(endpoints);
   let held = 0;
-  endpoints.replaceStatus = async (obj) => {
+  endpoints.replace = async (obj) => {
     held++;
     await gate;
     return write(obj);
@@ -86,7 +86,7 @@ describe("the ADD path", () => {
     await t.service.check(add());
     // A new agent over the same journal and the same apiserver.
     const store = t.endpoints;
-    delete (store as Partial<typeof store>).replaceStatus; // back to the store's own method
+    delete (store as Partial<typeof store>).replace; // back to the store's own method
     const next = recorderOver(store, t.clock, t.journalPath);
     expect(next.recorder.replay()).toBe(1);
     await next.recorder.idle();

@@ -24,11 +24,11 @@ describe("the attachment journal file", () => {
   });
 
   it("is compacted to the pending ops once it grows past 1024 while writes are still pending", async () => {
-    const endpoints = new FakeStore<SpiderEndpoint>();
+    const endpoints = new FakeStore<SpiderEndpoint>({ statusSubresource: false });
     for (const name of ["slow", "fast"]) endpoints.seed({ metadata: { name, namespace: "app" }, status: { current: { uid: "u1", ips: [] } } });
-    const write = endpoints.replaceStatus.bind(endpoints);
+    const write = endpoints.replace.bind(endpoints);
     // The apiserver never answers for "slow": its op stays pending throughout.
-    endpoints.replaceStatus = (obj) => (obj.metadata.name === "slow" ? new Promise(() => undefined) : write(obj));
+    endpoints.replace = (obj) => (obj.metadata.name === "slow" ? new Promise(() => undefined) : write(obj));
     const journal = fileJournal(path(), new RecordingLog());
     const recorder = new AttachmentRecorder({ endpoints, journal, clock: new FakeClock(), log: new RecordingLog(), defer: (fn) => setImmediate(fn) });
     void recorder.record(op("slow", "s1"));

@@ -20,7 +20,7 @@ describe("CNI GC never releases the endpoint of a Pod re-created meanwhile", () 
   async function setup() {
     const pools = new FakeStore<SpiderIPPool>();
     pools.seed(pool("p"));
-    const endpoints = new FakeStore<SpiderEndpoint>();
+    const endpoints = new FakeStore<SpiderEndpoint>({ statusSubresource: false });
     const { writer, clock } = writerOver(pools);
     const take = async (id: string): Promise<AssignedIPs> => {
       const got = await writer.submit("p", { kind: "allocate", interface: "eth0", reservation: reservation(id, clock) });
@@ -57,7 +57,7 @@ describe("CNI GC never releases the endpoint of a Pod re-created meanwhile", () 
     // The controller re-binds the name to the new Pod after the agent listed the old endpoint.
     let swapped = false;
     t.endpoints.beforeWrite = (op) => {
-      if (swapped || op !== "replaceStatus") return;
+      if (swapped || op !== "replace") return;
       swapped = true;
       const current = t.endpoints.peek("web-0", "app") as SpiderEndpoint;
       const fresh = endpointFor(t.newPod, t.newAssigned);

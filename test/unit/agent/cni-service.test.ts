@@ -34,7 +34,7 @@ describe("CniService over fake ports", () => {
     const ep = t.record();
     const current = ep.status?.current;
     if (!current) throw new Error("no status");
-    await t.endpoints.replaceStatus({ ...ep, status: { ...ep.status, current: { ...current, ips: [{ ...current.ips[0], interface: "eth0", ipv4: "10.6.0.99/24" }] } } });
+    await t.endpoints.replace({ ...ep, status: { ...ep.status, current: { ...current, ips: [{ ...current.ips[0], interface: "eth0", ipv4: "10.6.0.99/24" }] } } });
     const err = await failure(t.service.add(add()));
     expect(err.code).toBe(CNI_ERROR_CODES.RECORD_MISMATCH);
     expect(t.clock.slept).toEqual([]);
@@ -67,7 +67,7 @@ describe("CniService over fake ports", () => {
         const assigned = { ...t.assigned, ips: [...t.assigned.ips, net1] };
         t.pod.metadata.annotations = { "ipam.spidernet.io/assigned-ips": formatAssignedIPs(assigned) };
         const ep = t.endpoints.peek("web-0", "app") as SpiderEndpoint;
-        return t.endpoints.replaceStatus({ ...ep, status: endpointFor(t.pod, assigned).status }).then(() => undefined);
+        return t.endpoints.replace({ ...ep, status: endpointFor(t.pod, assigned).status }).then(() => undefined);
       },
     });
     t.record();

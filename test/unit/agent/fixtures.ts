@@ -28,7 +28,7 @@ export function recorderOver(endpoints: FakeStore<SpiderEndpoint>, clock = new F
 export async function setup(over: Partial<CniServiceDeps> = {}) {
   const pools = new FakeStore<SpiderIPPool>();
   pools.seed(pool("p"));
-  const endpoints = new FakeStore<SpiderEndpoint>();
+  const endpoints = new FakeStore<SpiderEndpoint>({ statusSubresource: false });
   const { writer, clock } = writerOver(pools);
   const got = await writer.submit("p", { kind: "allocate", interface: "eth0", reservation: reservation("r1", clock) });
   if (!got.ok || got.kind !== "allocate") throw new Error("allocation failed");

@@ -21,7 +21,7 @@ interface Recorded {
 async function setup(poolCache?: (store: FakeStore<SpiderIPPool>) => Cache<SpiderIPPool>) {
   const pools = new FakeStore<SpiderIPPool>();
   pools.seed(pool("p"));
-  const endpoints = new FakeStore<SpiderEndpoint>();
+  const endpoints = new FakeStore<SpiderEndpoint>({ statusSubresource: false });
   const pods = listCache<PodLike>();
   const events: Recorded[] = [];
   const event: EventRecorder = (_s, type, reason, message) => {
@@ -80,6 +80,22 @@ describe("Binder over fake ports", () => {
     // Bound: no longer pending, so the expired-reservation collector will not take it.
     expect(t.pools.peek("p")?.status?.allocations).not.toContain("r1");
     expect(heldIn(t.pools, "p")).toEqual(["10.6.0.10"]);
+  });
+
+  it("writes a new Pod's endpoint once, its record included, and a re-bound name's once", async () => {
+    const t = await setup();
+    const sts = [{ apiVersion: "apps/v1", kind: "StatefulSet", name: "db", uid: "sts-uid", controller: true }];
+    t.addPod("db-0", await t.reserve("r1")).metadata.ownerReferences = sts;
+    await t.binder.reconcile("app/db-0");
+    expect(t.endpoints.writes).toEqual([{ op: "create", key: "app/db-0" }]);
+    expect(t.endpoints.peek("db-0", "app")?.status?.current).toMatchObject({ uid: "uid-db-0", reservation: "r1" });
+    // The StatefulSet's next Pod of that name, with another reservation: its kept endpoint is rewritten in one request.
+    t.pods.items.length = 0;
+    t.addPod("db-0", await t.reserve("r2"), "uid-db-0-again").metadata.ownerReferences = sts;
+    t.endpoints.writes.length = 0;
+    await t.binder.reconcile("app/db-0");
+    expect(t.endpoints.writes).toEqual([{ op: "replace", key: "app/db-0" }]);
+    expect(t.endpoints.peek("db-0", "app")?.status?.current).toMatchObject({ uid: "uid-db-0-again", reservation: "r2" });
   });
 
   it("finishes a bind whose pool write failed after the endpoint was written", async () => {
