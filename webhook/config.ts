@@ -62,6 +62,8 @@ export interface ControllerConfig {
     readonly refusedPodGraceMs: number;
     /** Reservations each replica keeps made ahead per combination of pools (ipam/lifecycle/stock.ts); 0: none. */
     readonly reservationStock: number;
+    /** How long a new Pod's binding waits for the scheduler to place it (ipam/lifecycle/binder.ts); 0: at once. */
+    readonly bindWaitForNodeMs: number;
     /** The network of every Pod's eth0 unless the Pod names one (docs/multus.md). */
     readonly primaryNetwork: PrimaryNetwork;
     /** NICs one Pod may have; more are refused. */
@@ -125,6 +127,7 @@ export const SETTINGS = {
   agentAudience: { flag: "agent-audience", env: "SPIDERPOOL_AGENT_AUDIENCE", kind: "string", default: "spiderpool", help: "audience the agents' service account tokens are issued for; late allocation refuses tokens for any other audience" },
   refusedPodGraceMs: { flag: "refused-pod-grace-ms", env: "SPIDERPOOL_REFUSED_POD_GRACE_MS", kind: "int", default: "10000", help: "after this long, a reservation whose Pod a live read does not find (refused after the webhook: quota, policy, name taken) is released; longer than the slowest admission chain after the webhook" },
   reservationStock: { flag: "reservation-stock", env: "SPIDERPOOL_RESERVATION_STOCK", kind: "int", default: "16", help: "reservations each replica makes ahead, per combination of pools that unnamed Pods draw from, so that their admissions write no pool (at most a quarter of a pool's free addresses; given back after 10 s without such a Pod); 0 makes every admission write its pools" },
+  bindWaitForNodeMs: { flag: "bind-wait-for-node-ms", env: "SPIDERPOOL_BIND_WAIT_FOR_NODE_MS", kind: "int", default: "3000", help: "how long a new Pod's binding waits for the scheduler to place it, so that its SpiderEndpoint is written once, with its node, instead of twice (a Pod still unplaced then is bound without a node, and never while its reservation has less than twice this left to live); 0 binds at once" },
   agentUsers: { flag: "agent-users", env: "SPIDERPOOL_AGENT_USERS", kind: "list", help: "users allowed to ask for late allocation; default: the agents' service account system:serviceaccount:<namespace>:spiderpool-agent" },
   primaryNetwork: { flag: "primary-network", env: "SPIDERPOOL_PRIMARY_NETWORK", kind: "string", default: "spiderpool", help: "the network of every Pod's eth0 unless it names one: spiderpool (its IPAM is Spiderpool), other (another plugin's, e.g. Calico; eth0 is never Spiderpool's) or namespace/name of the NetworkAttachmentDefinition Multus uses as its cluster network" },
   maxNicsPerPod: { flag: "max-nics-per-pod", env: "SPIDERPOOL_MAX_NICS_PER_POD", kind: "int", default: "16", help: "network interfaces one Pod may have; a Pod with more is refused" },
@@ -178,6 +181,7 @@ export function parseControllerConfig(env: Readonly<Record<string, string | unde
       agentAudience: v.agentAudience,
       refusedPodGraceMs: v.refusedPodGraceMs,
       reservationStock: v.reservationStock,
+      bindWaitForNodeMs: v.bindWaitForNodeMs,
       primaryNetwork: parsePrimaryNetwork(v.primaryNetwork) ?? "spiderpool",
       maxNics: v.maxNicsPerPod,
       autoPoolMaxIPs: v.autoPoolMaxIPs,

@@ -251,6 +251,7 @@ function leaderTasks(s: Shared, a: ReturnType<typeof allocation>, recovery: Pool
     },
     statefulSets: i.applications.StatefulSet,
     statefulSetsSticky: () => s.cluster().enableStatefulSet,
+    bindWaitForNodeMs: s.config.ipam.bindWaitForNodeMs,
   });
   const binding = new PodBinding({
     pods: i.pods,

@@ -40,6 +40,11 @@ export interface BinderDeps {
   statefulSets?: Cache<Workload>;
   /** enableStatefulSet of the cluster configuration: whether StatefulSet addresses stick. */
   statefulSetsSticky?: () => boolean;
+  /**
+   * How long a new Pod's binding waits for the scheduler to place it, so that its endpoint
+   * is written once, with its node, instead of written and then given its node (0: at once).
+   */
+  bindWaitForNodeMs?: number;
 }
 
 type Recorded = ReturnType<typeof recordedAddresses>[number];
@@ -61,6 +66,11 @@ export interface BinderOutcome {
  * live read of the owner, matched on uid, right before the release.
  */
 export class Binder {
+  /** Pods waiting for the scheduler before their first binding: since when (by uid, so another Pod of the name waits afresh). */
+  private readonly unplacedSince = new Map<string, { uid: string; since: number }>();
+  /** Entries whose Pod was never looked at again (leadership moved on) are dropped when the map outgrows this. */
+  private pruneAt = 1024;
+
   constructor(private readonly d: BinderDeps) {}
 
   async reconcile(key: string): Promise<BinderOutcome> {
@@ -74,9 +84,61 @@ export class Binder {
       if (outcome !== "kept") return typeof outcome === "number" ? { requeueAfterMs: outcome } : {};
     }
     // A Pod on a node that is gone is not bound (reclamation judged it above).
-    if (!pod || !bindable(pod) || nodeGone) return {};
+    if (!pod || !bindable(pod) || nodeGone) {
+      this.unplacedSince.delete(key);
+      return {};
+    }
+    const wait = this.waitForNode(key, pod, ep);
+    if (wait > 0) return { requeueAfterMs: wait };
     await this.bindPod(key, pod, ep);
     return {};
+  }
+
+  /**
+   * How much longer a new Pod's first binding waits for the scheduler (0: bind now). The
+   * scheduler usually places a Pod within a second of its creation, and an endpoint written
+   * before that must be written again for its node: waiting a little saves a write per Pod.
+   * Never while the reservation could expire unbound: with less than twice the wait left to
+   * live (or its record unreadable) the Pod is bound at once, placed or not.
+   */
+  private waitForNode(key: string, pod: PodLike, ep: SpiderEndpoint | undefined): number {
+    const limit = this.d.bindWaitForNodeMs ?? 0;
+    const uid = pod.metadata.uid ?? "";
+    if (limit <= 0 || pod.spec?.nodeName || ep?.status?.current?.uid === uid) {
+      this.unplacedSince.delete(key);
+      return 0;
+    }
+    const now = this.d.clock.now();
+    let seen = this.unplacedSince.get(key);
+    if (seen?.uid !== uid) {
+      seen = { uid, since: now };
+      this.unplacedSince.set(key, seen);
+      if (this.unplacedSince.size > this.pruneAt) {
+        for (const [k, v] of this.unplacedSince) if (v.since + limit <= now) this.unplacedSince.delete(k);
+        this.pruneAt = Math.max(1024, 2 * this.unplacedSince.size);
+      }
+    }
+    const left = seen.since + limit - now;
+    if (left <= 0 || !this.livesPast(pod, now + 2 * limit)) {
+      this.unplacedSince.delete(key);
+      return 0;
+    }
+    return left;
+  }
+
+  /** Whether the Pod's reservation is pending in each of its pools until at least `at`. */
+  private livesPast(pod: PodLike, at: number): boolean {
+    let assigned: AssignedIPs;
+    try {
+      assigned = parseAssignedIPs(pod.metadata.annotations?.[ANNO_ASSIGNED_IPS] ?? "");
+    } catch {
+      return false; // bindPod reports it
+    }
+    return poolsOf(assigned).every((name) => {
+      const state = readRecord(this.d.allocator.latest?.(name) ?? this.d.pools.get(name));
+      const r = state && findReservation(state, assigned.reservation);
+      return r !== undefined && r.expiresAt >= at;
+    });
   }
 
   /** Whether the Pod's node is gone: its deletion was seen, the cache lacks it and a live read confirms. */

@@ -98,6 +98,65 @@ describe("Binder over fake ports", () => {
     expect(t.endpoints.peek("db-0", "app")?.status?.current).toMatchObject({ uid: "uid-db-0-again", reservation: "r2" });
   });
 
+  describe("a Pod the scheduler has not placed yet", () => {
+    it("is bound once placed, its endpoint written once with its node", async () => {
+      const t = await setup();
+      t.deps.bindWaitForNodeMs = 3000;
+      const pod = t.addPod("web-0", await t.reserve("r1"));
+      pod.spec = {};
+      t.clock.advance(1000);
+      expect(await t.binder.reconcile("app/web-0")).toEqual({ requeueAfterMs: 3000 });
+      expect(t.endpoints.writes).toEqual([]);
+      t.clock.advance(1000);
+      expect(await t.binder.reconcile("app/web-0")).toEqual({ requeueAfterMs: 2000 });
+      pod.spec = { nodeName: "n1" };
+      expect(await t.binder.reconcile("app/web-0")).toEqual({});
+      expect(t.endpoints.writes).toEqual([{ op: "create", key: "app/web-0" }]);
+      expect(t.endpoints.peek("web-0", "app")?.status?.current).toMatchObject({ uid: "uid-web-0", node: "n1", reservation: "r1" });
+      expect(t.pools.peek("p")?.status?.allocations).not.toContain("r1");
+    });
+
+    it("is bound without a node once the wait is over, and its node recorded when it comes", async () => {
+      const t = await setup();
+      t.deps.bindWaitForNodeMs = 3000;
+      const pod = t.addPod("web-0", await t.reserve("r1"));
+      pod.spec = {};
+      expect(await t.binder.reconcile("app/web-0")).toEqual({ requeueAfterMs: 3000 });
+      t.clock.advance(3000);
+      await t.binder.reconcile("app/web-0");
+      expect(t.endpoints.peek("web-0", "app")?.status?.current?.node).toBeUndefined();
+      expect(t.pools.peek("p")?.status?.allocations).not.toContain("r1");
+      pod.spec = { nodeName: "n1" };
+      await t.binder.reconcile("app/web-0");
+      expect(t.endpoints.peek("web-0", "app")?.status?.current?.node).toBe("n1");
+      expect(t.endpoints.writes.map((w) => w.op)).toEqual(["create", "replace"]);
+    });
+
+    it("is bound at once when its reservation would expire within twice the wait", async () => {
+      const t = await setup();
+      t.deps.bindWaitForNodeMs = 3000;
+      const pod = t.addPod("web-0", await t.reserve("r1"));
+      pod.spec = {};
+      // The fixture's reservations live 60 s: 5 s left.
+      t.clock.advance(55_000);
+      expect(await t.binder.reconcile("app/web-0")).toEqual({});
+      expect(t.endpoints.peek("web-0", "app")?.status?.current?.reservation).toBe("r1");
+      expect(t.pools.peek("p")?.status?.allocations).not.toContain("r1");
+    });
+
+    it("waits afresh for another Pod of the same name", async () => {
+      const t = await setup();
+      t.deps.bindWaitForNodeMs = 3000;
+      t.addPod("web-0", await t.reserve("r1")).spec = {};
+      await t.binder.reconcile("app/web-0");
+      t.clock.advance(2500);
+      t.pods.items.length = 0;
+      await t.binder.reconcile("app/web-0");
+      t.addPod("web-0", await t.reserve("r2"), "uid-web-0-again").spec = {};
+      expect(await t.binder.reconcile("app/web-0")).toEqual({ requeueAfterMs: 3000 });
+    });
+  });
+
   it("finishes a bind whose pool write failed after the endpoint was written", async () => {
     const t = await setup();
     const assigned = await t.reserve("r1");
