@@ -20,6 +20,8 @@ export class AttachmentSpool {
     private readonly log: Log,
     /** A note larger than this is dropped unread (notes are a few hundred bytes). */
     private readonly maxNoteBytes = 64 * 1024,
+    /** Each note of an ADD read: one the plugin answered from an answer file (a metric). */
+    private readonly onAnswered?: () => void,
   ) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
@@ -47,8 +49,10 @@ export class AttachmentSpool {
         continue; // drained by an overlapping call
       }
       const op = parseOp(text.trim());
-      if (op?.op === "add") void this.recorder.record(op);
-      else this.log.warn({ spool: path, text: text.slice(0, 200) }, "dropping an unreadable attachment note");
+      if (op?.op === "add") {
+        void this.recorder.record(op);
+        this.onAnswered?.();
+      } else this.log.warn({ spool: path, text: text.slice(0, 200) }, "dropping an unreadable attachment note");
       rmSync(path, { force: true });
     }
     return names.length;

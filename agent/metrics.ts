@@ -23,6 +23,12 @@ export class AgentMetrics {
     registers: [this.registry],
   });
 
+  readonly answerFileAdds = new Counter({
+    name: "spiderpool_agent_answer_file_adds_total",
+    help: "ADDs the plugin answered from an answer file, with no request on the socket (counted from the notes it leaves the agent); spiderpool_agent_cni_requests_total counts the others.",
+    registers: [this.registry],
+  });
+
   readonly recordLooks = new Counter({
     name: "spiderpool_agent_endpoint_lookups_total",
     help: "Where ADD and CHECK looked for a Pod's SpiderEndpoint: its informer (no round trip) or the apiserver (a miss, a stale copy, or a wait).",

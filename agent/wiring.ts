@@ -82,8 +82,8 @@ function startAgentInformers(kc: KubeConfig, config: AgentConfig, log: Logger) {
 type AgentInformers = ReturnType<typeof startAgentInformers>;
 
 /** ADD's fast path (docs/cni.md): answer files the plugin reads, notes it leaves in the spool. */
-function startFastPath(config: AgentConfig, i: AgentInformers, attachments: AttachmentRecorder, log: Logger): { spool: AttachmentSpool; answerFiles: AnswerFiles } {
-  const spool = new AttachmentSpool(`${config.socketPath}${SPOOL_DIR_SUFFIX}`, attachments, log, config.maxBodyBytes);
+function startFastPath(config: AgentConfig, i: AgentInformers, attachments: AttachmentRecorder, metrics: AgentMetrics, log: Logger): { spool: AttachmentSpool; answerFiles: AnswerFiles } {
+  const spool = new AttachmentSpool(`${config.socketPath}${SPOOL_DIR_SUFFIX}`, attachments, log, config.maxBodyBytes, () => metrics.answerFileAdds.inc());
   const answerFiles = new AnswerFiles({ dir: `${config.socketPath}${ANSWERS_DIR_SUFFIX}`, nodeName: config.nodeName, pods: i.pods, endpoints: i.endpointCache, log });
   for (const informer of [i.pods, i.endpointCache] as const) {
     for (const event of ["add", "update", "delete"] as const) {
@@ -123,7 +123,7 @@ export async function startAgent(config: AgentConfig, opts: { kubeConfig?: KubeC
     onPending: (n) => metrics.attachmentWritesPending.set(n),
   });
   attachments.replay();
-  const { spool, answerFiles } = startFastPath(config, i, attachments, log);
+  const { spool, answerFiles } = startFastPath(config, i, attachments, metrics, log);
 
   const writer = new PoolWriter({ store: poolApi, cached: (n) => pools.get(n), reserved: reservedFrom(() => reserved.list(), log), clock: systemClock, coolDownMs: config.coolDownMs, log });
   const late = config.controllerUrl ? startLateAllocation(config, log) : undefined;

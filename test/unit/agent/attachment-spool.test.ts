@@ -25,3 +25,14 @@ it("drops a note larger than its limit unread and records the others", () => {
   expect(existsSync(join(dir, "2-b.json"))).toBe(false);
   expect(log.lines.filter((l) => l.level === "warn").map((l) => l.message)).toEqual(["dropping an attachment note larger than the limit, unread"]);
 });
+
+it("counts each ADD the plugin answered from an answer file, once, and nothing it could not read", () => {
+  let answered = 0;
+  const spool = new AttachmentSpool(dir, { record: () => Promise.resolve() }, new RecordingLog(), 1024, () => answered++);
+  writeFileSync(join(dir, "1-a.json"), note("c1"));
+  writeFileSync(join(dir, "2-b.json"), "not a note");
+  writeFileSync(join(dir, "3-c.json"), note("c2"));
+  spool.drain();
+  spool.drain();
+  expect(answered).toBe(2);
+});
