@@ -109,21 +109,24 @@ export class Binder {
       return 0;
     }
     const now = this.d.clock.now();
-    let seen = this.unplacedSince.get(key);
-    if (seen?.uid !== uid) {
-      seen = { uid, since: now };
-      this.unplacedSince.set(key, seen);
-      if (this.unplacedSince.size > this.pruneAt) {
-        for (const [k, v] of this.unplacedSince) if (v.since + limit <= now) this.unplacedSince.delete(k);
-        this.pruneAt = Math.max(1024, 2 * this.unplacedSince.size);
-      }
-    }
-    const left = seen.since + limit - now;
+    const left = this.waitingSince(key, uid, now, limit) + limit - now;
     if (left <= 0 || !this.livesPast(pod, now + 2 * limit)) {
       this.unplacedSince.delete(key);
       return 0;
     }
     return left;
+  }
+
+  /** When this Pod (by uid) began to wait for its node: now, for one not seen waiting before. */
+  private waitingSince(key: string, uid: string, now: number, limit: number): number {
+    const seen = this.unplacedSince.get(key);
+    if (seen?.uid === uid) return seen.since;
+    this.unplacedSince.set(key, { uid, since: now });
+    if (this.unplacedSince.size > this.pruneAt) {
+      for (const [k, v] of this.unplacedSince) if (v.since + limit <= now) this.unplacedSince.delete(k);
+      this.pruneAt = Math.max(1024, 2 * this.unplacedSince.size);
+    }
+    return now;
   }
 
   /** Whether the Pod's reservation is pending in each of its pools until at least `at`. */

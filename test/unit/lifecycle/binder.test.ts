@@ -99,11 +99,18 @@ describe("Binder over fake ports", () => {
   });
 
   describe("a Pod the scheduler has not placed yet", () => {
-    it("is bound once placed, its endpoint written once with its node", async () => {
+    /** A binder that waits 3 s for the scheduler, and an unplaced Pod web-0 with reservation r1. */
+    async function unplaced() {
       const t = await setup();
       t.deps.bindWaitForNodeMs = 3000;
       const pod = t.addPod("web-0", await t.reserve("r1"));
       pod.spec = {};
+      return { ...t, pod };
+    }
+
+    it("is bound once placed, its endpoint written once with its node", async () => {
+      const t = await unplaced();
+      const { pod } = t;
       t.clock.advance(1000);
       expect(await t.binder.reconcile("app/web-0")).toEqual({ requeueAfterMs: 3000 });
       expect(t.endpoints.writes).toEqual([]);
@@ -117,10 +124,8 @@ describe("Binder over fake ports", () => {
     });
 
     it("is bound without a node once the wait is over, and its node recorded when it comes", async () => {
-      const t = await setup();
-      t.deps.bindWaitForNodeMs = 3000;
-      const pod = t.addPod("web-0", await t.reserve("r1"));
-      pod.spec = {};
+      const t = await unplaced();
+      const { pod } = t;
       expect(await t.binder.reconcile("app/web-0")).toEqual({ requeueAfterMs: 3000 });
       t.clock.advance(3000);
       await t.binder.reconcile("app/web-0");
@@ -133,10 +138,7 @@ describe("Binder over fake ports", () => {
     });
 
     it("is bound at once when its reservation would expire within twice the wait", async () => {
-      const t = await setup();
-      t.deps.bindWaitForNodeMs = 3000;
-      const pod = t.addPod("web-0", await t.reserve("r1"));
-      pod.spec = {};
+      const t = await unplaced();
       // The fixture's reservations live 60 s: 5 s left.
       t.clock.advance(55_000);
       expect(await t.binder.reconcile("app/web-0")).toEqual({});
