@@ -68,7 +68,9 @@ const state = await startCluster("bench", CONTROL_PLANE);
 try {
   const kc = adminKubeConfig(state);
   await applyCrds(kc);
-  const tc = await startLocalController(kc, { prefix: "bench" });
+  // No scheduler here: nothing places these Pods, so binding does not wait for a node (as
+  // before that wait existed; each Pod's endpoint is written once either way).
+  const tc = await startLocalController(kc, { prefix: "bench", settings: { SPIDERPOOL_BIND_WAIT_FOR_NODE_MS: "0" } });
   await createPool(kc, tc.labels, "bench-pool", { subnet: "10.90.0.0/16", ips: ["10.90.0.1-10.90.255.254"] });
   const core = kc.makeApiClient(CoreV1Api);
   const plain = await createNamespace(kc, "bench-plain");
