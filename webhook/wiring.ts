@@ -25,6 +25,7 @@ import { LeaderElector } from "../k8s/leader.js";
 import { CustomResources, isRefusedWrite } from "../k8s/resources.js";
 import { systemClock } from "../runtime/clock.js";
 import { createLogger } from "../runtime/log.js";
+import { RecentSet } from "../runtime/recent-set.js";
 import { ippoolRules, kindHandlers, multusConfigRules, reservedIPRules, subnetRules } from "./admission/kinds.js";
 import { podMutatingHandler, podValidatingHandler } from "./admission/pod.js";
 import { whenSynced, type AdmissionHandler } from "./admission/review.js";
@@ -228,8 +229,11 @@ function leaderTasks(s: Shared, a: ReturnType<typeof allocation>, recovery: Pool
   const gc = (): GcSettings => effectiveGc(s.config.gc, s.cluster());
   const history = new HistoryWriter(s.kc, { namespace: s.config.namespace, pools: i.pools, clock: s.clock, log });
   const deletedNodes = new Set<string>();
+  // Deletions are released within seconds; the last 16,384 uids (about 1.5 MiB) cover a burst.
+  const deletedPods = new RecentSet(16_384);
   const binder = new Binder({
     nodeDeleted: (n) => deletedNodes.has(n),
+    podDeleted: (uid) => deletedPods.has(uid),
     pods: i.pods,
     endpoints: i.endpoints,
     pools: i.pools,
@@ -260,6 +264,7 @@ function leaderTasks(s: Shared, a: ReturnType<typeof allocation>, recovery: Pool
     nodes: i.nodes,
     binder,
     deletedNodes,
+    deletedPods,
     reservations: a.reservations,
     livePodsByReservation: live.podsByReservation,
     allocator: writer,

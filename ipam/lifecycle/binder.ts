@@ -26,6 +26,12 @@ export interface BinderDeps {
    * deletes such a Pod, and the Pod rule applies.
    */
   nodeDeleted: (name: string) => boolean;
+  /**
+   * Whether the Pod informer reported the deletion of the Pod with this uid. A deletion is
+   * final (a Pod of the same name is another uid), so its endpoint is released without the
+   * live read that guards against a cache that merely lost the Pod.
+   */
+  podDeleted?: (uid: string) => boolean;
   /** A live read of a pool the cache may not have caught up with. */
   poolStore: Pick<PoolStore, "get">;
   endpointStore: EndpointStore;
@@ -191,11 +197,17 @@ export class Binder {
     if (!gc.enabled || this.keeps(ep)) return "kept";
     const first = releaseVerdict(cached, owner, await this.nodeState(cached), gc, this.d.clock.now());
     if ("keep" in first) return first.recheckAt === undefined ? "kept" : Math.max(0, first.recheckAt - this.d.clock.now());
-    const live = await this.d.livePod(ep.metadata.namespace ?? "", ep.metadata.name ?? "");
+    const live = await this.ownerNow(ep, cached, owner);
     const again = releaseVerdict(live, owner, await this.nodeState(live), gc, this.d.clock.now());
     if ("keep" in again) return again.recheckAt === undefined ? "kept" : Math.max(0, again.recheckAt - this.d.clock.now());
     await this.releaseEndpoint(ep, again.release, live?.metadata.uid === owner ? live : undefined);
     return "released";
+  }
+
+  /** The owner as the apiserver has it: a Pod seen deleted (by uid) is gone for good, one the cache merely lacks is read live. */
+  private async ownerNow(ep: SpiderEndpoint, cached: PodLike | undefined, owner: string): Promise<PodLike | undefined> {
+    if (cached === undefined && owner !== "" && this.d.podDeleted?.(owner) === true) return undefined;
+    return this.d.livePod(ep.metadata.namespace ?? "", ep.metadata.name ?? "");
   }
 
   /** The Pod's reservation, once it has a uid; a malformed annotation is reported on the Pod. */

@@ -18,6 +18,8 @@ export interface PodBindingDeps {
   binder: Binder;
   /** Nodes whose deletion the informer reported (the binder's node rule reads it). */
   deletedNodes: Set<string>;
+  /** Uids of the Pods whose deletion the informer reported (the binder then skips its live read). */
+  deletedPods?: { add(uid: string): void };
   reservations: ReservationIndex;
   /** A live read of which Pod carries which reservation (the collector's second look). */
   livePodsByReservation: () => Promise<ReadonlyMap<string, string>>;
@@ -71,7 +73,10 @@ export class PodBinding implements LeaderTask {
     };
     d.pods.on("add", onPod);
     d.pods.on("update", onPod);
-    d.pods.on("delete", (pod) => this.follow(podKey(pod)));
+    d.pods.on("delete", (pod) => {
+      if (pod.metadata.uid) d.deletedPods?.add(pod.metadata.uid);
+      this.follow(podKey(pod));
+    });
     for (const ev of ["add", "update", "delete"] as const) d.endpoints.on(ev, (ep) => this.follow(podKey(ep)));
     const ready = new Map<string, boolean>();
     d.nodes.on("add", (n) => {

@@ -229,6 +229,26 @@ describe("Binder over fake ports", () => {
     expect(t.pools.reads).toContain("/p");
   });
 
+  it("releases a Pod its informer saw deleted without a live read, and reads live one it only lost", async () => {
+    const t = await setup();
+    const lookups: string[] = [];
+    t.deps.livePod = (ns, name) => (lookups.push(`${ns}/${name}`), Promise.resolve(t.pods.get(name, ns)));
+    const deleted = new Set<string>();
+    t.deps.podDeleted = (uid) => deleted.has(uid);
+    t.addPod("web-0", await t.reserve("r1"));
+    t.addPod("web-1", await t.reserve("r2"));
+    await t.binder.reconcile("app/web-0");
+    await t.binder.reconcile("app/web-1");
+    // web-0's deletion was seen (a deletion is final); web-1 merely left the cache.
+    deleted.add("uid-web-0");
+    t.pods.items.length = 0;
+    await t.binder.reconcile("app/web-0");
+    await t.binder.reconcile("app/web-1");
+    expect(lookups).toEqual(["app/web-1"]);
+    expect(heldIn(t.pools, "p")).toEqual([]);
+    expect(t.endpoints.all()).toEqual([]);
+  });
+
   it("releases exactly what the endpoint records once the Pod is gone, and lets the endpoint go", async () => {
     const t = await setup();
     const assigned = await t.reserve("r1");
