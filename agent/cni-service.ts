@@ -62,7 +62,7 @@ const sameNic = (a: AssignedNic | undefined, b: AssignedNic | undefined): boolea
 /**
  * What the agent does for each CNI command. It only answers from what the controller
  * reserved and recorded: the Pod's annotation says which addresses, the SpiderEndpoint
- * (written by the controller, status protected by RBAC) proves they are this Pod's.
+ * (written by the controller; RBAC keeps others from writing it, and the node restriction keeps each agent to its own node's) proves they are this Pod's.
  */
 export class CniService {
   constructor(private readonly d: CniServiceDeps) {}
