@@ -8,8 +8,8 @@ import type { PoolAllocations } from "./state.js";
  * milliseconds to decode (its encoding as much again). Even a record of about 900
  * characters (a 1,000-address pool in a burst of Pods) cost 0.2 ms a decode, 6,410 decodes
  * and 1.3 s of the controller's CPU in one run of the 1,000-Pod scenario (its wave and
- * teardown) while it was left uncached; hashing its text for the lookup costs about a microsecond. Only records too
- * short to matter are decoded each time.
+ * teardown) while it was left uncached; a lookup by such a text takes about 2 µs. Only
+ * records too short to matter are decoded each time.
  * The decoded state is shared, so it is frozen (the core never modifies a state it was given).
  */
 const MIN_CACHED_LENGTH = 64;
