@@ -30,7 +30,7 @@ describe("memoized decoding of allocation records", () => {
 
   it("decodes a record of a few hundred characters once for all its readers", () => {
     // What a 1,000-address pool in a burst of Pods carries (about 900 characters in the
-    // scenario bench): decoded thousands of times a wave when it was left to each reader.
+    // scenario bench): decoded thousands of times in a run when it was left to each reader.
     const { text } = bigRecord(6, "s");
     expect(text.length).toBeGreaterThan(100);
     expect(text.length).toBeLessThan(2048);
