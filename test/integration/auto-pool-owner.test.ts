@@ -5,7 +5,7 @@ import type { SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import { applyCrds, waitFor } from "../../local-cluster/kube.js";
 import { assignedOf, createPod } from "../../local-cluster/pods.js";
 import { startTestController, type TestController } from "../harness/controller.js";
-import { refusal, testKubeConfig } from "../harness/kube.js";
+import { refusal, replaceFresh, testKubeConfig } from "../harness/kube.js";
 import { apis, deploymentBody, ownedPod, ownerOf, poolsOfApp, replicaSetFor, subnetHanded, uid5 } from "../harness/workloads.js";
 
 const SUBNET = "ipam.spidernet.io/subnet";
@@ -82,8 +82,8 @@ describe("automatic pools belong to their application", () => {
   it("applies the pool's filters: a node restriction added to the pool constrains its Pods' scheduling", async () => {
     const ns = await tc.createPodNamespace("apown-node");
     const { d, podPool } = await deployWithPod(ns, "edge");
-    const pool = (await a.pools.get(podPool)) as SpiderIPPool;
-    await a.pools.replace({ ...pool, spec: { ...pool.spec, nodeName: ["apown-node-1"] } });
+    // The controller writes the pool's status too (the Pod's binding): a stale read is read again.
+    await replaceFresh(a.pools, podPool, (spec) => ({ ...spec, nodeName: ["apown-node-1"] }));
     await waitFor("the cache to see the node restriction", async () => {
       const rs = (await a.apps.listNamespacedReplicaSet({ namespace: ns })).items[0];
       const pod = await createPod(kc, ns, ownedPod(`edge-${Math.random().toString(36).slice(2, 7)}`, ownerOf("apps/v1", "ReplicaSet", rs as never), { app: "edge", "pod-template-hash": "5d9f7c6b8" }, annotations));

@@ -6,13 +6,10 @@ import { parseCIDR } from "../../ipam/address/cidr.js";
 import { parseIP } from "../../ipam/address/ip.js";
 import { IPPOOL_PLURAL, type IPPoolSpec, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import { API_VERSION } from "../../ipam/kinds/meta.js";
-import { ConflictError } from "../../ipam/ports.js";
-import { retry } from "../../ipam/retry.js";
-import { systemClock } from "../../runtime/clock.js";
 import { CustomResources } from "../../k8s/resources.js";
 import { startTestController, type TestController } from "../harness/controller.js";
 import { applyCrds, waitFor } from "../../local-cluster/kube.js";
-import { kubectl, refusal, testKubeConfig } from "../harness/kube.js";
+import { kubectl, refusal, replaceFresh as replaceFreshIn, testKubeConfig } from "../harness/kube.js";
 
 /** Every SpiderIPPool admission rule of api.md, each refused with its sentence, and the defaults. */
 describe("SpiderIPPool admission", () => {
@@ -93,20 +90,8 @@ describe("SpiderIPPool admission", () => {
       await holdAddresses(created, ["10.60.5.12", "10.60.5.13"]);
     });
 
-    /**
-     * Replaces the pool as it is now with its spec changed. The reconciler writes the pool's
-     * counts after the status above, so a read may be stale by the time of the write: a lost
-     * compare-and-swap is tried again, so that the answer is the admission's, not a conflict.
-     */
-    function replaceFresh(change: (spec: IPPoolSpec) => IPPoolSpec): Promise<SpiderIPPool> {
-      return retry(
-        async () => {
-          const current = (await pools.get(name)) as SpiderIPPool;
-          return pools.replace({ ...current, spec: change(current.spec) });
-        },
-        { policy: { attempts: 6, baseMs: 10, maxMs: 100, jitter: true }, clock: systemClock, retryable: (err) => err instanceof ConflictError },
-      );
-    }
+    /** The pool as it is now with its spec changed (a lost compare-and-swap tried again). */
+    const replaceFresh = (change: (spec: IPPoolSpec) => IPPoolSpec): Promise<SpiderIPPool> => replaceFreshIn(pools, name, change);
 
     async function holdAddresses(p: SpiderIPPool, addresses: string[]): Promise<void> {
       const subnet = parseCIDR(p.spec.subnet);
