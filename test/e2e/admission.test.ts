@@ -6,6 +6,8 @@ import { startTestController, type TestController } from "../harness/controller.
 import { applyCrds, waitFor } from "../../local-cluster/kube.js";
 import { testKubeConfig } from "../harness/kube.js";
 import { assignedOf, createPool } from "../../local-cluster/pods.js";
+import { ENDPOINT_PLURAL, type SpiderEndpoint } from "../../ipam/kinds/endpoint.js";
+import { CustomResources } from "../../k8s/resources.js";
 
 /** With the real ReplicaSet controller: a refusal shows as FailedCreate with the webhook's sentence. */
 describe("Pod admission with kube-controller-manager", () => {
@@ -17,10 +19,12 @@ describe("Pod admission with kube-controller-manager", () => {
   beforeAll(async () => {
     kc = testKubeConfig();
     await applyCrds(kc);
-    tc = await startTestController(kc, "e2eadm");
+    // A wait for the scheduler long enough for a loaded machine (reservations live 60 s).
+    tc = await startTestController(kc, "e2eadm", { SPIDERPOOL_BIND_WAIT_FOR_NODE_MS: "20000" });
     core = kc.makeApiClient(CoreV1Api);
-    await core.createNode({ body: { metadata: { name: node, annotations: { [KWOK_NODE_ANNOTATION]: "fake" } } } });
+    await core.createNode({ body: { metadata: { name: node, annotations: { [KWOK_NODE_ANNOTATION]: "fake" }, labels: { "spiderpool.test/node": node } } } });
     await createPool(kc, tc.labels, "e2eadm-two", { subnet: "10.81.0.0/24", ips: ["10.81.0.10-10.81.0.11"] });
+    await createPool(kc, tc.labels, "e2eadm-once", { subnet: "10.81.1.0/24", ips: ["10.81.1.10-10.81.1.12"] });
   });
   afterAll(async () => {
     try {
@@ -58,5 +62,37 @@ describe("Pod admission with kube-controller-manager", () => {
       return events.items.find((e) => e.reason === "FailedCreate" && e.involvedObject.kind === "ReplicaSet");
     }, 60000);
     expect(event.message).toContain("pool e2eadm-two has 0 of 2 addresses free (2 allocated); add addresses to those pools or name another pool");
+  });
+
+  it("records each scheduled Pod's SpiderEndpoint in one write, with its node", async () => {
+    const ns = await tc.createPodNamespace("onewrite");
+    await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
+      namespace: ns,
+      body: {
+        metadata: { name: "once" },
+        spec: {
+          replicas: 3,
+          selector: { matchLabels: { app: "once" } },
+          template: {
+            metadata: { labels: { app: "once" }, annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["e2eadm-once"]}' } },
+            spec: { nodeSelector: { "spiderpool.test/node": node }, containers: [{ name: "c", image: "example.invalid/c:1" }] },
+          },
+        },
+      },
+    });
+    const pods = await waitFor("three Running pods", async () => {
+      const list = (await core.listNamespacedPod({ namespace: ns })).items.filter((p) => p.status?.phase === "Running");
+      return list.length === 3 ? list : undefined;
+    }, 120000);
+    const endpoints = new CustomResources<SpiderEndpoint>(kc, ENDPOINT_PLURAL, true);
+    for (const pod of pods) {
+      const ep = await waitFor(`the endpoint of ${pod.metadata?.name}`, () => endpoints.get(pod.metadata?.name ?? "", ns), 30000);
+      // Without a status subresource every write of the record raises the generation: 1 is one write.
+      expect({ node: ep.status?.current?.node, generation: ep.metadata.generation, reservation: ep.status?.current?.reservation }).toEqual({
+        node,
+        generation: 1,
+        reservation: assignedOf(pod).reservation,
+      });
+    }
   });
 });
