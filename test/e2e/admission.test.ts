@@ -8,6 +8,7 @@ import { testKubeConfig } from "../harness/kube.js";
 import { assignedOf, createPool } from "../../local-cluster/pods.js";
 import { ENDPOINT_PLURAL, type SpiderEndpoint } from "../../ipam/kinds/endpoint.js";
 import { CustomResources } from "../../k8s/resources.js";
+import { deploymentBody } from "../harness/workloads.js";
 
 /** With the real ReplicaSet controller: a refusal shows as FailedCreate with the webhook's sentence. */
 describe("Pod admission with kube-controller-manager", () => {
@@ -66,20 +67,8 @@ describe("Pod admission with kube-controller-manager", () => {
 
   it("records each scheduled Pod's SpiderEndpoint in one write, with its node", async () => {
     const ns = await tc.createPodNamespace("onewrite");
-    await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
-      namespace: ns,
-      body: {
-        metadata: { name: "once" },
-        spec: {
-          replicas: 3,
-          selector: { matchLabels: { app: "once" } },
-          template: {
-            metadata: { labels: { app: "once" }, annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["e2eadm-once"]}' } },
-            spec: { nodeSelector: { "spiderpool.test/node": node }, containers: [{ name: "c", image: "example.invalid/c:1" }] },
-          },
-        },
-      },
-    });
+    const body = deploymentBody("once", 3, { "ipam.spidernet.io/ippool": '{"ipv4":["e2eadm-once"]}' }, { nodeSelector: { "spiderpool.test/node": node } });
+    await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({ namespace: ns, body });
     const pods = await waitFor("three Running pods", async () => {
       const list = (await core.listNamespacedPod({ namespace: ns })).items.filter((p) => p.status?.phase === "Running");
       return list.length === 3 ? list : undefined;

@@ -15,14 +15,14 @@ type Annotations = Record<string, string>;
 
 const container = { name: "c", image: "example.invalid/app:1" };
 
-export function deploymentBody(name: string, replicas: number, annotations: Annotations, extra: { maxSurge?: number } = {}) {
+export function deploymentBody(name: string, replicas: number, annotations: Annotations, extra: { maxSurge?: number; nodeSelector?: Record<string, string> } = {}) {
   return {
     metadata: { name },
     spec: {
       replicas,
       selector: { matchLabels: { app: name } },
       ...(extra.maxSurge !== undefined ? { strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: extra.maxSurge, maxUnavailable: 0 } } } : {}),
-      template: { metadata: { labels: { app: name }, annotations }, spec: { containers: [container] } },
+      template: { metadata: { labels: { app: name }, annotations }, spec: { containers: [container], ...(extra.nodeSelector ? { nodeSelector: extra.nodeSelector } : {}) } },
     },
   };
 }
