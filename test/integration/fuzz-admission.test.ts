@@ -11,6 +11,8 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import fc from "fast-check";
 import { decodeAllocations } from "../../ipam/allocation/codec.js";
 import { allocatedCount } from "../../ipam/allocation/state.js";
+import { isStockReservation } from "../../ipam/lifecycle/reservation-id.js";
+import { randomUUID } from "node:crypto";
 import { parseCIDR } from "../../ipam/address/cidr.js";
 import { IPPOOL_PLURAL, type SpiderIPPool } from "../../ipam/kinds/ippool.js";
 import { CustomResources } from "../../k8s/resources.js";
@@ -91,20 +93,36 @@ describe("fuzzing the admission webhooks", () => {
 
   it("mutate-pod: no failure, uid echoed, refusals name a field, refused requests hold no address", async () => {
     const pools = new CustomResources<SpiderIPPool>(kc, IPPOOL_PLURAL);
-    const held = async (): Promise<number> => {
+    const held = async (handed: ReadonlySet<string> = new Set()): Promise<number> => {
       const p = (await pools.get("fuzz-pool")) as SpiderIPPool;
-      return allocatedCount(decodeAllocations(p.status?.allocations, parseCIDR(p.spec.subnet)));
+      const state = decodeAllocations(p.status?.allocations, parseCIDR(p.spec.subnet));
+      const spare = state.pending.filter((r) => isStockReservation(r.id) && !handed.has(r.id)).reduce((n, r) => n + r.held.length, 0);
+      return allocatedCount(state) - spare;
     };
     const before = await held();
     // Every allowed, non-dry-run answer whose patch names an address of the pool holds one per
-    // distinct request uid; nothing else may.
+    // distinct request uid; nothing else may, but for the reservations the replica makes ahead
+    // (the stock, `s` ids) and has not handed to any of them.
     const holders = new Set<string>();
-    await fuzz("mutate-pod", podReview(), (r, a) => {
+    const handed = new Set<string>();
+    const hold = (r: Review, a: AdmissionAnswer): void => {
       const res = (a.body as { response?: { allowed?: boolean; patch?: string } }).response;
       const patch = res?.allowed && res.patch ? Buffer.from(res.patch, "base64").toString() : "";
-      if (!r.request.dryRun && patch.includes("10.197.")) holders.add(r.request.uid);
-    });
-    expect(await held()).toBe(before + [...holders].length);
+      if (r.request.dryRun || !patch.includes("10.197.")) return;
+      holders.add(r.request.uid);
+      for (const m of patch.matchAll(/reservation\\?":\\?"([^"\\]+)/g)) if (m[1]) handed.add(m[1]);
+    };
+    // One unnamed Pod the stock serves, so that reservations made ahead are in play in every run.
+    const plain = { generateName: "plain-", namespace: ns, annotations: { "ipam.spidernet.io/ippool": JSON.stringify({ ipv4: ["fuzz-pool"] }) } };
+    const first = {
+      apiVersion: "admission.k8s.io/v1",
+      kind: "AdmissionReview",
+      request: { uid: randomUUID(), kind: { group: "", version: "v1", kind: "Pod" }, resource: { group: "", version: "v1", resource: "pods" }, namespace: ns, operation: "CREATE", userInfo: { username: "alice" }, object: { apiVersion: "v1", kind: "Pod", metadata: plain, spec: { containers: [{ name: "c", image: "example.invalid/c:1" }] } }, dryRun: false },
+    };
+    hold(first, await sendAdmissionReview(target, "mutate-pod", first));
+    expect(holders.size).toBe(1);
+    await fuzz("mutate-pod", podReview(), hold);
+    expect(await held(handed)).toBe(before + [...holders].length);
   }, 600_000);
 
   it("validate-pod", async () => {
