@@ -1,4 +1,4 @@
-import { findReservation, tokenAt } from "../allocation/state.js";
+import { findReservation, tokenAt, type PendingReservation } from "../allocation/state.js";
 import { readRecord } from "../allocation/usage.js";
 import { parseAssignedIPs, sameNics, type AssignedIPs } from "../annotations/assigned.js";
 import { ANNO_ASSIGNED_IPS } from "../annotations/keys.js";
@@ -143,11 +143,7 @@ export class Binder {
     } catch {
       return false; // bindPod reports it
     }
-    return poolsOf(assigned).every((name) => {
-      const state = readRecord(this.d.allocator.latest?.(name) ?? this.d.pools.get(name));
-      const r = state && findReservation(state, assigned.reservation);
-      return r !== undefined && r.expiresAt >= at;
-    });
+    return poolsOf(assigned).every((name) => (this.pendingEntry(name, assigned.reservation)?.expiresAt ?? -Infinity) >= at);
   }
 
   /** Whether the Pod's node is gone: its deletion was seen, the cache lacks it and a live read confirms. */
@@ -256,10 +252,18 @@ export class Binder {
 
   /** The pools of the annotation that still hold its reservation pending, as the allocator's freshest copy (or the cache) shows them. */
   private pendingIn(assigned: AssignedIPs): string[] {
-    return poolsOf(assigned).filter((name) => {
-      const state = readRecord(this.d.allocator.latest?.(name) ?? this.d.pools.get(name));
-      return state !== undefined && findReservation(state, assigned.reservation) !== undefined;
-    });
+    return poolsOf(assigned).filter((name) => this.pendingEntry(name, assigned.reservation) !== undefined);
+  }
+
+  /** The freshest copy of a pool: what the allocator last wrote, or the cache's when newer. */
+  private freshest(name: string): SpiderIPPool | undefined {
+    return this.d.allocator.latest?.(name) ?? this.d.pools.get(name);
+  }
+
+  /** The reservation's pending entry in the freshest record of pool `name`; undefined when it holds none. */
+  private pendingEntry(name: string, reservation: string): PendingReservation | undefined {
+    const state = readRecord(this.freshest(name));
+    return state && findReservation(state, reservation);
   }
 
   /**
@@ -276,7 +280,7 @@ export class Binder {
       // The informer may be behind the allocator's own last write (the bind of a Pod that holds
       // this reservation already): the allocator's copy is the fresher of the two. When it finds
       // a problem the admission's write may not have reached either yet: the pool is read once more.
-      let problem = checkPool(this.d.allocator.latest?.(a.pool) ?? this.d.pools.get(a.pool), a, assigned.reservation, recorded);
+      let problem = checkPool(this.freshest(a.pool), a, assigned.reservation, recorded);
       if (problem) problem = checkPool(await this.d.poolStore.get(a.pool), a, assigned.reservation, recorded);
       if (problem) return problem;
     }
