@@ -6,6 +6,7 @@ import type { WebhookCertificates } from "../certs/manager.js";
 import { heldAddresses } from "../ipam/allocation/usage.js";
 import { IPPOOL_PLURAL, type SpiderIPPool } from "../ipam/kinds/ippool.js";
 import type { PoolContext } from "../ipam/kinds/ippool-admission.js";
+import { RecentMap } from "../ipam/recent-map.js";
 import { ENDPOINT_PLURAL, type SpiderEndpoint } from "../ipam/kinds/endpoint.js";
 import { SUBNET_PLURAL, type SpiderSubnet } from "../ipam/kinds/subnet.js";
 import { NAD_GROUP, NAD_PLURAL, NAD_VERSION, type NetworkAttachmentDefinition } from "../ipam/kinds/network-attachment.js";
@@ -25,7 +26,6 @@ import { LeaderElector } from "../k8s/leader.js";
 import { CustomResources, isRefusedWrite } from "../k8s/resources.js";
 import { systemClock } from "../runtime/clock.js";
 import { createLogger } from "../runtime/log.js";
-import { RecentSet } from "../runtime/recent-set.js";
 import { ippoolRules, kindHandlers, multusConfigRules, reservedIPRules, subnetRules } from "./admission/kinds.js";
 import { podMutatingHandler, podValidatingHandler } from "./admission/pod.js";
 import { whenSynced, type AdmissionHandler } from "./admission/review.js";
@@ -230,7 +230,7 @@ function leaderTasks(s: Shared, a: ReturnType<typeof allocation>, recovery: Pool
   const history = new HistoryWriter(s.kc, { namespace: s.config.namespace, pools: i.pools, clock: s.clock, log });
   const deletedNodes = new Set<string>();
   // Deletions are released within seconds; the last 16,384 uids (about 1.5 MiB) cover a burst.
-  const deletedPods = new RecentSet(16_384);
+  const deletedPods = new RecentMap<string, true>(16_384);
   const binder = new Binder({
     nodeDeleted: (n) => deletedNodes.has(n),
     podDeleted: (uid) => deletedPods.has(uid),

@@ -1,4 +1,5 @@
 import type { CIDR } from "../address/cidr.js";
+import { RecentMap } from "../recent-map.js";
 import type { PoolAllocations } from "./state.js";
 
 /**
@@ -14,7 +15,7 @@ import type { PoolAllocations } from "./state.js";
  */
 const MIN_CACHED_LENGTH = 64;
 const ENTRIES = 16;
-const memo = new Map<string, { subnet: string; state: PoolAllocations }>();
+const memo = new RecentMap<string, { subnet: string; state: PoolAllocations }>(ENTRIES);
 
 const subnetKey = (s: CIDR): string => `${s.family}/${s.network}/${s.prefix}`;
 
@@ -22,9 +23,7 @@ function remember(text: string, subnet: CIDR, state: PoolAllocations): PoolAlloc
   Object.freeze(state.runs);
   Object.freeze(state.pending);
   Object.freeze(state.cooling);
-  memo.delete(text);
   memo.set(text, { subnet: subnetKey(subnet), state: Object.freeze(state) });
-  if (memo.size > ENTRIES) memo.delete(memo.keys().next().value as string);
   return state;
 }
 
@@ -38,8 +37,7 @@ export function memoizedDecode(text: string, subnet: CIDR, decode: (text: string
   const key = subnetKey(subnet);
   const hit = memo.get(text);
   if (hit?.subnet === key) {
-    // Most recently used last, so the first entry is the one to evict.
-    memo.delete(text);
+    // Most recently used is the newest, so the least recently used is the one forgotten.
     memo.set(text, hit);
     return hit.state;
   }

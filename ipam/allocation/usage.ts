@@ -1,6 +1,7 @@
 import { parseCIDR, type CIDR } from "../address/cidr.js";
 import { IPSet } from "../address/ipset.js";
 import type { SpiderIPPool } from "../kinds/ippool.js";
+import { RecentMap } from "../recent-map.js";
 import { decodeAllocations } from "./codec.js";
 import { buildPoolView, type PoolView, saturatingCount } from "./pool-view.js";
 import type { PoolAllocations } from "./state.js";
@@ -40,8 +41,7 @@ export function heldAddresses(pool: SpiderIPPool): IPSet {
  * write while its spec does not: building the whole view (its ranges parsed) for each read
  * cost the controller 0.14 CPU-s over one run of the 1,000-Pod scenario (its profile).
  */
-const specSubnets = new Map<string, { generation: number; subnet: CIDR | undefined }>();
-const SPEC_SUBNETS = 4096;
+const specSubnets = new RecentMap<string, { generation: number; subnet: CIDR | undefined }>(4096);
 
 function subnetOfSpec(pool: SpiderIPPool): CIDR | undefined {
   const { uid, generation } = pool.metadata;
@@ -53,11 +53,7 @@ function subnetOfSpec(pool: SpiderIPPool): CIDR | undefined {
   } catch {
     subnet = undefined;
   }
-  if (uid !== undefined && generation !== undefined) {
-    specSubnets.delete(uid);
-    specSubnets.set(uid, { generation, subnet });
-    if (specSubnets.size > SPEC_SUBNETS) specSubnets.delete(specSubnets.keys().next().value as string);
-  }
+  if (uid !== undefined && generation !== undefined) specSubnets.set(uid, { generation, subnet });
   return subnet;
 }
 

@@ -1,6 +1,7 @@
 import { ANNO_ASSIGNED_IPS } from "../../ipam/annotations/keys.js";
 import type { SpiderEndpoint } from "../../ipam/kinds/endpoint.js";
 import type { SpiderIPPool } from "../../ipam/kinds/ippool.js";
+import type { RecentMap } from "../../ipam/recent-map.js";
 import { isNodeReady, podKey, type NodeLike, type PodLike } from "../../ipam/kinds/pod.js";
 import type { Binder } from "../../ipam/lifecycle/binder.js";
 import { collectExpiredReservations } from "../../ipam/lifecycle/reservation-gc.js";
@@ -19,7 +20,7 @@ export interface PodBindingDeps {
   /** Nodes whose deletion the informer reported (the binder's node rule reads it). */
   deletedNodes: Set<string>;
   /** Uids of the Pods whose deletion the informer reported (the binder then skips its live read). */
-  deletedPods?: { add(uid: string): void };
+  deletedPods?: Pick<RecentMap<string, true>, "set">;
   reservations: ReservationIndex;
   /** A live read of which Pod carries which reservation (the collector's second look). */
   livePodsByReservation: () => Promise<ReadonlyMap<string, string>>;
@@ -74,7 +75,7 @@ export class PodBinding implements LeaderTask {
     d.pods.on("add", onPod);
     d.pods.on("update", onPod);
     d.pods.on("delete", (pod) => {
-      if (pod.metadata.uid) d.deletedPods?.add(pod.metadata.uid);
+      if (pod.metadata.uid) d.deletedPods?.set(pod.metadata.uid, true);
       this.follow(podKey(pod));
     });
     for (const ev of ["add", "update", "delete"] as const) d.endpoints.on(ev, (ep) => this.follow(podKey(ep)));
