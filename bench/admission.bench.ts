@@ -91,7 +91,7 @@ try {
   ratio("with / without", withHook, without);
   ratio("floor / without", atFloor, without);
   ratio("with / floor", withHook, atFloor);
-  const answered = await floor.stop();
+  const { answered } = await floor.stop();
   console.log(`the floor webhook answered ${answered["/webhooks/mutate-pod"] ?? 0} Pod admissions`);
   const auto = await autoPoolPhase(kc, tc, spider);
   console.log(`ratio (automatic pool / named pool): throughput ${(auto.rate / withHook.rate).toFixed(2)}, p50 ${(auto.p50 / withHook.p50).toFixed(2)}x, p99 ${(auto.p99 / withHook.p99).toFixed(2)}x`);

@@ -2,7 +2,9 @@
 // control plane (etcd, kube-apiserver, kube-controller-manager and kube-scheduler with raised
 // client QPS, kwok with 10 nodes), with the webhook (shared pool of exactly as many addresses,
 // dual-stack, automatic pools, plenty, churn), under a webhook that answers at once and writes
-// nothing (the floor of any webhook), and without one; a markdown table at the end.
+// nothing (the floor of any webhook), under that webhook with one SpiderEndpoint create per
+// placed Pod (floor-record: the floor of the design, whose controller writes that record), and
+// without one; a markdown table at the end.
 //   npm run bench:scenario -- [deployments=100] [replicas=10] [scenarios=all, comma-separated]
 // A scenario may name controller settings to run with: pool-v4@SPIDERPOOL_RESERVATION_STOCK=0
 // (several joined by '+'), so that a setting is compared side by side in one run.
@@ -18,7 +20,7 @@ import { scenarioNodes } from "../local-cluster/scenario-workload.js";
 
 const deployments = Number(process.argv[2] ?? 100);
 const replicas = Number(process.argv[3] ?? 10);
-const ALL: ScenarioKind[] = ["baseline", "floor", "pool-v4", "pool-dual", "auto", "plenty", "churn"];
+const ALL: ScenarioKind[] = ["baseline", "floor", "floor-record", "pool-v4", "pool-dual", "auto", "plenty", "churn"];
 const chosen = (process.argv[4]?.split(",") ?? ALL).map((spec) => {
   const [kind = "", settings = ""] = spec.split("@");
   const pairs = settings.split("+").filter(Boolean);

@@ -108,15 +108,17 @@ export async function startFloorWebhook(kc: KubeConfig, id: string, labels: Reco
   };
 }
 
-/** The floor webhook in a process of its own (floor-webhook-main.ts); `stop` gives the reviews it answered, by path. */
+/** The floor webhook in a process of its own (floor-webhook-main.ts); `stop` gives the reviews it answered, by path, and the endpoints it wrote. */
 export interface FloorProcess {
   pid: number;
   port: number;
-  stop(): Promise<Record<string, number>>;
+  stop(): Promise<{ answered: Record<string, number>; recorded: number }>;
 }
 
-export async function spawnFloorWebhook(kubeconfig: string, id: string, labels: Record<string, string>): Promise<FloorProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, "local-cluster/floor-webhook-main.ts"), kubeconfig, id, JSON.stringify(labels)], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+/** With `recordIn`, the process also writes the SpiderEndpoint of each Pod of that namespace (floor-recorder.ts). */
+export async function spawnFloorWebhook(kubeconfig: string, id: string, labels: Record<string, string>, recordIn?: string): Promise<FloorProcess> {
+  const args = [join(REPO_ROOT, "local-cluster/floor-webhook-main.ts"), kubeconfig, id, JSON.stringify(labels), ...(recordIn ? [recordIn] : [])];
+  const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const lines = createInterface({ input: child.stdout });
@@ -139,7 +141,8 @@ export async function spawnFloorWebhook(kubeconfig: string, id: string, labels: 
       const last = next();
       child.kill("SIGTERM");
       const line = await last;
-      return line ? (JSON.parse(line) as { answered: Record<string, number> }).answered : {};
+      const said = line ? (JSON.parse(line) as { answered?: Record<string, number>; recorded?: number }) : {};
+      return { answered: said.answered ?? {}, recorded: said.recorded ?? 0 };
     },
   };
 }

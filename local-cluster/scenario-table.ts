@@ -19,7 +19,7 @@ export function scenarioTable(results: readonly ScenarioResult[]): string {
     const rate = r.wallMs && r.admissions ? fixed(r.admissions / (r.wallMs / 1000), 1) : "—";
     const hooked = r.kind !== "baseline";
     // The floor's webhook keeps no pools and has no controller of its own to weigh.
-    const spider = hooked && r.kind !== "floor";
+    const spider = hooked && r.kind !== "floor" && r.kind !== "floor-record";
     return `| ${scenarioTitle(r)} | ${r.running} (${r.failed}) | ${wall} | ${ratio} | ${rate} | ${hooked ? fixed(r.admissionP50Ms, 1, " ms") : "—"} | ${hooked ? fixed(r.admissionP99Ms, 1, " ms") : "—"} | ${hooked ? r.refused : "—"} | ${r.createsRefused} | ${spider ? r.conflicts : "—"} | ${spider ? mib(r.controllerPeakRss) : "—"} | ${r.verdict} |`;
   });
   return [head, `|${" --- |".repeat(12)}`, ...rows].join("\n");

@@ -20,11 +20,12 @@ import { createWave, deleteWave, waitNoPods, waitWaveRunning, type Wave, type Wa
  * Deployments × 10 run), on a local control plane with kwok nodes: each with a controller
  * process of its own, so that its metrics and peak memory are the scenario's alone.
  */
-export type ScenarioKind = "baseline" | "floor" | "pool-v4" | "pool-dual" | "auto" | "plenty" | "churn";
+export type ScenarioKind = "baseline" | "floor" | "floor-record" | "pool-v4" | "pool-dual" | "auto" | "plenty" | "churn";
 
 export const SCENARIO_TITLES: Record<ScenarioKind, string> = {
   baseline: "5. baseline: no webhook",
   floor: "0. floor: a webhook that answers at once with a fixed annotation and writes nothing",
+  "floor-record": "0. the design's floor: that webhook, and each placed Pod's SpiderEndpoint in one create",
   "pool-v4": "1. one shared pool of exactly N addresses, IPv4",
   "pool-dual": "1. one shared pool of exactly N addresses each, dual-stack",
   auto: "2. automatic pools (+0) from a subnet of exactly N addresses",
@@ -87,6 +88,7 @@ async function addressesFor(kind: ScenarioKind, run: ScenarioRun, c: ControllerP
   switch (kind) {
     case "baseline":
     case "floor":
+    case "floor-record":
       return {};
     case "pool-v4":
       await pool("exact-v4", "10.180.0.0/16", n);
@@ -160,7 +162,7 @@ async function verdictOf(run: ScenarioRun, labels: Record<string, string>): Prom
  */
 export async function runScenario(run: ScenarioRun, kind: ScenarioKind, settings: Record<string, string> = {}): Promise<ScenarioResult> {
   const c = await spawnController(run.kubeconfig, `sc-${kind}`, settings);
-  if (kind === "floor") return floorScenario(run, c);
+  if (kind === "floor" || kind === "floor-record") return floorScenario(run, c, kind === "floor-record");
   const namespace = await createNamespace(run.kc, `sc-${kind}`, kind === "baseline" ? {} : c.labels);
   const tried = Object.keys(settings).length > 0 ? { settings } : {};
   try {
@@ -213,25 +215,31 @@ async function measured(run: ScenarioRun, kind: ScenarioKind, c: ControllerProce
 /**
  * The floor (floor-webhook.ts): the baseline's workload in a namespace under a webhook that
  * answers every admission at once and writes nothing, registered as the controller's are.
- * The controller process runs beside it, idle, as it does beside the baseline.
+ * With `record` (the design's floor) the floor's process also writes each placed Pod's
+ * SpiderEndpoint in one create (floor-recorder.ts), the one write per Pod design.md asks of
+ * the controller. The controller process runs beside it, idle, as it does beside the baseline.
  */
-async function floorScenario(run: ScenarioRun, c: ControllerProcess): Promise<ScenarioResult> {
+async function floorScenario(run: ScenarioRun, c: ControllerProcess, record: boolean): Promise<ScenarioResult> {
+  const kind: ScenarioKind = record ? "floor-record" : "floor";
   const labels = { "spiderpool.local/floor": c.namespace };
-  const floor = await spawnFloorWebhook(run.kubeconfig, `${c.namespace}-floor`, labels);
-  const namespace = await createNamespace(run.kc, "sc-floor", labels);
-  let answered: Record<string, number> | undefined;
+  const namespace = await createNamespace(run.kc, `sc-${kind}`, labels);
+  const floor = await spawnFloorWebhook(run.kubeconfig, `${c.namespace}-floor`, labels, record ? namespace : undefined);
+  let stopped: Awaited<ReturnType<typeof floor.stop>> | undefined;
   try {
     const shape = { namespace, deployments: run.deployments, replicas: run.replicas, annotations: {}, nodes: run.nodes };
     const own = { controller: c.pid, floor: floor.pid };
     const before = await readCosts(run.kc, own);
     const { outcome, startedAt, createsRefused } = await timedWave(run, { ...shape, wave: "a" }, false);
     const costs = costsBetween(before, await readCosts(run.kc, own), run.deployments * run.replicas);
-    answered = await floor.stop();
+    stopped = await floor.stop();
     const wallMs = outcome.doneAt === undefined ? undefined : outcome.doneAt - startedAt;
-    const admissions = answered["/webhooks/mutate-pod"] ?? 0;
-    return { kind: "floor", pods: run.deployments * run.replicas, wallMs, running: outcome.running, failed: outcome.failed, admissions, admissionP50Ms: NaN, admissionP99Ms: NaN, conflicts: 0, refused: 0, createsRefused, controllerPeakRss: NaN, verdict: "—", costs };
+    const admissions = stopped.answered["/webhooks/mutate-pod"] ?? 0;
+    const pods = run.deployments * run.replicas;
+    // The design's floor counts only if it wrote what it stands for: every Pod's endpoint.
+    const verdict = record ? `${stopped.recorded} of ${pods} endpoints written` : "—";
+    return { kind, pods, wallMs, running: outcome.running, failed: outcome.failed, admissions, admissionP50Ms: NaN, admissionP99Ms: NaN, conflicts: 0, refused: 0, createsRefused, controllerPeakRss: NaN, verdict, costs };
   } finally {
-    if (!answered) await floor.stop();
+    if (!stopped) await floor.stop();
     await run.kc.makeApiClient(CoreV1Api).deleteNamespace({ name: namespace });
     await waitNoPods(run.kc, namespace);
     await c.stop();
