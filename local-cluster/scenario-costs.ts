@@ -37,7 +37,8 @@ function statOf(pid: string): { comm: string; seconds: number } | undefined {
   }
 }
 
-function processCpu(own: Record<string, number>): Map<string, number> {
+/** CPU seconds so far of the control plane's processes (by name) and of `own` (by pid). */
+export function processCpu(own: Record<string, number> = {}): Map<string, number> {
   const out = new Map<string, number>();
   for (const pid of readdirSync("/proc")) {
     if (!/^\d+$/.test(pid)) continue;
