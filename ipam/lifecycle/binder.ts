@@ -7,6 +7,7 @@ import type { SpiderIPPool } from "../kinds/ippool.js";
 import type { GcSettings } from "../kinds/cluster-config.js";
 import { isFinished, isNodeReady, type NodeLike, type PodLike } from "../kinds/pod.js";
 import type { Allocator, Cache, Clock, EndpointStore, EventRecorder, Log, PoolStore } from "../ports.js";
+import { RecentMap } from "../recent-map.js";
 import { ENDPOINT_FINALIZER, endpointFor, recordedAddresses, releaseEndpointAddresses, releaseRecordedAddresses, type RecordedAddress } from "./endpoints.js";
 import { releaseVerdict, type NodeState, type ReleaseReason } from "./release-rules.js";
 import { keepsAddresses, statefulSetOwnerOf } from "./statefulset.js";
@@ -55,6 +56,9 @@ export interface BinderDeps {
 
 type Recorded = ReturnType<typeof recordedAddresses>[number];
 
+/** Endpoints let go that the binder remembers: far more than its watch can be behind by. */
+const LET_GO_REMEMBERED = 16_384;
+
 const podSubject = (pod: PodLike): Parameters<EventRecorder>[0] => ({ apiVersion: "v1", kind: "Pod", metadata: pod.metadata });
 
 /** What reconcile asks of its queue: nothing, or to look again after `requeueAfterMs`. */
@@ -76,6 +80,13 @@ export class Binder {
   private readonly unplacedSince = new Map<string, { uid: string; since: number }>();
   /** Entries whose Pod was never looked at again (leadership moved on) are dropped when the map outgrows this. */
   private pruneAt = 1024;
+  /**
+   * Endpoints (by uid) this binder let go: the watch brings its own finalizer write and
+   * the garbage collector's mark after the apiserver has removed the object, and each copy
+   * would otherwise be released again (its addresses are gone already) and written to,
+   * a write that fails on an endpoint that is gone.
+   */
+  private readonly letGo = new RecentMap<string, true>(LET_GO_REMEMBERED);
 
   constructor(private readonly d: BinderDeps) {}
 
@@ -83,6 +94,8 @@ export class Binder {
     const [namespace = "", name = ""] = key.split("/", 2);
     const pod = this.d.pods.get(name, namespace);
     const ep = this.d.endpoints.get(name, namespace);
+    // Its deletion event brings the Pod of this name (if any) back here.
+    if (ep?.metadata.uid && this.letGo.has(ep.metadata.uid)) return {};
     const nodeGone = await this.nodeGone(pod);
     if (ep && (nodeGone || ownerMayBeGone(ep, pod))) {
       const outcome = await this.reclaim(ep, pod);
@@ -302,6 +315,7 @@ export class Binder {
   private async releaseEndpoint(ep: SpiderEndpoint, reason: ReleaseReason, owner: PodLike | undefined): Promise<void> {
     const onReleased = (released: RecordedAddress[]): void => this.d.onRelease?.(reason, released, ep);
     const released = await releaseEndpointAddresses(this.d.allocator, this.d.endpointStore, ep, { reason, log: this.d.log, onReleased });
+    if (ep.metadata.uid) this.letGo.set(ep.metadata.uid, true);
     if (released.length === 0) return;
     const subject = owner ?? { metadata: { name: ep.metadata.name, namespace: ep.metadata.namespace, uid: ep.status?.current?.uid } };
     // Events are for people: the release does not wait for one (the recorder never throws).

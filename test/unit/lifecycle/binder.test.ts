@@ -260,6 +260,31 @@ describe("Binder over fake ports", () => {
     expect(t.endpoints.peek("web-0", "app")).toBeUndefined();
   });
 
+  it("lets go an endpoint once: its informer's copies of it after the release write nothing and fail nothing", async () => {
+    const t = await setup();
+    t.addPod("web-0", await t.reserve("r1"));
+    await t.binder.reconcile("app/web-0");
+    const bound = t.endpoints.peek("web-0", "app");
+    if (!bound) throw new Error("not bound");
+    t.pods.items.length = 0;
+    await t.binder.reconcile("app/web-0");
+    expect(t.endpoints.peek("web-0", "app")).toBeUndefined();
+    const writes = t.endpoints.writes.length;
+    // The watch brings the binder's own finalizer removal (and, had it come first, the
+    // garbage collector's mark) before the deletion: the cache shows the endpoint a while
+    // after the apiserver let it go, and the key comes back to the binder each time.
+    const copies: SpiderEndpoint[] = [
+      { ...bound, metadata: { ...bound.metadata, finalizers: [] } },
+      { ...bound, metadata: { ...bound.metadata, deletionTimestamp: new Date(0).toISOString() } },
+    ];
+    for (const copy of copies) {
+      t.deps.endpoints = listCache([copy]);
+      await t.binder.reconcile("app/web-0");
+    }
+    expect(t.endpoints.writes.length).toBe(writes);
+    expect(t.releases.filter(([, n]) => n > 0)).toEqual([["pod-deleted", 1]]);
+  });
+
   it("reports a release even when the garbage collector marks the endpoint terminating in the same moment", async () => {
     const t = await setup();
     const assigned = await t.reserve("r1");
