@@ -56,6 +56,9 @@ export interface BinderDeps {
 
 type Recorded = ReturnType<typeof recordedAddresses>[number];
 
+/** Verdicts on a Pod's own state that no later state of the same uid can undo. */
+const FINAL_FOR_THE_UID: ReadonlySet<ReleaseReason> = new Set(["pod-succeeded", "pod-failed", "pod-evicted", "pod-terminating-ready-node", "pod-terminating-notready-node"]);
+
 /** Endpoints let go that the binder remembers: far more than its watch can be behind by. */
 const LET_GO_REMEMBERED = 16_384;
 
@@ -73,7 +76,8 @@ export interface BinderOutcome {
  * reservation in each pool so no TTL collects it. When the endpoint's owner is gone, finished,
  * terminating past its grace, or on a deleted node (release-rules.ts), releases exactly the
  * recorded addresses (by token) and lets the endpoint go; that judgement is made again on a
- * live read of the owner, matched on uid, right before the release.
+ * live read of the owner, matched on uid, right before the release, unless the caches
+ * showed a state of that uid no later one undoes (deleted, finished, terminating past grace).
  */
 export class Binder {
   /** Pods waiting for the scheduler before their first binding: since when (by uid, so another Pod of the name waits afresh). */
@@ -195,8 +199,8 @@ export class Binder {
   }
 
   /**
-   * Releases the endpoint's addresses when the rules say so, judged first on the caches and
-   * then again on a live read of the owner: "released", "kept" (the owner lives), or the ms
+   * Releases the endpoint's addresses when the rules say so, judged first on the caches and,
+   * unless they show a final state of the owner, again on a live read of it: "released", "kept" (the owner lives), or the ms
    * after which time alone may change the answer (a Pod within its grace period).
    */
   private async reclaim(ep: SpiderEndpoint, cached: PodLike | undefined): Promise<"released" | "kept" | number> {
@@ -206,6 +210,13 @@ export class Binder {
     if (!gc.enabled || this.keeps(ep)) return "kept";
     const first = releaseVerdict(cached, owner, await this.nodeState(cached), gc, this.d.clock.now());
     if ("keep" in first) return first.recheckAt === undefined ? "kept" : Math.max(0, first.recheckAt - this.d.clock.now());
+    // What the cache shows of the owner itself, finished or terminating past its grace, is
+    // final for its uid (a phase does not come back from Succeeded or Failed, a deletion is
+    // never undone and only comes sooner): a live read could only find it more gone.
+    if (cached?.metadata.uid === owner && FINAL_FOR_THE_UID.has(first.release)) {
+      await this.releaseEndpoint(ep, first.release, cached);
+      return "released";
+    }
     const live = await this.ownerNow(ep, cached, owner);
     const again = releaseVerdict(live, owner, await this.nodeState(live), gc, this.d.clock.now());
     if ("keep" in again) return again.recheckAt === undefined ? "kept" : Math.max(0, again.recheckAt - this.d.clock.now());

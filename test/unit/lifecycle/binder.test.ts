@@ -249,6 +249,26 @@ describe("Binder over fake ports", () => {
     expect(t.endpoints.all()).toEqual([]);
   });
 
+  it("releases a Pod its cache shows finished or terminating past its grace without a live read (final facts of a uid)", async () => {
+    const t = await setup();
+    const lookups: string[] = [];
+    t.deps.livePod = (ns, name) => (lookups.push(`${ns}/${name}`), Promise.resolve(t.pods.get(name, ns)));
+    const done = t.addPod("job-0", await t.reserve("r1"));
+    const leaving = t.addPod("web-0", await t.reserve("r2"));
+    await t.binder.reconcile("app/job-0");
+    await t.binder.reconcile("app/web-0");
+    done.status = { phase: "Succeeded" };
+    leaving.metadata.deletionTimestamp = new Date(t.clock.now() - 1).toISOString();
+    await t.binder.reconcile("app/job-0");
+    await t.binder.reconcile("app/web-0");
+    expect(lookups).toEqual([]);
+    expect(heldIn(t.pools, "p")).toEqual([]);
+    expect(t.releases.filter(([, n]) => n > 0)).toEqual([
+      ["pod-succeeded", 1],
+      ["pod-terminating-ready-node", 1],
+    ]);
+  });
+
   it("releases exactly what the endpoint records once the Pod is gone, and lets the endpoint go", async () => {
     const t = await setup();
     const assigned = await t.reserve("r1");
