@@ -200,8 +200,9 @@ export class Binder {
 
   /**
    * Releases the endpoint's addresses when the rules say so, judged first on the caches and,
-   * unless they show a final state of the owner, again on a live read of it: "released", "kept" (the owner lives), or the ms
-   * after which time alone may change the answer (a Pod within its grace period).
+   * unless they show a final state of the owner, again on a live read of it: "released",
+   * "kept" (the owner lives), or the ms after which time alone may change the answer (a Pod
+   * within its grace period).
    */
   private async reclaim(ep: SpiderEndpoint, cached: PodLike | undefined): Promise<"released" | "kept" | number> {
     const gc = this.d.gc();
