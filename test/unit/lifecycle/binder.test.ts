@@ -269,6 +269,28 @@ describe("Binder over fake ports", () => {
     ]);
   });
 
+  it("releases a Pod deleted with no grace left as deleted, not as stuck terminating (one a finalizer holds is), without a live read", async () => {
+    const t = await setup();
+    const lookups: string[] = [];
+    t.deps.livePod = (ns, name) => (lookups.push(`${ns}/${name}`), Promise.resolve(t.pods.get(name, ns)));
+    const forced = t.addPod("web-0", await t.reserve("r1"));
+    const held = t.addPod("web-1", await t.reserve("r2"));
+    await t.binder.reconcile("app/web-0");
+    await t.binder.reconcile("app/web-1");
+    // The copy the watch brings of a deletion with no grace (the kubelet's last delete, a forced one).
+    const gone = { deletionTimestamp: new Date(t.clock.now()).toISOString(), deletionGracePeriodSeconds: 0 };
+    Object.assign(forced.metadata, gone);
+    Object.assign(held.metadata, gone, { finalizers: ["example.com/hold"] });
+    await t.binder.reconcile("app/web-0");
+    await t.binder.reconcile("app/web-1");
+    expect(lookups).toEqual([]);
+    expect(heldIn(t.pools, "p")).toEqual([]);
+    expect(t.releases.filter(([, n]) => n > 0)).toEqual([
+      ["pod-deleted", 1],
+      ["pod-terminating-ready-node", 1],
+    ]);
+  });
+
   it("releases exactly what the endpoint records once the Pod is gone, and lets the endpoint go", async () => {
     const t = await setup();
     const assigned = await t.reserve("r1");
