@@ -17,6 +17,13 @@ interface Recorded {
   message: string;
 }
 
+/** The binder's live reads of Pods from now on, by key (they answer from the test's Pods). */
+function liveReadsOf(t: Awaited<ReturnType<typeof setup>>): string[] {
+  const lookups: string[] = [];
+  t.deps.livePod = (ns, name) => (lookups.push(`${ns}/${name}`), Promise.resolve(t.pods.get(name, ns)));
+  return lookups;
+}
+
 /** A reservation made the way admission makes it, a Pod carrying it, and a binder over fakes. */
 async function setup(poolCache?: (store: FakeStore<SpiderIPPool>) => Cache<SpiderIPPool>) {
   const pools = new FakeStore<SpiderIPPool>();
@@ -231,8 +238,7 @@ describe("Binder over fake ports", () => {
 
   it("releases a Pod its informer saw deleted without a live read, and reads live one it only lost", async () => {
     const t = await setup();
-    const lookups: string[] = [];
-    t.deps.livePod = (ns, name) => (lookups.push(`${ns}/${name}`), Promise.resolve(t.pods.get(name, ns)));
+    const lookups = liveReadsOf(t);
     const deleted = new Set<string>();
     t.deps.podDeleted = (uid) => deleted.has(uid);
     t.addPod("web-0", await t.reserve("r1"));
@@ -251,8 +257,7 @@ describe("Binder over fake ports", () => {
 
   it("releases a Pod its cache shows finished or terminating past its grace without a live read (final facts of a uid)", async () => {
     const t = await setup();
-    const lookups: string[] = [];
-    t.deps.livePod = (ns, name) => (lookups.push(`${ns}/${name}`), Promise.resolve(t.pods.get(name, ns)));
+    const lookups = liveReadsOf(t);
     const done = t.addPod("job-0", await t.reserve("r1"));
     const leaving = t.addPod("web-0", await t.reserve("r2"));
     await t.binder.reconcile("app/job-0");
@@ -271,8 +276,7 @@ describe("Binder over fake ports", () => {
 
   it("releases a Pod deleted with no grace left as deleted, not as stuck terminating (one a finalizer holds is), without a live read", async () => {
     const t = await setup();
-    const lookups: string[] = [];
-    t.deps.livePod = (ns, name) => (lookups.push(`${ns}/${name}`), Promise.resolve(t.pods.get(name, ns)));
+    const lookups = liveReadsOf(t);
     const forced = t.addPod("web-0", await t.reserve("r1"));
     const held = t.addPod("web-1", await t.reserve("r2"));
     await t.binder.reconcile("app/web-0");
