@@ -100,8 +100,8 @@ export class Binder {
   /** Entries whose Pod was never looked at again (leadership moved on) are dropped when the map outgrows this. */
   private pruneAt = 1024;
   /**
-   * Endpoints (by uid) this binder let go: the watch brings its own finalizer write and
-   * the garbage collector's mark after the apiserver has removed the object, and each copy
+   * Endpoints (by uid) this binder let go: the watch brings the binder's own finalizer write
+   * and the garbage collector's mark after the apiserver has removed the object, and each copy
    * would otherwise be released again (its addresses are gone already) and written to,
    * a write that fails on an endpoint that is gone.
    */
@@ -113,7 +113,7 @@ export class Binder {
     const [namespace = "", name = ""] = key.split("/", 2);
     const pod = this.d.pods.get(name, namespace);
     const ep = this.d.endpoints.get(name, namespace);
-    // Its deletion event brings the Pod of this name (if any) back here.
+    // An endpoint let go is gone or going; its deletion event brings the Pod of this name (if any) back here.
     if (ep?.metadata.uid && this.letGo.has(ep.metadata.uid)) return {};
     const nodeGone = await this.nodeGone(pod);
     if (ep && (nodeGone || ownerMayBeGone(ep, pod))) {
