@@ -1,9 +1,10 @@
+import { isDeepStrictEqual } from "node:util";
 import { parseAddressInCIDR } from "../address/cidr.js";
 import type { AssignedIPs } from "../annotations/assigned.js";
 import type { EndpointIP, SpiderEndpoint } from "../kinds/endpoint.js";
 import { API_VERSION, type OwnerReference } from "../kinds/meta.js";
 import type { PodLike } from "../kinds/pod.js";
-import type { Allocator, EndpointStore, Log } from "../ports.js";
+import { ConflictError, type Allocator, type EndpointStore, type Log } from "../ports.js";
 
 /** Keeps a SpiderEndpoint until its addresses are released. */
 export const ENDPOINT_FINALIZER = "spiderpool.spidernet.io/release-ips";
@@ -46,8 +47,9 @@ export async function releaseRecorded(allocator: Allocator, ep: SpiderEndpoint):
 }
 
 /**
- * Releases what the endpoint records, then removes its finalizer and the endpoint. A lost
- * compare-and-swap throws; repeating the whole step is harmless because releases are exact.
+ * Releases what the endpoint records, then removes its finalizer and the endpoint. An
+ * endpoint whose record changed meanwhile throws; repeating the whole step is harmless
+ * because releases are exact.
  */
 export async function releaseEndpoint(allocator: Allocator, endpoints: EndpointStore, ep: SpiderEndpoint, reason: string, log: Log): Promise<number> {
   return (await releaseEndpointAddresses(allocator, endpoints, ep, { reason, log })).length;
@@ -55,9 +57,8 @@ export async function releaseEndpoint(allocator: Allocator, endpoints: EndpointS
 
 /**
  * releaseEndpoint, returning what was freed. `onReleased` hears of the release before the
- * endpoint is written: a write that then loses its compare-and-swap (the garbage collector
- * marking the endpoint terminating in the same moment) throws, and the repeat frees nothing
- * more, so only this call can report what went.
+ * endpoint is written: a write that then fails (the record changed, the apiserver out of
+ * reach) throws, and the repeat frees nothing more, so only this call can report what went.
  */
 export async function releaseEndpointAddresses(
   allocator: Allocator,
@@ -68,14 +69,37 @@ export async function releaseEndpointAddresses(
   const released = await releaseRecordedAddresses(allocator, ep);
   release.log.info({ endpoint: `${ep.metadata.namespace}/${ep.metadata.name}`, uid: ep.status?.current?.uid, reason: release.reason, released: released.map((a) => a.text) }, "addresses released");
   release.onReleased?.(released);
-  const finalizers = (ep.metadata.finalizers ?? []).filter((f) => f !== ENDPOINT_FINALIZER);
-  // Compare-and-swap on what was judged: an endpoint changed since (re-bound to a Pod
-  // re-created under the same name) makes this throw instead of removing the new record.
-  const written = await endpoints.replace({ ...ep, metadata: { ...ep.metadata, finalizers } });
-  if (!ep.metadata.deletionTimestamp) {
-    await endpoints.delete(ep.metadata.name ?? "", ep.metadata.namespace, preconditionsOf(written));
+  const from = await withoutFinalizer(endpoints, ep);
+  if (from && !from.read.metadata.deletionTimestamp) {
+    await endpoints.delete(ep.metadata.name ?? "", ep.metadata.namespace, preconditionsOf(from.written));
   }
   return released;
+}
+
+/**
+ * Removes the release finalizer, by compare-and-swap on what was judged: an endpoint whose
+ * record changed since (re-bound to a Pod re-created under the same name) makes this throw
+ * instead of removing the new record. A write lost to a change of anything else (the garbage
+ * collector marking the endpoint of a Pod that is gone terminating, in the same moment) is
+ * made again on a fresh read of the same record. Returns the copy written from and the
+ * result, or undefined when the endpoint is gone already.
+ */
+async function withoutFinalizer(endpoints: EndpointStore, ep: SpiderEndpoint): Promise<{ read: SpiderEndpoint; written: SpiderEndpoint } | undefined> {
+  const drop = (e: SpiderEndpoint): SpiderEndpoint => ({ ...e, metadata: { ...e.metadata, finalizers: (e.metadata.finalizers ?? []).filter((f) => f !== ENDPOINT_FINALIZER) } });
+  try {
+    return { read: ep, written: await endpoints.replace(drop(ep)) };
+  } catch (err) {
+    if (!(err instanceof ConflictError)) throw err;
+    const fresh = await endpoints.get(ep.metadata.name ?? "", ep.metadata.namespace);
+    if (!fresh) return undefined;
+    if (!sameRecord(fresh, ep)) throw err;
+    return { read: fresh, written: await endpoints.replace(drop(fresh)) };
+  }
+}
+
+/** The same object recording the same Pod and addresses. */
+function sameRecord(a: SpiderEndpoint, b: SpiderEndpoint): boolean {
+  return a.metadata.uid === b.metadata.uid && a.status?.current?.uid === b.status?.current?.uid && isDeepStrictEqual(a.status?.current?.ips, b.status?.current?.ips);
 }
 
 /** The delete preconditions of an object as read: it must still be that very object, unchanged. */

@@ -24,6 +24,18 @@ function liveReadsOf(t: Awaited<ReturnType<typeof setup>>): string[] {
   return lookups;
 }
 
+/** Another writer acts on the endpoint `key` once, just before the binder's first endpoint replace lands. */
+function beforeFirstReplace(t: Awaited<ReturnType<typeof setup>>, key: string, act: (ep: SpiderEndpoint) => void): void {
+  const [namespace = "", name = ""] = key.split("/");
+  let ran = false;
+  t.endpoints.beforeWrite = (op) => {
+    if (op !== "replace" || ran) return;
+    ran = true;
+    const ep = t.endpoints.peek(name, namespace);
+    if (ep) act(ep);
+  };
+}
+
 /** A reservation made the way admission makes it, a Pod carrying it, and a binder over fakes. */
 async function setup(poolCache?: (store: FakeStore<SpiderIPPool>) => Cache<SpiderIPPool>) {
   const pools = new FakeStore<SpiderIPPool>();
@@ -339,19 +351,24 @@ describe("Binder over fake ports", () => {
     t.pods.items.length = 0;
     // kube-controller-manager's garbage collector deletes the endpoint of a Pod that is gone:
     // its deletionTimestamp lands just before the binder's finalizer write, which then conflicts.
-    let gcRan = false;
-    t.endpoints.beforeWrite = (op) => {
-      if (op !== "replace" || gcRan) return;
-      gcRan = true;
-      const ep = t.endpoints.peek("web-0", "app");
-      if (ep) void t.endpoints.delete("web-0", "app", { uid: ep.metadata.uid ?? "" });
-    };
-    await expect(t.binder.reconcile("app/web-0")).rejects.toThrow(/resourceVersion/);
+    beforeFirstReplace(t, "app/web-0", (ep) => void t.endpoints.delete("web-0", "app", { uid: ep.metadata.uid ?? "" }));
+    // The lost write is not a failed reconcile: the same record, read again, loses its finalizer.
     await t.binder.reconcile("app/web-0");
     expect(heldIn(t.pools, "p")).toEqual([]);
     expect(t.endpoints.peek("web-0", "app")).toBeUndefined();
-    // The one release is reported once, with its address, whichever attempt finished the endpoint.
     expect(t.releases.filter(([, n]) => n > 0)).toEqual([["pod-deleted", 1]]);
+  });
+
+  it("still refuses to let go an endpoint whose record changed under the release (re-bound to another Pod)", async () => {
+    const t = await setup();
+    t.addPod("web-0", await t.reserve("r1"));
+    await t.binder.reconcile("app/web-0");
+    t.pods.items.length = 0;
+    beforeFirstReplace(t, "app/web-0", (ep) => {
+      if (ep.status?.current) void t.endpoints.replace({ ...ep, status: { ...ep.status, current: { ...ep.status.current, uid: "uid-another" } } });
+    });
+    await expect(t.binder.reconcile("app/web-0")).rejects.toThrow(/resourceVersion/);
+    expect(t.endpoints.peek("web-0", "app")?.metadata.finalizers).toEqual(["spiderpool.spidernet.io/release-ips"]);
   });
 
   /** A StatefulSet Pod bound, then gone: what its endpoint keeps. */
