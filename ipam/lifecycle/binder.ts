@@ -9,6 +9,7 @@ import { isFinished, isNodeReady, type NodeLike, type PodLike } from "../kinds/p
 import type { Allocator, Cache, Clock, EndpointStore, EventRecorder, Log, PoolStore } from "../ports.js";
 import { RecentMap } from "../recent-map.js";
 import { ENDPOINT_FINALIZER, endpointFor, recordedAddresses, releaseEndpointAddresses, releaseRecordedAddresses, type RecordedAddress } from "./endpoints.js";
+import { freshestPool } from "./pool-writer.js";
 import { releaseVerdict, type NodeState, type ReleaseReason } from "./release-rules.js";
 import { keepsAddresses, statefulSetOwnerOf } from "./statefulset.js";
 import type { Workload } from "../kinds/application.js";
@@ -293,14 +294,9 @@ export class Binder {
     return poolsOf(assigned).filter((name) => this.pendingEntry(name, assigned.reservation) !== undefined);
   }
 
-  /** The freshest copy of a pool: what the allocator last wrote, or the cache's when newer. */
-  private freshest(name: string): SpiderIPPool | undefined {
-    return this.d.allocator.latest?.(name) ?? this.d.pools.get(name);
-  }
-
   /** The reservation's pending entry in the freshest record of pool `name`; undefined when it holds none. */
   private pendingEntry(name: string, reservation: string): PendingReservation | undefined {
-    const state = readRecord(this.freshest(name));
+    const state = readRecord(freshestPool(this.d.allocator, this.d.pools, name));
     return state && findReservation(state, reservation);
   }
 
@@ -318,7 +314,7 @@ export class Binder {
       // The informer may be behind the allocator's own last write (the bind of a Pod that holds
       // this reservation already): the allocator's copy is the fresher of the two. When it finds
       // a problem the admission's write may not have reached either yet: the pool is read once more.
-      let problem = checkPool(this.freshest(a.pool), a, assigned.reservation, recorded);
+      let problem = checkPool(freshestPool(this.d.allocator, this.d.pools, a.pool), a, assigned.reservation, recorded);
       if (problem) problem = checkPool(await this.d.poolStore.get(a.pool), a, assigned.reservation, recorded);
       if (problem) return problem;
     }

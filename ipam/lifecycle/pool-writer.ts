@@ -3,9 +3,17 @@ import type { IPSet } from "../address/ipset.js";
 import type { PoolRequest, PoolResponse } from "../allocation/requests.js";
 import { IpamError, isIpamError } from "../errors.js";
 import type { SpiderIPPool } from "../kinds/ippool.js";
-import { ConflictError, type Allocator, type Clock, type Log, type PoolStore } from "../ports.js";
+import { ConflictError, type Allocator, type Cache, type Clock, type Log, type PoolStore } from "../ports.js";
 import { retry, type RetryPolicy } from "../retry.js";
 import { commitToPool } from "./pool-commit.js";
+
+/**
+ * The freshest copy of a pool: the allocator's where it keeps one (its last write, or its
+ * cache's when newer: the informer may be behind the writer's own write), else the cache's.
+ */
+export function freshestPool(allocator: Pick<Allocator, "latest">, pools: Cache<SpiderIPPool>, name: string): SpiderIPPool | undefined {
+  return allocator.latest?.(name) ?? pools.get(name);
+}
 
 export interface PoolWriterOptions {
   store: PoolStore;

@@ -23,6 +23,7 @@ import { selectCandidates } from "../selection/select.js";
 import type { Candidate, FamilyCandidates, NicCandidates, NicRequest, NodeConstraint } from "../selection/types.js";
 import { nodeNamedBy } from "../placement/node-of-pod.js";
 import { autoPoolCandidate } from "./auto-pool-check.js";
+import { freshestPool } from "./pool-writer.js";
 import { stickyFirst, type StickyAddress } from "./statefulset.js";
 import type { ReservationStock, StockItem } from "./stock.js";
 
@@ -252,7 +253,7 @@ function takeFromStock(a: Attempt, selection: readonly NicCandidates[], onlyInte
   if (!stocked) return false;
   for (const s of stocked.addresses) {
     // As the stock found it (the writer's copy may be ahead of the cache).
-    const pool = a.ctx.allocator.latest?.(s.pool) ?? a.ctx.pools.get(s.pool);
+    const pool = freshestPool(a.ctx.allocator, a.ctx.pools, s.pool);
     if (!pool) throw new IpamError("POOL_NOT_FOUND", `pool ${s.pool} does not exist`, { pool: s.pool });
     a.taken.push({ nic: s.nic, family: s.family, pool, view: s.view, allocation: s.allocation });
   }

@@ -7,6 +7,7 @@ import { readRecord } from "../allocation/usage.js";
 import { findReservation } from "../allocation/state.js";
 import type { SpiderIPPool } from "../kinds/ippool.js";
 import type { Allocator, Cache, Clock, Log } from "../ports.js";
+import { freshestPool } from "./pool-writer.js";
 import { isStockReservation, reservationId } from "./reservation-id.js";
 
 /**
@@ -249,9 +250,8 @@ export class ReservationStock {
     return n;
   }
 
-  /** The freshest copy of a pool: what this replica's pool writer last wrote or its cache holds, whichever is newer. */
   private freshest(name: string): SpiderIPPool | undefined {
-    return this.o.allocator.latest?.(name) ?? this.o.pools.get(name);
+    return freshestPool(this.o.allocator, this.o.pools, name);
   }
 
   private lifeLeft(m: Made, now: number): boolean {
