@@ -1,6 +1,5 @@
-import { isDeepStrictEqual } from "node:util";
 import { parseAddressInCIDR } from "../address/cidr.js";
-import type { AssignedIPs } from "../annotations/assigned.js";
+import { sameNics, type AssignedIPs } from "../annotations/assigned.js";
 import type { EndpointIP, SpiderEndpoint } from "../kinds/endpoint.js";
 import { API_VERSION, type OwnerReference } from "../kinds/meta.js";
 import type { PodLike } from "../kinds/pod.js";
@@ -99,7 +98,7 @@ async function withoutFinalizer(endpoints: EndpointStore, ep: SpiderEndpoint): P
 
 /** The same object recording the same Pod and addresses. */
 function sameRecord(a: SpiderEndpoint, b: SpiderEndpoint): boolean {
-  return a.metadata.uid === b.metadata.uid && a.status?.current?.uid === b.status?.current?.uid && isDeepStrictEqual(a.status?.current?.ips, b.status?.current?.ips);
+  return a.metadata.uid === b.metadata.uid && a.status?.current?.uid === b.status?.current?.uid && sameNics(a.status?.current?.ips, b.status?.current?.ips);
 }
 
 /** The delete preconditions of an object as read: it must still be that very object, unchanged. */
