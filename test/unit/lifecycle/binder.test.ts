@@ -24,6 +24,16 @@ function liveReadsOf(t: Awaited<ReturnType<typeof setup>>): string[] {
   return lookups;
 }
 
+/** Two Pods reserved and bound, then changed by `change` and reconciled again; returns the binder's live reads of Pods. */
+async function bindTwoThen(t: Awaited<ReturnType<typeof setup>>, names: [string, string], change: (first: PodLike, second: PodLike) => void): Promise<string[]> {
+  const lookups = liveReadsOf(t);
+  const pods = [t.addPod(names[0], await t.reserve("r1")), t.addPod(names[1], await t.reserve("r2"))] as const;
+  for (const name of names) await t.binder.reconcile(`app/${name}`);
+  change(pods[0], pods[1]);
+  for (const name of names) await t.binder.reconcile(`app/${name}`);
+  return lookups;
+}
+
 /** Another writer acts on the endpoint `key` once, just before the binder's first endpoint replace lands. */
 function beforeFirstReplace(t: Awaited<ReturnType<typeof setup>>, key: string, act: (ep: SpiderEndpoint) => void): void {
   const [namespace = "", name = ""] = key.split("/");
@@ -269,15 +279,10 @@ describe("Binder over fake ports", () => {
 
   it("releases a Pod its cache shows finished or terminating past its grace without a live read (final facts of a uid)", async () => {
     const t = await setup();
-    const lookups = liveReadsOf(t);
-    const done = t.addPod("job-0", await t.reserve("r1"));
-    const leaving = t.addPod("web-0", await t.reserve("r2"));
-    await t.binder.reconcile("app/job-0");
-    await t.binder.reconcile("app/web-0");
-    done.status = { phase: "Succeeded" };
-    leaving.metadata.deletionTimestamp = new Date(t.clock.now() - 1).toISOString();
-    await t.binder.reconcile("app/job-0");
-    await t.binder.reconcile("app/web-0");
+    const lookups = await bindTwoThen(t, ["job-0", "web-0"], (done, leaving) => {
+      done.status = { phase: "Succeeded" };
+      leaving.metadata.deletionTimestamp = new Date(t.clock.now() - 1).toISOString();
+    });
     expect(lookups).toEqual([]);
     expect(heldIn(t.pools, "p")).toEqual([]);
     expect(t.releases.filter(([, n]) => n > 0)).toEqual([
@@ -288,17 +293,12 @@ describe("Binder over fake ports", () => {
 
   it("releases a Pod deleted with no grace left as deleted, not as stuck terminating (one a finalizer holds is), without a live read", async () => {
     const t = await setup();
-    const lookups = liveReadsOf(t);
-    const forced = t.addPod("web-0", await t.reserve("r1"));
-    const held = t.addPod("web-1", await t.reserve("r2"));
-    await t.binder.reconcile("app/web-0");
-    await t.binder.reconcile("app/web-1");
     // The copy the watch brings of a deletion with no grace (the kubelet's last delete, a forced one).
     const gone = { deletionTimestamp: new Date(t.clock.now()).toISOString(), deletionGracePeriodSeconds: 0 };
-    Object.assign(forced.metadata, gone);
-    Object.assign(held.metadata, gone, { finalizers: ["example.com/hold"] });
-    await t.binder.reconcile("app/web-0");
-    await t.binder.reconcile("app/web-1");
+    const lookups = await bindTwoThen(t, ["web-0", "web-1"], (forced, held) => {
+      Object.assign(forced.metadata, gone);
+      Object.assign(held.metadata, gone, { finalizers: ["example.com/hold"] });
+    });
     expect(lookups).toEqual([]);
     expect(heldIn(t.pools, "p")).toEqual([]);
     expect(t.releases.filter(([, n]) => n > 0)).toEqual([
