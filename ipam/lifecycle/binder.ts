@@ -10,7 +10,7 @@ import type { Allocator, Cache, Clock, EndpointStore, EventRecorder, Log, PoolSt
 import { RecentMap } from "../recent-map.js";
 import { ENDPOINT_FINALIZER, endpointFor, recordedAddresses, releaseEndpointAddresses, releaseRecordedAddresses, type RecordedAddress } from "./endpoints.js";
 import { freshestPool } from "./pool-writer.js";
-import { releaseVerdict, type NodeState, type ReleaseReason } from "./release-rules.js";
+import { releaseVerdict, settledOnCache, type NodeState, type ReleaseReason } from "./release-rules.js";
 import { keepsAddresses, statefulSetOwnerOf } from "./statefulset.js";
 import type { Workload } from "../kinds/application.js";
 
@@ -56,24 +56,6 @@ export interface BinderDeps {
 }
 
 type Recorded = ReturnType<typeof recordedAddresses>[number];
-
-/** Verdicts on a Pod's own state that no later state of the same uid can undo. */
-const FINAL_FOR_THE_UID: ReadonlySet<ReleaseReason> = new Set(["pod-succeeded", "pod-failed", "pod-evicted", "pod-terminating-ready-node", "pod-terminating-notready-node"]);
-
-/**
- * The reason a release judged on the owner's cached copy stands on without a live read, or
- * undefined when only a live read can tell. What the cache shows of the owner itself,
- * finished or terminating past its grace, is final for its uid (a phase does not come back
- * from Succeeded or Failed, a deletion is never undone and only comes sooner): a live read
- * could only find it more gone. A Pod deleted with no grace left and no finalizer is being
- * removed as the cache shows it (the kubelet's last delete, or a forced one): a live read
- * would find it gone, and it is released as deleted, not as stuck terminating.
- */
-function settledOnCache(pod: PodLike, verdict: ReleaseReason): ReleaseReason | undefined {
-  const m = pod.metadata;
-  if (m.deletionTimestamp && m.deletionGracePeriodSeconds === 0 && (m.finalizers ?? []).length === 0) return "pod-deleted";
-  return FINAL_FOR_THE_UID.has(verdict) ? verdict : undefined;
-}
 
 /** Endpoints let go that the binder remembers: far more than its watch can be behind by. */
 const LET_GO_REMEMBERED = 16_384;

@@ -51,3 +51,21 @@ export function releaseVerdict(pod: PodLike | undefined, owner: string, node: No
   }
   return KEEP;
 }
+
+/** Verdicts on a Pod's own state that no later state of the same uid can undo. */
+const FINAL_FOR_THE_UID: ReadonlySet<ReleaseReason> = new Set(["pod-succeeded", "pod-failed", "pod-evicted", "pod-terminating-ready-node", "pod-terminating-notready-node"]);
+
+/**
+ * The reason a release judged on the owner's cached copy stands on without a live read, or
+ * undefined when only a live read can tell. What the cache shows of the owner itself,
+ * finished or terminating past its grace, is final for its uid (a phase does not come back
+ * from Succeeded or Failed, a deletion is never undone and only comes sooner): a live read
+ * could only find it more gone. A Pod deleted with no grace left and no finalizer is being
+ * removed as the cache shows it (the kubelet's last delete, or a forced one): a live read
+ * would find it gone, and it is released as deleted, not as stuck terminating.
+ */
+export function settledOnCache(pod: PodLike, verdict: ReleaseReason): ReleaseReason | undefined {
+  const m = pod.metadata;
+  if (m.deletionTimestamp && m.deletionGracePeriodSeconds === 0 && (m.finalizers ?? []).length === 0) return "pod-deleted";
+  return FINAL_FOR_THE_UID.has(verdict) ? verdict : undefined;
+}
