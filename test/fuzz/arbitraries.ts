@@ -85,11 +85,33 @@ export function review(resource: { group: string; version: string; resource: str
   }));
 }
 
-/** Envelopes that are not quite AdmissionReviews (the server's own parsing). */
+/**
+ * Envelopes that are not quite AdmissionReviews (the server's own parsing). The third kind
+ * is mostly well formed around one or two broken fields, so that it reaches the handlers.
+ */
 export const brokenEnvelope = fc.oneof(
   anyJson,
   fc.record({ apiVersion: fc.constantFrom("admission.k8s.io/v1", "v1"), kind: fc.constantFrom("AdmissionReview", "Pod"), request: anyJson }, { requiredKeys: [] }),
-  fc.record({ apiVersion: fc.constant("admission.k8s.io/v1"), kind: fc.constant("AdmissionReview"), request: fc.record({ uid: fc.oneof(fc.uuid(), anyJson), operation: fc.oneof(fc.constantFrom("CREATE", "UPDATE"), anyJson), object: anyJson, oldObject: anyJson, kind: anyJson, namespace: anyJson, userInfo: anyJson }, { requiredKeys: [] }) }),
+  fc.record({
+    apiVersion: fc.constant("admission.k8s.io/v1"),
+    kind: fc.constant("AdmissionReview"),
+    request: fc.record(
+      {
+        uid: fc.oneof({ weight: 4, arbitrary: fc.uuid() }, { weight: 1, arbitrary: anyJson }),
+        operation: fc.oneof({ weight: 4, arbitrary: fc.constantFrom("CREATE", "UPDATE", "DELETE", "CONNECT") }, { weight: 1, arbitrary: anyJson }),
+        object: fc.oneof({ weight: 2, arbitrary: fc.constant({ metadata: { name: "fuzz" } }) }, { weight: 1, arbitrary: anyJson }),
+        oldObject: anyJson,
+        kind: anyJson,
+        resource: fc.oneof(fc.constantFrom({ group: "", version: "v1", resource: "pods" }, { group: "apps", version: "v1", resource: "deployments" }), anyJson),
+        subResource: fc.oneof(fc.constantFrom("scale", "status"), anyJson),
+        namespace: anyJson,
+        name: anyJson,
+        dryRun: anyJson,
+        userInfo: fc.oneof({ weight: 4, arbitrary: fc.constant({ username: "fuzz" }) }, { weight: 1, arbitrary: anyJson }),
+      },
+      { requiredKeys: ["uid", "operation", "userInfo"] },
+    ),
+  }),
 );
 
 const selector = fc.oneof(fc.record({ matchLabels: fc.dictionary(fc.constantFrom("app", "zone"), fc.string({ maxLength: 5 })) }, { requiredKeys: [] }), anyJson);

@@ -149,8 +149,9 @@ describe("fuzzing the admission webhooks", () => {
     await fuzz("validate-application", arb);
   }, 600_000);
 
+  const webhooks = ["mutate-pod", "validate-pod", "validate-application", ...kinds.flatMap(([p]) => [`mutate-${p}`, `validate-${p}`])];
+
   it("broken envelopes on every webhook: 400 or an answer, never a failure", async () => {
-    const webhooks = ["mutate-pod", "validate-pod", "validate-application", ...kinds.flatMap(([p]) => [`mutate-${p}`, `validate-${p}`])];
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...webhooks), brokenEnvelope, async (webhook, body) => {
         const a = await sendAdmissionReview(target, webhook, body);
@@ -159,6 +160,15 @@ describe("fuzzing the admission webhooks", () => {
       fuzzParameters(CI_RUNS + 100),
     );
   }, 600_000);
+
+  // Found by the fuzzing in CI (seed 2139003210): validate-application read
+  // request.resource.group of a review that has no resource and answered HTTP 500.
+  it.each(webhooks)("%s answers a review without a resource with 400 naming the field", async (webhook) => {
+    const body = { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: "6bd045fe-54f9-468e-bfff-ffefb78eaa86", operation: "CREATE", object: { metadata: { name: "x" } }, kind: 0.5, namespace: ns, userInfo: {} } };
+    const a = await sendAdmissionReview(target, webhook, body);
+    expect(a.status).toBe(400);
+    expect((a.body as { message?: string }).message).toContain("request.resource");
+  });
 
   // Found by the fuzzing: a body express' JSON parser refuses (a bare number, not JSON) was
   // answered with express' HTML error page, no message a caller could read.

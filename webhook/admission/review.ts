@@ -105,8 +105,22 @@ function checkMetadata(field: string, metadata: Record<string, unknown>): void {
   }
 }
 
-/** Handlers read userInfo.username: a forged envelope without it is the client's mistake (400), not the webhook's failure (500). */
+const OPERATIONS: readonly unknown[] = ["CREATE", "UPDATE", "DELETE", "CONNECT"];
+
+/**
+ * The request fields handlers read have the shape the apiserver always sends: a forged
+ * envelope without it is the client's mistake (400), not the webhook's failure (500).
+ */
 function checkRequestShape(req: AdmissionRequest): void {
+  if (!OPERATIONS.includes(req.operation)) throw new Error(`request.operation must be CREATE, UPDATE, DELETE or CONNECT, not ${JSON.stringify(req.operation)}`);
+  const resource: unknown = req.resource;
+  if (!isObject(resource) || !["group", "version", "resource"].every((k) => typeof resource[k] === "string")) {
+    throw new Error("request.resource must name the group, version and resource as strings");
+  }
+  for (const field of ["namespace", "name", "subResource"] as const) {
+    if (req[field] != null && typeof req[field] !== "string") throw new Error(`request.${field} must be a string`);
+  }
+  if (req.dryRun != null && typeof req.dryRun !== "boolean") throw new Error("request.dryRun must be true or false");
   if (typeof req.userInfo !== "object" || req.userInfo === null) throw new Error("request.userInfo is missing");
 }
 

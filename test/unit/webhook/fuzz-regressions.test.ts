@@ -16,6 +16,14 @@ describe("reviews the fuzzing found", () => {
     ["an UPDATE whose object is a number", { operation: "UPDATE", object: 0.5, oldObject: { metadata: {} } }, "request.object must be a Kubernetes object with metadata"],
     ["a CREATE without an object", { operation: "CREATE" }, "request.object is required for CREATE"],
     ["an old object that is a list", { operation: "UPDATE", object: { metadata: {} }, oldObject: [] }, "request.oldObject must be a Kubernetes object with metadata"],
+    // validate-application read request.resource.group of a review without one (CI, seed 2139003210).
+    ["a request without a resource", { operation: "CREATE", object: { metadata: {} }, resource: undefined }, "request.resource must name the group, version and resource"],
+    ["a resource that is a number", { operation: "CREATE", object: { metadata: {} }, resource: 0.5 }, "request.resource must name the group, version and resource"],
+    ["a resource without its group", { operation: "CREATE", object: { metadata: {} }, resource: { version: "v1", resource: "pods" } }, "request.resource must name the group, version and resource"],
+    ["an operation the apiserver never sends", { operation: "", object: null }, "request.operation must be CREATE, UPDATE, DELETE or CONNECT"],
+    ["a namespace that is a number", { operation: "DELETE", namespace: 0.5 }, "request.namespace must be a string"],
+    ["a subresource that is an object", { operation: "DELETE", subResource: {} }, "request.subResource must be a string"],
+    ["a dry run that is a string", { operation: "DELETE", dryRun: "yes" }, "request.dryRun must be true or false"],
   ])("%s is a bad review naming the field", (_what, request, message) => {
     expect(() => parseReview(envelope(request))).toThrow(message);
   });
