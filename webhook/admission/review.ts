@@ -16,7 +16,8 @@ export interface UserInfo {
   groups?: string[];
 }
 
-export type Operation = "CREATE" | "UPDATE" | "DELETE" | "CONNECT";
+const OPERATIONS = ["CREATE", "UPDATE", "DELETE", "CONNECT"] as const;
+export type Operation = (typeof OPERATIONS)[number];
 
 export interface AdmissionRequest<T = unknown> {
   uid: string;
@@ -105,14 +106,12 @@ function checkMetadata(field: string, metadata: Record<string, unknown>): void {
   }
 }
 
-const OPERATIONS: readonly unknown[] = ["CREATE", "UPDATE", "DELETE", "CONNECT"];
-
 /**
  * The request fields handlers read have the shape the apiserver always sends: a forged
  * envelope without it is the client's mistake (400), not the webhook's failure (500).
  */
 function checkRequestShape(req: AdmissionRequest): void {
-  if (!OPERATIONS.includes(req.operation)) throw new Error(`request.operation must be CREATE, UPDATE, DELETE or CONNECT, not ${JSON.stringify(req.operation)}`);
+  if (!(OPERATIONS as readonly unknown[]).includes(req.operation)) throw new Error(`request.operation must be CREATE, UPDATE, DELETE or CONNECT, not ${JSON.stringify(req.operation)}`);
   const resource: unknown = req.resource;
   if (!isObject(resource) || !["group", "version", "resource"].every((k) => typeof resource[k] === "string")) {
     throw new Error("request.resource must name the group, version and resource as strings");
