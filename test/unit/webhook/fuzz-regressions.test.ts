@@ -22,6 +22,7 @@ describe("reviews the fuzzing found", () => {
     ["a resource without its group", { operation: "CREATE", object: { metadata: {} }, resource: { version: "v1", resource: "pods" } }, "request.resource must name the group, version and resource"],
     ["an operation the apiserver never sends", { operation: "", object: null }, "request.operation must be CREATE, UPDATE, DELETE or CONNECT"],
     ["a namespace that is a number", { operation: "DELETE", namespace: 0.5 }, "request.namespace must be a string"],
+    ["a name that is a list", { operation: "DELETE", name: [] }, "request.name must be a string"],
     ["a subresource that is an object", { operation: "DELETE", subResource: {} }, "request.subResource must be a string"],
     ["a dry run that is a string", { operation: "DELETE", dryRun: "yes" }, "request.dryRun must be true or false"],
   ])("%s is a bad review naming the field", (_what, request, message) => {
